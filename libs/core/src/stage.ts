@@ -1,0 +1,99 @@
+import type { Effect, Schema } from "effect"
+import type { ArtifactKind, ArtifactRef } from "./artifacts.ts"
+import type { StageError } from "./errors.ts"
+
+export interface InputPort {
+  readonly kind: ArtifactKind
+  /** May be left unwired (e.g. finetune without an encoder = the random-init baseline). */
+  readonly optional?: boolean
+  /** Accepts a list of references (e.g. the report takes every Metrics of a pipeline). */
+  readonly many?: boolean
+  readonly description?: string
+}
+
+export type InputPorts = Readonly<Record<string, InputPort>>
+export type OutputPorts = Readonly<Record<string, ArtifactKind>>
+
+/** What a stage receives for each declared input port. */
+export type ResolvedInputs<I extends InputPorts> = {
+  readonly [K in keyof I]: I[K]["many"] extends true
+    ? ReadonlyArray<ArtifactRef>
+    : I[K]["optional"] extends true
+      ? ArtifactRef | undefined
+      : ArtifactRef
+}
+
+export interface Progress {
+  readonly done: number
+  readonly total?: number
+  /** What `done` counts: "slices", "steps", "volumes"… */
+  readonly unit?: string
+  readonly message?: string
+  /** Live numbers worth showing: loss, slices/s… */
+  readonly metrics?: Readonly<Record<string, number>>
+}
+
+/** Compute settings a pipeline (or the CLI / environment) gives every stage. */
+export interface ComputeSettings {
+  readonly backend: "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu"
+  /** Worker threads for data-parallel training; 0 = one per core. */
+  readonly threads: number
+}
+
+export interface StageContext<P, I extends InputPorts, O extends OutputPorts> {
+  readonly pipeline: string
+  readonly stageId: string
+  readonly params: P
+  readonly inputs: ResolvedInputs<I>
+  /** An empty directory per output port, to be filled by the stage; moved into the store on success. */
+  readonly outputs: { readonly [K in keyof O]: string }
+  /**
+   * Scratch space that survives an interrupted attempt of the same run (same cache key), for
+   * checkpoints a later attempt resumes from. Deleted after the stage succeeds.
+   */
+  readonly workDir: string
+  readonly compute: ComputeSettings
+  readonly progress: (p: Progress) => Effect.Effect<void>
+  readonly log: (message: string) => Effect.Effect<void>
+  /** Facts recorded in every output manifest's provenance (backend, versions, seeds…). */
+  readonly provenance: (facts: Readonly<Record<string, unknown>>) => Effect.Effect<void>
+}
+
+export interface Resources {
+  /** "all" = the stage needs the whole machine (training); otherwise a share of one slot. */
+  readonly cpu: "all" | 1
+}
+
+export interface StageDef<P = any, I extends InputPorts = InputPorts, O extends OutputPorts = OutputPorts> {
+  /** The name pipelines write after `uses:`. */
+  readonly name: string
+  /** Bump when outputs would change for the same inputs and params. */
+  readonly version: string
+  readonly description: string
+  readonly inputs: I
+  readonly outputs: O
+  /** Decodes the YAML `with:` block; defaults live here. */
+  readonly params: Schema.Codec<P, any, never, never>
+  readonly resources?: Resources
+  /**
+   * `import.meta.url` of the stage's module. The runner hashes the source files of the package it
+   * belongs to, so an edit to the implementation invalidates cached results.
+   */
+  readonly source: string
+  /**
+   * Files outside the store the stage will read (e.g. ingest's glob). Their content hashes become
+   * part of the cache key; they are listed here so they are hashed before the stage runs.
+   */
+  readonly externalFiles?: (params: P, pipelineDir: string) => Effect.Effect<ReadonlyArray<string>, StageError>
+  readonly run: (ctx: StageContext<P, I, O>) => Effect.Effect<void, StageError>
+}
+
+/** Identity function that lets TypeScript infer a stage's generic parameters. */
+export const defineStage = <P, const I extends InputPorts, const O extends OutputPorts>(
+  def: StageDef<P, I, O>
+): StageDef<P, I, O> => def
+
+/** What a plug-in package exports: `export const stages = [...]`. */
+export interface StagePlugin {
+  readonly stages: ReadonlyArray<StageDef>
+}
