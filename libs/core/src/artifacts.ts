@@ -102,3 +102,120 @@ export const TupleSetIndex = Schema.Struct({
   validationVolumes: Schema.Array(Schema.String)
 })
 export type TupleSetIndex = typeof TupleSetIndex.Type
+
+export const EpochRecord = Schema.Struct({
+  epoch: Schema.Number,
+  step: Schema.Number,
+  loss: Schema.Number,
+  /** Validation and throughput figures, e.g. spearman, pairsCorrect, slicesPerSecond. */
+  metrics: Schema.Record(Schema.String, Schema.Number)
+})
+export type EpochRecord = typeof EpochRecord.Type
+
+export const EncoderIndex = Schema.Struct({
+  kind: Schema.Literal("Encoder"),
+  /** "sorting", "simclr", … — what pre-trained it. */
+  method: Schema.String,
+  /** Model-zoo name, e.g. "ref-resnet". */
+  architecture: Schema.String,
+  width: Schema.Number,
+  /** Square slice size the encoder was trained on. */
+  inputSize: Schema.Number,
+  /** tfjs checkpoint (`model.json` + weights), relative to the artifact directory. */
+  model: Schema.String,
+  steps: Schema.Number,
+  history: Schema.Array(EpochRecord),
+  final: Schema.Record(Schema.String, Schema.Number),
+  /** Method-specific settings worth showing (loss, margin, temperature…). */
+  settings: Schema.Record(Schema.String, Schema.Unknown)
+})
+export type EncoderIndex = typeof EncoderIndex.Type
+
+export const SliceSelection = Schema.Struct({
+  volume: Schema.String,
+  slices: Schema.Array(Schema.Number)
+})
+export type SliceSelection = typeof SliceSelection.Type
+
+export const SegmenterIndex = Schema.Struct({
+  kind: Schema.Literal("Segmenter"),
+  /** Pre-training method of the encoder it started from, or "none" for random initialisation. */
+  pretraining: Schema.String,
+  architecture: Schema.String,
+  inputSize: Schema.Number,
+  numClasses: Schema.Number,
+  labelNames: Schema.Record(Schema.String, Schema.String),
+  model: Schema.String,
+  /** Fraction of annotated slices used (1 = all), or null when `everyK` was used. */
+  fraction: Schema.NullOr(Schema.Number),
+  everyK: Schema.NullOr(Schema.Number),
+  seed: Schema.Number,
+  /** Exactly which slices were seen with labels: evaluation on "interpolation" excludes these. */
+  trainingSlices: Schema.Array(SliceSelection),
+  trainVolumes: Schema.Array(Schema.String),
+  heldOutVolumes: Schema.Array(Schema.String),
+  history: Schema.Array(EpochRecord)
+})
+export type SegmenterIndex = typeof SegmenterIndex.Type
+
+export const MetricRow = Schema.Struct({
+  pretraining: Schema.String,
+  fraction: Schema.NullOr(Schema.Number),
+  everyK: Schema.NullOr(Schema.Number),
+  seed: Schema.Number,
+  split: Schema.Literals(["interpolation", "extrapolation"]),
+  classId: Schema.Number,
+  className: Schema.String,
+  iou: Schema.Number,
+  dice: Schema.Number
+})
+export type MetricRow = typeof MetricRow.Type
+
+export const MetricsIndex = Schema.Struct({
+  kind: Schema.Literal("Metrics"),
+  /** One row per (segmenter, split, class); means and stds are derived from these. */
+  rows: Schema.Array(MetricRow),
+  /** Tidy CSV of `rows`, relative to the artifact directory. */
+  csv: Schema.String
+})
+export type MetricsIndex = typeof MetricsIndex.Type
+
+export const Interval = Schema.Tuple([Schema.Number, Schema.Number])
+
+export const LocalizationIndex = Schema.Struct({
+  kind: Schema.Literal("Localization"),
+  method: Schema.String,
+  volumes: Schema.Array(
+    Schema.Struct({ id: Schema.String, spearman: Schema.Number, scores: Schema.Array(Schema.Number) })
+  ),
+  organs: Schema.Array(
+    Schema.Struct({
+      labelId: Schema.Number,
+      name: Schema.String,
+      reference: Schema.String,
+      query: Schema.String,
+      truth: Interval,
+      predicted: Schema.NullOr(Interval),
+      iou: Schema.Number,
+      proportional: Interval,
+      proportionalIou: Schema.Number
+    })
+  ),
+  partialScans: Schema.Array(
+    Schema.Struct({
+      volume: Schema.String,
+      reference: Schema.String,
+      trueOffset: Schema.Number,
+      predictedOffset: Schema.Number,
+      errorSlices: Schema.Number
+    })
+  )
+})
+export type LocalizationIndex = typeof LocalizationIndex.Type
+
+export const ReportIndex = Schema.Struct({
+  kind: Schema.Literal("Report"),
+  /** The self-contained HTML page, relative to the artifact directory. */
+  html: Schema.String
+})
+export type ReportIndex = typeof ReportIndex.Type
