@@ -171,10 +171,29 @@ export const MetricRow = Schema.Struct({
 })
 export type MetricRow = typeof MetricRow.Type
 
+/** Mean ± sample std over seeds of one (pretraining, fraction|everyK, split, class) cell. */
+export const MetricSummaryRow = Schema.Struct({
+  pretraining: Schema.String,
+  fraction: Schema.NullOr(Schema.Number),
+  everyK: Schema.NullOr(Schema.Number),
+  split: Schema.Literals(["interpolation", "extrapolation"]),
+  /** null = the mean over foreground classes (the number the paper's tables show). */
+  classId: Schema.NullOr(Schema.Number),
+  className: Schema.String,
+  seeds: Schema.Number,
+  iouMean: Schema.Number,
+  iouStd: Schema.Number,
+  diceMean: Schema.Number,
+  diceStd: Schema.Number
+})
+export type MetricSummaryRow = typeof MetricSummaryRow.Type
+
 export const MetricsIndex = Schema.Struct({
   kind: Schema.Literal("Metrics"),
   /** One row per (segmenter, split, class); means and stds are derived from these. */
   rows: Schema.Array(MetricRow),
+  /** Derived from `rows` by the producer so every reader shows the same aggregation. */
+  summary: Schema.optional(Schema.Array(MetricSummaryRow)),
   /** Tidy CSV of `rows`, relative to the artifact directory. */
   csv: Schema.String
 })

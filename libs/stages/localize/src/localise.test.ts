@@ -1,0 +1,95 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import {
+  averageRanks,
+  intervalIoU,
+  landmarkMap,
+  locateBlock,
+  longestRun,
+  presentInterval,
+  proportionalInterval,
+  scoreRangeLocalise,
+  spearman
+} from "./localise.ts"
+
+const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`)
+
+test("average ranks share tied positions", () => {
+  assert.deepEqual([...averageRanks([10, 20, 20, 5])], [2, 3.5, 3.5, 1])
+})
+
+test("spearman matches hand-computed values, with and without ties", () => {
+  close(spearman([1, 2, 3, 4, 5], [2, 4, 9, 16, 100]), 1)
+  close(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1)
+  // x ranks 1 2 3 4 5, y = [1, 3, 2, 5, 4] -> d² = 0 1 1 1 1 = 4, rho = 1 − 6·4/(5·24) = 0.8
+  close(spearman([1, 2, 3, 4, 5], [1, 3, 2, 5, 4]), 0.8)
+  // ties: y = [1, 2, 2, 3] ranks 1 2.5 2.5 4; Pearson with 1 2 3 4:
+  // centred x −1.5 −.5 .5 1.5, centred y −1.5 0 0 1.5 -> 4.5 / sqrt(5 · 4.5) = 0.9486832980505138
+  close(spearman([1, 2, 3, 4], [1, 2, 2, 3]), 4.5 / Math.sqrt(5 * 4.5))
+  assert.equal(spearman([1, 2, 3], [7, 7, 7]), 0)
+  assert.throws(() => spearman([1, 2], [1]), RangeError)
+})
+
+test("interval IoU counts inclusive slices", () => {
+  close(intervalIoU([0, 9], [5, 14]), 5 / 15)
+  close(intervalIoU([3, 3], [3, 3]), 1)
+  close(intervalIoU([0, 4], [5, 9]), 0)
+  close(intervalIoU([2, 7], [0, 9]), 6 / 10)
+})
+
+test("longest run picks the longest, first on ties", () => {
+  const mask = [0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1].map(Boolean)
+  assert.deepEqual(longestRun(mask.length, (i) => mask[i]), [4, 6])
+  assert.equal(longestRun(3, () => false), null)
+  assert.deepEqual(longestRun(3, () => true), [0, 2])
+})
+
+test("score-range localiser maps an organ through scores and keeps the largest run", () => {
+  const reference = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] // organ at [3, 5] -> scores 3..5
+  // query: a stretched specimen whose scores rise half as fast, with one noisy slice at 1
+  const query = [0, 4, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6]
+  assert.deepEqual(scoreRangeLocalise(reference, [3, 5], query), [6, 10])
+  // reversed organ ends (descending scores) give the same range
+  assert.deepEqual(scoreRangeLocalise([...reference].reverse(), [4, 6], query), [6, 10])
+  assert.equal(scoreRangeLocalise(reference, [3, 5], [10, 11, 12]), null)
+})
+
+test("proportional baseline keeps the relative position", () => {
+  // [2, 4] of 10 covers [0.2, 0.5) -> in 20 slices [4, 9]
+  assert.deepEqual(proportionalInterval([2, 4], 10, 20), [4, 9])
+  assert.deepEqual(proportionalInterval([0, 9], 10, 5), [0, 4])
+  assert.deepEqual(proportionalInterval([9, 9], 10, 5), [4, 4])
+})
+
+test("present interval spans first to last labelled slice", () => {
+  assert.deepEqual(presentInterval([false, true, false, true, false]), [1, 3])
+  assert.equal(presentInterval([false, false]), null)
+})
+
+test("a partial scan is found under an affine change of scores", () => {
+  const reference = Array.from({ length: 40 }, (_, i) => Math.sin(i / 5) + i / 10)
+  const block = reference.slice(17, 29).map((v) => 2 * v - 3)
+  const m = locateBlock(block, reference)!
+  assert.equal(m.offset, 17)
+  close(m.scale, 2, 1e-9)
+  close(m.shift, -3, 1e-9)
+  close(m.residual, 0, 1e-12)
+  assert.equal(locateBlock(reference, block), null)
+})
+
+test("a reversed block is not matched with a negative scale", () => {
+  const reference = Array.from({ length: 30 }, (_, i) => i)
+  const block = [9, 8, 7, 6, 5]
+  const m = locateBlock(block, reference)!
+  assert.equal(m.scale, 0)
+})
+
+test("landmark map fits a line through organ end points", () => {
+  // query organs [10, 20] and [30, 40] sit at [5, 10] and [15, 20] in the reference: z/2
+  const f = landmarkMap([
+    { query: [10, 20], reference: [5, 10] },
+    { query: [30, 40], reference: [15, 20] }
+  ])!
+  close(f(24), 12)
+  assert.equal(landmarkMap([]), null)
+})

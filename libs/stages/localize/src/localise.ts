@@ -1,0 +1,180 @@
+/**
+ * Label-free localisation along the scan axis from per-slice scores (method.md §4). Intervals are
+ * inclusive slice indices [first, last].
+ */
+
+export type SliceInterval = readonly [number, number]
+
+/** Ranks 1..n; tied values share the mean of the ranks they occupy. */
+export const averageRanks = (values: ReadonlyArray<number>): Float64Array => {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0])
+  const ranks = new Float64Array(values.length)
+  for (let i = 0; i < order.length; ) {
+    let j = i
+    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++
+    const rank = (i + j) / 2 + 1
+    for (let k = i; k <= j; k++) ranks[order[k][1]] = rank
+    i = j + 1
+  }
+  return ranks
+}
+
+const pearson = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  const n = a.length
+  let ma = 0
+  let mb = 0
+  for (let i = 0; i < n; i++) {
+    ma += a[i]
+    mb += b[i]
+  }
+  ma /= n
+  mb /= n
+  let sab = 0
+  let saa = 0
+  let sbb = 0
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb)
+    saa += (a[i] - ma) ** 2
+    sbb += (b[i] - mb) ** 2
+  }
+  return sab / Math.sqrt(saa * sbb)
+}
+
+/**
+ * Spearman's rho with ties (Pearson correlation of average ranks). A constant sequence has no
+ * order to correlate and gives 0 rather than NaN so it can be stored and averaged.
+ */
+export const spearman = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): number => {
+  if (x.length !== y.length) throw new RangeError(`spearman: lengths differ (${x.length} vs ${y.length})`)
+  if (x.length < 2) return 0
+  const r = pearson(averageRanks(x), averageRanks(y))
+  return Number.isFinite(r) ? r : 0
+}
+
+const length = (a: SliceInterval): number => a[1] - a[0] + 1
+
+/** |A ∩ B| / |A ∪ B| counted in slices. */
+export const intervalIoU = (a: SliceInterval, b: SliceInterval): number => {
+  const inter = Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]) + 1)
+  return inter / (length(a) + length(b) - inter)
+}
+
+/** The longest run of consecutive indices where `keep` holds (the first one on ties), or null. */
+export const longestRun = (n: number, keep: (i: number) => boolean): SliceInterval | null => {
+  let best: SliceInterval | null = null
+  let start = -1
+  for (let i = 0; i <= n; i++) {
+    if (i < n && keep(i)) {
+      if (start < 0) start = i
+    } else if (start >= 0) {
+      if (!best || i - start > length(best)) best = [start, i - 1]
+      start = -1
+    }
+  }
+  return best
+}
+
+/**
+ * Score-range localiser: the organ occupies `organ` in the reference volume; the query slices
+ * whose score lies between the reference scores at the organ's two ends form the prediction, and
+ * the largest connected run of them is kept.
+ */
+export const scoreRangeLocalise = (
+  referenceScores: ReadonlyArray<number>,
+  organ: SliceInterval,
+  queryScores: ReadonlyArray<number>
+): SliceInterval | null => {
+  const a = referenceScores[organ[0]]
+  const b = referenceScores[organ[1]]
+  const lo = Math.min(a, b)
+  const hi = Math.max(a, b)
+  return longestRun(queryScores.length, (i) => queryScores[i] >= lo && queryScores[i] <= hi)
+}
+
+/**
+ * Proportional baseline: the same relative position. Slice i covers [i, i + 1) of its volume, so
+ * the interval [f, t] of an n-slice reference covers [f/n, (t+1)/n) of the axis.
+ */
+export const proportionalInterval = (organ: SliceInterval, referenceLength: number, queryLength: number): SliceInterval => {
+  const scale = queryLength / referenceLength
+  const first = Math.min(queryLength - 1, Math.round(organ[0] * scale))
+  const last = Math.max(first, Math.min(queryLength - 1, Math.round((organ[1] + 1) * scale) - 1))
+  return [first, last]
+}
+
+/** Slice interval where `labels[i]` says the label is present, or null when it never is. */
+export const presentInterval = (present: ReadonlyArray<boolean>): SliceInterval | null => {
+  const first = present.indexOf(true)
+  return first < 0 ? null : [first, present.lastIndexOf(true)]
+}
+
+export interface BlockMatch {
+  readonly offset: number
+  /** Fitted affine score map block ≈ scale · reference + shift at that offset. */
+  readonly scale: number
+  readonly shift: number
+  readonly residual: number
+}
+
+/**
+ * Locates a partial scan (a block of consecutive slice scores) inside a full reference volume: for
+ * every offset, least-squares fit block ≈ scale · reference[offset …] + shift and keep the offset
+ * with the smallest mean squared residual. The affine map absorbs a volume-wide shift or stretch
+ * of scores between specimens; a negative scale would match the anatomy backwards and is refused.
+ */
+export const locateBlock = (block: ReadonlyArray<number>, reference: ReadonlyArray<number>): BlockMatch | null => {
+  const m = block.length
+  if (m < 2 || m > reference.length) return null
+  let mb = 0
+  for (const v of block) mb += v
+  mb /= m
+  let best: BlockMatch | null = null
+  for (let o = 0; o + m <= reference.length; o++) {
+    let mr = 0
+    for (let i = 0; i < m; i++) mr += reference[o + i]
+    mr /= m
+    let srb = 0
+    let srr = 0
+    for (let i = 0; i < m; i++) {
+      const dr = reference[o + i] - mr
+      srb += dr * (block[i] - mb)
+      srr += dr * dr
+    }
+    const scale = srr > 0 ? Math.max(0, srb / srr) : 0
+    const shift = mb - scale * mr
+    let residual = 0
+    for (let i = 0; i < m; i++) residual += (block[i] - scale * reference[o + i] - shift) ** 2
+    residual /= m
+    if (!best || residual < best.residual) best = { offset: o, scale, shift, residual }
+  }
+  return best
+}
+
+/**
+ * Ground-truth slice correspondence between two specimens from their labels: a least-squares line
+ * z_reference = a · z_query + b through the end points of every organ present in both. Returns
+ * null when fewer than two distinct query landmarks exist.
+ */
+export const landmarkMap = (
+  pairs: ReadonlyArray<{ readonly query: SliceInterval; readonly reference: SliceInterval }>
+): ((z: number) => number) | null => {
+  const xs: number[] = []
+  const ys: number[] = []
+  for (const p of pairs) {
+    xs.push(p.query[0], p.query[1])
+    ys.push(p.reference[0], p.reference[1])
+  }
+  const n = xs.length
+  if (n < 2) return null
+  const mx = xs.reduce((s, v) => s + v, 0) / n
+  const my = ys.reduce((s, v) => s + v, 0) / n
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my)
+    sxx += (xs[i] - mx) ** 2
+  }
+  if (sxx === 0) return null
+  const a = sxy / sxx
+  return (z) => a * z + my - a * mx
+}
