@@ -1,1 +1,3 @@
+export * from "./augment.ts"
+export * from "./ops.ts"
 export * from "./rng.ts"
