@@ -1,0 +1,10 @@
+export {
+  describeBackend,
+  initBackend,
+  initBackendAsync,
+  type BackendInfo,
+  type BackendName,
+  type InitOptions,
+  type ModuleLoader
+} from "./backend/init.ts"
+export * from "./kernels/index.ts"

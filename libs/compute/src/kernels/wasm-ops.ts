@@ -1,0 +1,90 @@
+import { getKernel, util, type DataType, type KernelFunc, type NamedAttrMap, type TensorInfo } from "@tensorflow/tfjs-core"
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
+
+/**
+ * The stock wasm kernelFuncs our kernels are composed of. They are captured from the registry the
+ * first time they are needed and before anything is overridden, so a project kernel that replaces
+ * e.g. Slice can still call the native one and never calls itself.
+ */
+const originals = new Map<string, KernelFunc>()
+const projectKernelFuncs = new Set<KernelFunc>()
+
+/** Marks a kernelFunc as ours, so it is never mistaken for the stock kernel it replaces. */
+export const markProjectKernel = (f: KernelFunc): KernelFunc => {
+  projectKernelFuncs.add(f)
+  return f
+}
+
+/** Captures the stock kernelFuncs of `names` (no-op for those already captured). */
+export const captureOriginals = (names: ReadonlyArray<string>): void => {
+  for (const name of names) {
+    if (originals.has(name)) continue
+    const config = getKernel(name, "wasm")
+    if (config === undefined || projectKernelFuncs.has(config.kernelFunc)) continue
+    originals.set(name, config.kernelFunc)
+  }
+}
+
+const original = (name: string): KernelFunc => {
+  captureOriginals([name])
+  const f = originals.get(name)
+  if (f === undefined) throw new Error(`compute: the stock wasm kernel '${name}' is not registered`)
+  return f
+}
+
+/**
+ * Runs stock wasm kernels on TensorInfos for one project kernel and frees every intermediate it
+ * created when done: no engine, no tape, so nothing is recorded for autodiff and nothing leaks.
+ */
+export class Scratch {
+  private readonly owned: Array<TensorInfo["dataId"]> = []
+  constructor(readonly backend: BackendWasm) {}
+
+  /** Runs a stock kernel; its output is freed by `dispose` unless `release`d. */
+  run(kernel: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+    const out = original(kernel)({ inputs, backend: this.backend, attrs }) as TensorInfo
+    this.owned.push(out.dataId)
+    return out
+  }
+
+  /** A fresh, uninitialised heap tensor that is freed by `dispose` unless `release`d. */
+  alloc(shape: ReadonlyArray<number>, dtype: DataType = "float32"): TensorInfo {
+    const out = this.backend.makeOutput([...shape], dtype)
+    this.owned.push(out.dataId)
+    return out
+  }
+
+  /** Hands ownership of `t` to the caller (the kernel's output). */
+  release(t: TensorInfo): TensorInfo {
+    const i = this.owned.lastIndexOf(t.dataId)
+    if (i >= 0) this.owned.splice(i, 1)
+    return t
+  }
+
+  dispose(): void {
+    for (const id of this.owned) this.backend.disposeData(id)
+    this.owned.length = 0
+  }
+}
+
+/** Runs `body` with a Scratch that is disposed afterwards, even when `body` throws. */
+export const withScratch = <A>(backend: BackendWasm, body: (s: Scratch) => A): A => {
+  const s = new Scratch(backend)
+  try {
+    return body(s)
+  } finally {
+    s.dispose()
+  }
+}
+
+/** Same data, another shape: no copy and no reference count (the view dies with its source). */
+export const view = (t: TensorInfo, shape: ReadonlyArray<number>): TensorInfo => {
+  if (util.sizeFromShape([...shape]) !== util.sizeFromShape(t.shape)) {
+    throw new Error(`compute: cannot view [${t.shape}] as [${shape}]`)
+  }
+  return { dataId: t.dataId, shape: [...shape], dtype: t.dtype }
+}
+
+/** A float32 heap view of a tensor. Take it after the last allocation: heap growth detaches it. */
+export const heapF32 = (backend: BackendWasm, t: TensorInfo): Float32Array =>
+  backend.typedArrayFromHeap(t) as Float32Array
