@@ -188,12 +188,27 @@ export const MetricSummaryRow = Schema.Struct({
 })
 export type MetricSummaryRow = typeof MetricSummaryRow.Type
 
+/** A rendered example slice (image | truth | prediction side by side) for reports. */
+export const SegmentationExample = Schema.Struct({
+  pretraining: Schema.String,
+  fraction: Schema.NullOr(Schema.Number),
+  everyK: Schema.NullOr(Schema.Number),
+  seed: Schema.Number,
+  split: Schema.Literals(["interpolation", "extrapolation"]),
+  volume: Schema.String,
+  slice: Schema.Number,
+  /** PNG file, relative to the artifact directory. */
+  png: Schema.String
+})
+export type SegmentationExample = typeof SegmentationExample.Type
+
 export const MetricsIndex = Schema.Struct({
   kind: Schema.Literal("Metrics"),
   /** One row per (segmenter, split, class); means and stds are derived from these. */
   rows: Schema.Array(MetricRow),
   /** Derived from `rows` by the producer so every reader shows the same aggregation. */
   summary: Schema.optional(Schema.Array(MetricSummaryRow)),
+  examples: Schema.optional(Schema.Array(SegmentationExample)),
   /** Tidy CSV of `rows`, relative to the artifact directory. */
   csv: Schema.String
 })

@@ -1,0 +1,193 @@
+import type {
+  EncoderIndex,
+  LocalizationIndex,
+  MetricSummaryRow,
+  MetricsIndex,
+  SegmentationExample,
+  SegmenterIndex
+} from "@tomoprior/core"
+import { intervalBars, iouByFraction, lossCurves, renderSvg, scoreScatter } from "./charts.ts"
+import { escape, note, page, section, table } from "./html.ts"
+
+/** Everything the page shows, already read from the input artifacts. */
+export interface ReportData {
+  readonly title: string
+  readonly encoders: ReadonlyArray<{ readonly producer: string; readonly index: EncoderIndex }>
+  readonly segmenters: ReadonlyArray<{ readonly producer: string; readonly index: SegmenterIndex }>
+  readonly metrics: ReadonlyArray<{ readonly producer: string; readonly index: MetricsIndex }>
+  readonly localizations: ReadonlyArray<{ readonly producer: string; readonly index: LocalizationIndex }>
+  /** Example PNGs by `${metrics producer}/${example.png}`, as bytes to inline. */
+  readonly images: ReadonlyMap<string, Uint8Array>
+}
+
+const pct = (v: number): string => (100 * v).toFixed(1)
+const num = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : "–")
+const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
+
+/** "1 %", "10 %", "every 5th": the column a segmenter run belongs to. */
+const budgetLabel = (r: { readonly fraction: number | null; readonly everyK: number | null }): string =>
+  r.fraction !== null ? `${+(100 * r.fraction).toPrecision(3)} %` : `every ${r.everyK}th`
+
+const budgetOrder = (r: { readonly fraction: number | null; readonly everyK: number | null }): number =>
+  r.fraction !== null ? r.fraction : 1 / (r.everyK ?? 1)
+
+const uniqueSorted = <T>(items: ReadonlyArray<T>, key: (t: T) => string, order: (t: T) => number): Array<T> => {
+  const seen = new Map<string, T>()
+  for (const t of items) if (!seen.has(key(t))) seen.set(key(t), t)
+  return [...seen.values()].sort((a, b) => order(a) - order(b))
+}
+
+/** The paper's table shape: rows = pre-training method, columns = label budget, cells mean ± std. */
+const iouTable = (summary: ReadonlyArray<MetricSummaryRow>, split: MetricSummaryRow["split"], classId: number | null, caption: string): string => {
+  const rows = summary.filter((r) => r.split === split && r.classId === classId)
+  if (rows.length === 0) return ""
+  const budgets = uniqueSorted(rows, budgetLabel, budgetOrder)
+  const methods = [...new Set(rows.map((r) => r.pretraining))].sort()
+  const body = methods.map((m) => [
+    escape(m),
+    ...budgets.map((b) => {
+      const cell = rows.find((r) => r.pretraining === m && budgetLabel(r) === budgetLabel(b))
+      return cell ? `${pct(cell.iouMean)} ± ${pct(cell.iouStd)} <small>(n=${cell.seeds})</small>` : "–"
+    })
+  ])
+  return table(caption, ["pre-training", ...budgets.map(budgetLabel)], body, "iou")
+}
+
+const segmentationSection = async (data: ReportData): Promise<string> => {
+  const summary = data.metrics.flatMap((m) => m.index.summary ?? [])
+  if (summary.length === 0) return section("segmentation", "Segmentation", note("No Metrics input was given."))
+  const parts: Array<string> = [
+    note("IoU ×100, mean ± sample std over seeds; the foreground mean averages the foreground classes of each seed first.")
+  ]
+  for (const split of ["extrapolation", "interpolation"] as const) {
+    const where = split === "extrapolation" ? "held-out volumes" : "unlabelled slices of the training volumes"
+    parts.push(iouTable(summary, split, null, `Mean foreground IoU — ${split} (${where})`))
+  }
+  const fg = summary.filter((r) => r.classId === null && r.split === "extrapolation" && r.fraction !== null)
+  if (fg.length > 0) {
+    const rows = fg.map((r) => ({
+      pretraining: r.pretraining,
+      fraction: r.fraction,
+      iou: 100 * r.iouMean,
+      low: 100 * (r.iouMean - r.iouStd),
+      high: 100 * (r.iouMean + r.iouStd)
+    }))
+    parts.push(`<figure>${await renderSvg(iouByFraction(rows))}<figcaption>Mean foreground IoU on held-out volumes vs fraction of annotated slices (±1 std).</figcaption></figure>`)
+  }
+  const classes = uniqueSorted(
+    summary.filter((r) => r.classId !== null && r.classId !== 0),
+    (r) => String(r.classId),
+    (r) => r.classId ?? 0
+  )
+  const perClass = classes.map((c) => iouTable(summary, "extrapolation", c.classId, `IoU of ${c.className} (class ${c.classId}) — extrapolation`))
+  if (perClass.length > 0) parts.push(`<details><summary>Per-class tables</summary>${perClass.join("")}</details>`)
+  return section("segmentation", "Segmentation (fine-tuned U-Net)", parts.join(""))
+}
+
+const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: EncoderIndex }>): Promise<string> => {
+  if (data.length === 0) return ""
+  const rows = data.flatMap((e) =>
+    e.index.history.map((h) => ({ method: `${e.index.method} (${e.producer})`, run: e.producer, step: h.step, loss: h.loss }))
+  )
+  const finals = data.map((e) => [
+    escape(e.producer),
+    escape(e.index.method),
+    escape(`${e.index.architecture} w${e.index.width} @${e.index.inputSize}`),
+    String(e.index.steps),
+    escape(Object.entries(e.index.final).map(([k, v]) => `${k} ${num(v)}`).join(", "))
+  ])
+  const chart = rows.length > 0 ? `<figure>${await renderSvg(lossCurves(rows, "method"))}<figcaption>Pre-training loss per logged step.</figcaption></figure>` : note("No loss history recorded.")
+  return section("pretraining", "Pre-training", chart + table("Encoders", ["stage", "method", "model", "steps", "final"], finals))
+}
+
+const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: SegmenterIndex }>): Promise<string> => {
+  const rows = data.flatMap((s) =>
+    s.index.history.map((h) => ({
+      pretraining: s.index.pretraining,
+      budget: budgetLabel(s.index),
+      run: `${s.index.pretraining}/${budgetLabel(s.index)}/${s.index.seed}`,
+      step: h.step,
+      loss: h.loss
+    }))
+  )
+  if (rows.length === 0) return ""
+  return section(
+    "finetuning",
+    "Fine-tuning",
+    `<figure>${await renderSvg(lossCurves(rows, "pretraining", "budget"))}<figcaption>Fine-tuning loss (softmax cross-entropy + Dice), one line per seed.</figcaption></figure>`
+  )
+}
+
+const localizationSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: LocalizationIndex }>): Promise<string> => {
+  if (data.length === 0) return ""
+  const label = (l: { readonly producer: string; readonly index: LocalizationIndex }) => `${l.index.method} (${l.producer})`
+  const points = data.flatMap((l) =>
+    l.index.volumes.flatMap((v) =>
+      v.scores.map((score, i) => ({ method: label(l), volume: v.id, position: v.scores.length > 1 ? i / (v.scores.length - 1) : 0, score }))
+    )
+  )
+  const spearmanRows = data.map((l) => {
+    const rhos = l.index.volumes.map((v) => v.spearman)
+    return [escape(label(l)), String(rhos.length), rhos.length ? num(mean(rhos)) : "–", rhos.length ? num(Math.min(...rhos)) : "–"]
+  })
+  const organRows: Array<Array<string>> = []
+  const bars: Array<Record<string, unknown>> = []
+  for (const l of data) {
+    const organs = [...new Set(l.index.organs.map((o) => o.labelId))].sort((a, b) => a - b)
+    for (const id of organs) {
+      const pairs = l.index.organs.filter((o) => o.labelId === id)
+      const score = mean(pairs.map((p) => p.iou))
+      const prop = mean(pairs.map((p) => p.proportionalIou))
+      const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
+      organRows.push([escape(label(l)), escape(pairs[0].name), String(pairs.length), num(score), num(prop), `${wins}/${pairs.length}`])
+      const group = `${l.index.method} · ${pairs[0].name}`
+      bars.push({ group, localiser: "score range", iou: score }, { group, localiser: "proportional", iou: prop })
+    }
+  }
+  const partialRows = data
+    .filter((l) => l.index.partialScans.length > 0)
+    .map((l) => {
+      const errs = l.index.partialScans.map((p) => p.errorSlices)
+      return [escape(label(l)), String(errs.length), num(mean(errs), 1), String(Math.max(...errs))]
+    })
+  const parts = [
+    points.length > 0 ? `<figure>${await renderSvg(scoreScatter(points))}<figcaption>Slice score vs position along the axis, one colour per volume.</figcaption></figure>` : "",
+    table("Spearman correlation of score with slice position", ["method", "volumes", "mean ρ", "min ρ"], spearmanRows),
+    organRows.length > 0
+      ? `<figure>${await renderSvg(intervalBars(bars))}<figcaption>Mean interval IoU over (reference, query) pairs.</figcaption></figure>` +
+        table("Organ localisation: interval IoU over all (reference, query) pairs", ["method", "organ", "pairs", "score range", "proportional", "score wins"], organRows)
+      : note("No organ intervals were localised (the method has no score, or no labels)."),
+    partialRows.length > 0 ? table("Partial scans located inside a full reference volume", ["method", "scans", "mean |offset error| (slices)", "max"], partialRows) : ""
+  ]
+  return section("localization", "Localisation without labels", parts.join(""))
+}
+
+const examplesSection = (data: ReportData): string => {
+  const figures: Array<string> = []
+  for (const m of data.metrics) {
+    for (const e of m.index.examples ?? []) {
+      const bytes = data.images.get(`${m.producer}/${e.png}`)
+      if (!bytes) continue
+      figures.push(
+        `<figure><img class="slice" alt="${escape(exampleCaption(e))}" src="data:image/png;base64,${Buffer.from(bytes).toString("base64")}">` +
+          `<figcaption>${escape(exampleCaption(e))}</figcaption></figure>`
+      )
+    }
+  }
+  if (figures.length === 0) return ""
+  return section("examples", "Example slices", note("Left: the slice; middle: ground truth; right: prediction.") + figures.join(""))
+}
+
+const exampleCaption = (e: SegmentationExample): string =>
+  `${e.pretraining}, ${budgetLabel(e)}, seed ${e.seed} — ${e.split}, volume ${e.volume}, slice ${e.slice}`
+
+export const buildReport = async (data: ReportData): Promise<string> => {
+  const body = [
+    await segmentationSection(data),
+    await pretrainingSection(data.encoders),
+    await finetuneSection(data.segmenters),
+    await localizationSection(data.localizations),
+    examplesSection(data)
+  ].join("\n")
+  return page(data.title, body)
+}

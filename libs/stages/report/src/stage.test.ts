@@ -1,0 +1,38 @@
+import assert from "node:assert/strict"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { test } from "node:test"
+import { Effect } from "effect"
+import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
+import { reportFixtures } from "./fixtures.ts"
+import { reportStage } from "./stage.ts"
+
+test("the report is one self-contained page with the IoU table, charts and inline images", async () => {
+  const run = await Effect.runPromise(runStageForTest(reportStage, { params: { title: "Demo <report>" }, inputs: reportFixtures() }))
+  const dir = run.outputs.report.dir
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, "index.json"), "utf8")), { kind: "Report", html: "report.html" })
+  const html = readFileSync(join(dir, "report.html"), "utf8")
+  assert.ok(html.includes("<title>Demo &lt;report&gt;</title>"), "title is escaped")
+  // the paper-shaped table: methods as rows, label budgets as columns, IoU ×100 mean ± std
+  const table = html.slice(html.indexOf("Mean foreground IoU — extrapolation"))
+  assert.match(table, /<th>10 %<\/th><th>100 %<\/th>/)
+  assert.match(table, /<td>none<\/td><td>42\.3 ± 5\.0 <small>\(n=2\)<\/small><\/td><td>–<\/td>/)
+  assert.match(table, /<td>sorting<\/td><td>50\.0 ± 14\.1 <small>\(n=2\)<\/small><\/td><td>81\.0 ± 2\.0/)
+  // four charts: pre-training loss, fine-tuning loss, IoU vs fraction, score scatter, interval bars
+  assert.equal(html.match(/<svg /g)?.length, 5)
+  assert.match(html, /<img class="slice" alt="[^"]+" src="data:image\/png;base64,iVBORw0KGgo/)
+  // organ table: mean over the two pairs, 1 of 2 wins for the score localiser
+  assert.match(html, /<td>sorting \(localize\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/)
+  // nothing to fetch when viewing
+  assert.doesNotMatch(html, /<script|<link|src="http|href="http|url\(http/)
+})
+
+test("an invalid input index is reported with its file", async () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, "index.json"), JSON.stringify({ kind: "Metrics", rows: "nope" }))
+  const exit = await Effect.runPromiseExit(
+    runStageForTest(reportStage, { inputs: { metrics: [artifactFromDir("Metrics", dir)], encoders: [], segmenters: [], localizations: [] } })
+  )
+  assert.equal(exit._tag, "Failure")
+  assert.match(String(exit.cause), /InputError[\s\S]*index\.json/)
+})

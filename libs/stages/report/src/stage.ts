@@ -1,0 +1,79 @@
+import { Effect, Schema } from "effect"
+import { readFile, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import {
+  type ArtifactRef,
+  defineStage,
+  EncoderIndex,
+  INDEX_FILE,
+  InputError,
+  LocalizationIndex,
+  MetricsIndex,
+  type ReportIndex,
+  SegmenterIndex,
+  StageFailure
+} from "@tomoprior/core"
+import { buildReport } from "./build.ts"
+
+const readIndex = <S extends Schema.Codec<any, any, never, never>>(ref: ArtifactRef, schema: S) => {
+  const file = join(ref.dir, INDEX_FILE)
+  return Effect.tryPromise({
+    try: () => readFile(file, "utf8").then((t) => JSON.parse(t) as unknown),
+    catch: (e) => new InputError({ file, problem: `cannot read ${ref.kind} index: ${String(e)}` })
+  }).pipe(
+    Effect.flatMap((json) =>
+      Schema.decodeUnknownEffect(schema)(json).pipe(
+        Effect.mapError((e) => new InputError({ file, problem: `not a valid ${ref.kind} index: ${e.message}` }))
+      )
+    ),
+    Effect.map((index) => ({ producer: ref.producer, index: index as S["Type"] }))
+  )
+}
+
+const readAll = <S extends Schema.Codec<any, any, never, never>>(refs: ReadonlyArray<ArtifactRef>, schema: S) =>
+  Effect.forEach(refs, (r) => readIndex(r, schema))
+
+export const reportStage = defineStage({
+  name: "report",
+  version: "1",
+  description: "One self-contained HTML page (charts as inline SVG, slices as inline PNG) from any results",
+  source: import.meta.url,
+  inputs: {
+    encoders: { kind: "Encoder", many: true, optional: true, description: "pre-trained encoders: loss curves" },
+    segmenters: { kind: "Segmenter", many: true, optional: true, description: "fine-tuned models: loss curves" },
+    metrics: { kind: "Metrics", many: true, optional: true, description: "IoU tables and example slices" },
+    localizations: { kind: "Localization", many: true, optional: true, description: "score plots and interval IoU" }
+  },
+  outputs: { report: "Report" },
+  params: Schema.Struct({ title: Schema.optional(Schema.String) }),
+  resources: { cpu: 1 },
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const encoders = yield* readAll(ctx.inputs.encoders ?? [], EncoderIndex)
+      const segmenters = yield* readAll(ctx.inputs.segmenters ?? [], SegmenterIndex)
+      const metrics = yield* readAll(ctx.inputs.metrics ?? [], MetricsIndex)
+      const localizations = yield* readAll(ctx.inputs.localizations ?? [], LocalizationIndex)
+      const images = new Map<string, Uint8Array>()
+      for (const [i, m] of metrics.entries()) {
+        const dir = (ctx.inputs.metrics ?? [])[i].dir
+        for (const e of m.index.examples ?? []) {
+          const file = join(dir, e.png)
+          const bytes = yield* Effect.tryPromise({
+            try: () => readFile(file),
+            catch: (err) => new InputError({ file, problem: `example image listed in the Metrics index is unreadable: ${String(err)}` })
+          })
+          images.set(`${m.producer}/${e.png}`, bytes)
+        }
+      }
+      const title = ctx.params.title ?? `tomoprior report — ${ctx.pipeline}`
+      const html = yield* Effect.tryPromise({
+        try: () => buildReport({ title, encoders, segmenters, metrics, localizations, images }),
+        catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `rendering the report failed: ${String(e)}`, cause: e })
+      })
+      const out = ctx.outputs.report
+      const index: ReportIndex = { kind: "Report", html: "report.html" }
+      yield* Effect.promise(() => writeFile(join(out, "report.html"), html))
+      yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 2)))
+      yield* ctx.log(`report: ${join(out, "report.html")}`)
+    })
+})

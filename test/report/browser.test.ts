@@ -1,0 +1,83 @@
+/**
+ * Opens the report in Debian's headless Chromium (apt package `chromium`): the page must load with
+ * no console messages, and in the rendered DOM the tables, SVG charts and decoded PNG slices must be
+ * there. Skips with a message when Chromium is not installed.
+ */
+import assert from "node:assert/strict"
+import { execFile } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { test } from "node:test"
+import { promisify } from "node:util"
+import { Effect } from "effect"
+import { reportStage } from "@tomoprior/stage-report"
+import { runStageForTest, tempDir } from "@tomoprior/testkit"
+import { reportFixtures } from "../../libs/stages/report/src/fixtures.ts"
+
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p))
+const skip = CHROMIUM ? false : "chromium is not installed (Debian: apt-get install -y chromium)"
+
+interface Loaded {
+  readonly dom: string
+  readonly console: ReadonlyArray<string>
+}
+
+/** Loads a file headless with a fresh profile; console output comes back through Chromium's log. */
+const load = async (file: string): Promise<Loaded> => {
+  const { stdout, stderr } = await promisify(execFile)(
+    CHROMIUM!,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${tempDir("tomoprior-chromium-")}`,
+      "--enable-logging=stderr",
+      "--v=0",
+      "--virtual-time-budget=5000",
+      "--dump-dom",
+      `file://${file}`
+    ],
+    { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }
+  )
+  return { dom: stdout, console: stderr.split("\n").filter((l) => l.includes(":CONSOLE")) }
+}
+
+/** Appended to a copy of the report: writes what the browser actually rendered into the title. */
+const PROBE = `<script>addEventListener("load", () => { document.title = JSON.stringify({
+  tables: document.querySelectorAll("table").length,
+  svgs: [...document.querySelectorAll("svg")].filter((s) => s.getBoundingClientRect().width > 0).length,
+  images: document.images.length,
+  decoded: [...document.images].filter((i) => i.complete && i.naturalWidth > 0).length
+}) })</script>`
+
+test("the console check catches errors (control page)", { skip }, async () => {
+  const file = join(tempDir(), "bad.html")
+  writeFileSync(file, `<!doctype html><html><body><script>missingFunction()</script></body></html>`)
+  const { console } = await load(file)
+  assert.equal(console.length, 1)
+  assert.match(console[0], /missingFunction is not defined/)
+})
+
+test("the report loads in headless Chromium without console messages and shows its tables, charts and images", { skip }, async () => {
+  const run = await Effect.runPromise(runStageForTest(reportStage, { inputs: reportFixtures() }))
+  const file = join(run.outputs.report.dir, "report.html")
+  const plain = await load(file)
+  assert.deepEqual(plain.console, [])
+  assert.match(plain.dom, /<td>sorting<\/td><td>50\.0 ± 14\.1/)
+
+  const probed = join(tempDir(), "probe.html")
+  writeFileSync(probed, readFileSync(file, "utf8").replace("</body>", `${PROBE}</body>`))
+  const { dom, console } = await load(probed)
+  assert.deepEqual(console, [])
+  const title = /<title>([^<]*)<\/title>/.exec(dom)?.[1] ?? ""
+  const seen = JSON.parse(title.replaceAll("&quot;", '"')) as Record<string, number>
+  assert.ok(seen.tables >= 4, `tables: ${seen.tables}`)
+  assert.equal(seen.svgs, 5)
+  assert.equal(seen.images, 1)
+  assert.equal(seen.decoded, 1)
+})
