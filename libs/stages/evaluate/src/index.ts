@@ -1,2 +1,4 @@
+export * from "./evaluate.ts"
 export * from "./metrics.ts"
+export * from "./overlay.ts"
 export * from "./summary.ts"

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { PNG } from "pngjs"
+import type { SegmenterIndex } from "@tomoprior/core"
+import { evaluateSegmenter, type LabelledVolume } from "./evaluate.ts"
+import { overlayPng } from "./overlay.ts"
+
+const volume = (id: string, images: number[][], labels: number[][]): LabelledVolume => ({
+  id,
+  depth: images.length,
+  readSlice: (z) => Float32Array.from(images[z]),
+  readLabelSlice: (z) => Uint8Array.from(labels[z])
+})
+
+const segmenter: SegmenterIndex = {
+  kind: "Segmenter",
+  pretraining: "sorting",
+  architecture: "unet",
+  inputSize: 2,
+  numClasses: 2,
+  labelNames: { "0": "background", "1": "lesion" },
+  model: "model",
+  fraction: 0.5,
+  everyK: null,
+  seed: 7,
+  trainingSlices: [{ volume: "a", slices: [1] }],
+  trainVolumes: ["a"],
+  heldOutVolumes: ["b"],
+  history: []
+}
+
+test("interpolation skips the slices trained on; extrapolation takes the held-out volumes (hand-computed)", () => {
+  const volumes = new Map([
+    ["a", volume("a", [[1, 0, 0, 0], [1, 1, 1, 1], [1, 1, 0, 0]], [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])],
+    ["b", volume("b", [[0, 0, 0, 0], [1, 1, 1, 1]], [[1, 1, 0, 0], [1, 1, 1, 1]])],
+    ["unused", volume("unused", [[1, 1, 1, 1]], [[0, 0, 0, 0]])]
+  ])
+  const batches: number[] = []
+  // the "model" thresholds the image
+  const predict = (slices: ReadonlyArray<Float32Array>) => {
+    batches.push(slices.length)
+    return slices.map((s) => Uint8Array.from(s, (v) => (v > 0.5 ? 1 : 0)))
+  }
+  const r = evaluateSegmenter(segmenter, volumes, predict, 2)
+  assert.deepEqual(r.slices, { interpolation: 2, extrapolation: 2 })
+  assert.deepEqual(batches, [2, 2])
+  const get = (split: string, c: number) => r.rows.find((x) => x.split === split && x.classId === c)!
+  // interpolation: a/z0 and a/z2 -> lesion tp 2 fp 1; background tp 5 fn 1
+  assert.equal(get("interpolation", 1).iou, 2 / 3)
+  assert.equal(get("interpolation", 1).dice, 4 / 5)
+  assert.equal(get("interpolation", 0).iou, 5 / 6)
+  // extrapolation: lesion tp 4 fn 2; background tp 2 fp 2
+  assert.equal(get("extrapolation", 1).iou, 4 / 6)
+  assert.equal(get("extrapolation", 1).dice, 8 / 10)
+  assert.equal(get("extrapolation", 0).iou, 2 / 4)
+  assert.equal(get("extrapolation", 1).className, "lesion")
+  assert.deepEqual(get("extrapolation", 1).seed, 7)
+  // examples: the slice with most labelled foreground per split (first on ties)
+  assert.deepEqual(r.examples.map((e) => [e.split, e.volume, e.slice]), [["interpolation", "a", 0], ["extrapolation", "b", 1]])
+})
+
+test("overlay PNG has three panels: grey, truth coloured, prediction coloured", () => {
+  const png = PNG.sync.read(overlayPng(Float32Array.from([0, 1]), [1, 0], [0, 0], 1, 2))
+  assert.equal(png.width, 6)
+  assert.equal(png.height, 1)
+  const px = (x: number) => [...png.data.subarray(4 * x, 4 * x + 3)]
+  assert.deepEqual(px(0), [0, 0, 0])
+  assert.deepEqual(px(1), [255, 255, 255])
+  assert.notDeepEqual(px(2), [0, 0, 0]) // truth label 1 tinted
+  assert.deepEqual(px(3), [255, 255, 255])
+  assert.deepEqual(px(4), [0, 0, 0]) // predicted background stays grey
+})

@@ -1,0 +1,108 @@
+import type { MetricRow, SegmenterIndex } from "@tomoprior/core"
+import { accumulate, classScores, emptyConfusion } from "./metrics.ts"
+
+/** The part of a stored volume evaluation needs (a `VolumeHandle` of @tomoprior/volume fits). */
+export interface LabelledVolume {
+  readonly id: string
+  readonly depth: number
+  readonly readSlice: (z: number) => Float32Array
+  readonly readLabelSlice: (z: number) => ArrayLike<number>
+}
+
+/** Class ids per pixel for a batch of slices, in the slices' own size. */
+export type Predict = (slices: ReadonlyArray<Float32Array>) => ReadonlyArray<ArrayLike<number>>
+
+export type Split = MetricRow["split"]
+
+/** The slice of a split with the most labelled foreground, kept to be drawn in the report. */
+export interface ExampleSlice {
+  readonly split: Split
+  readonly volume: string
+  readonly slice: number
+  readonly image: Float32Array
+  readonly truth: Uint8Array
+  readonly predicted: Uint8Array
+}
+
+export interface SegmenterEvaluation {
+  readonly rows: ReadonlyArray<MetricRow>
+  readonly examples: ReadonlyArray<ExampleSlice>
+  readonly slices: Readonly<Record<Split, number>>
+}
+
+/**
+ * Which slices each split scores: "interpolation" = every slice of a training volume that was not
+ * seen with labels; "extrapolation" = every slice of the held-out volumes.
+ */
+export const splitSlices = (
+  seg: SegmenterIndex,
+  depthOf: (volume: string) => number
+): ReadonlyArray<{ readonly split: Split; readonly volume: string; readonly slices: ReadonlyArray<number> }> => {
+  const seen = new Map(seg.trainingSlices.map((s) => [s.volume, new Set(s.slices)]))
+  const all = (v: string) => Array.from({ length: depthOf(v) }, (_, z) => z)
+  return [
+    ...seg.trainVolumes.map((v) => ({ split: "interpolation" as const, volume: v, slices: all(v).filter((z) => !seen.get(v)?.has(z)) })),
+    ...seg.heldOutVolumes.map((v) => ({ split: "extrapolation" as const, volume: v, slices: all(v) }))
+  ]
+}
+
+const foregroundCount = (labels: ArrayLike<number>): number => {
+  let n = 0
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) n++
+  return n
+}
+
+/**
+ * Scores one segmenter on both splits, pooling confusion counts over every slice of a split.
+ * Slices go through `predict` in batches of `batchSize`.
+ */
+export const evaluateSegmenter = (
+  seg: SegmenterIndex,
+  volumes: ReadonlyMap<string, LabelledVolume>,
+  predict: Predict,
+  batchSize: number
+): SegmenterEvaluation => {
+  const depthOf = (id: string) => volumes.get(id)!.depth
+  const confusion = { interpolation: emptyConfusion(seg.numClasses), extrapolation: emptyConfusion(seg.numClasses) }
+  const slices = { interpolation: 0, extrapolation: 0 }
+  const best = new Map<Split, { fg: number; example: ExampleSlice }>()
+  for (const part of splitSlices(seg, depthOf)) {
+    const volume = volumes.get(part.volume)!
+    for (let start = 0; start < part.slices.length; start += batchSize) {
+      const zs = part.slices.slice(start, start + batchSize)
+      const images = zs.map((z) => volume.readSlice(z).slice())
+      const predicted = predict(images)
+      zs.forEach((z, i) => {
+        const truth = Uint8Array.from(volume.readLabelSlice(z))
+        accumulate(confusion[part.split], truth, predicted[i])
+        slices[part.split] += 1
+        const fg = foregroundCount(truth)
+        const current = best.get(part.split)
+        if (!current || fg > current.fg) {
+          best.set(part.split, {
+            fg,
+            example: { split: part.split, volume: part.volume, slice: z, image: images[i], truth, predicted: Uint8Array.from(predicted[i]) }
+          })
+        }
+      })
+    }
+  }
+  const rows: Array<MetricRow> = []
+  for (const split of ["interpolation", "extrapolation"] as const) {
+    if (slices[split] === 0) continue
+    for (const s of classScores(confusion[split])) {
+      rows.push({
+        pretraining: seg.pretraining,
+        fraction: seg.fraction,
+        everyK: seg.everyK,
+        seed: seg.seed,
+        split,
+        classId: s.classId,
+        className: seg.labelNames[String(s.classId)] ?? `class ${s.classId}`,
+        iou: s.iou,
+        dice: s.dice
+      })
+    }
+  }
+  return { rows, examples: [...best.values()].map((b) => b.example), slices }
+}
