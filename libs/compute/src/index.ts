@@ -8,3 +8,5 @@ export {
   type ModuleLoader
 } from "./backend/init.ts"
 export * from "./kernels/index.ts"
+export * from "./models/index.ts"
+export * from "./checkpoint/index.ts"

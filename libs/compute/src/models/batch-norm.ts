@@ -1,0 +1,134 @@
+import * as tf from "@tensorflow/tfjs-core"
+import * as tfl from "@tensorflow/tfjs-layers"
+
+type Kwargs = Record<string, unknown>
+
+/** Per-channel statistics of one training-mode call (one partition's forward pass). */
+export interface BatchStats {
+  readonly mean: Float32Array
+  readonly variance: Float32Array
+}
+
+export interface BatchNormArgs {
+  readonly name?: string
+  readonly epsilon?: number
+  /** Weight of the old moving statistics in each update, as in Keras. */
+  readonly momentum?: number
+  /** Apply ReLU inside the same op, so the pair keeps one full-size tensor for backprop instead of two. */
+  readonly relu?: boolean
+}
+
+/**
+ * Batch normalisation over the last axis with a memory-lean gradient.
+ *
+ * tfjs-layers' BatchNormalization is composed of elementwise ops, each of which stays on the tape
+ * until the backward pass ends (about 8 full-size tensors per layer). Here the forward pass runs
+ * inside one `tf.customGrad`, so only x̂ and 1/σ survive for backprop (plus the output itself).
+ *
+ * Batch statistics are those of each call ("ghost" batch norm: the trainer forwards each batch
+ * partition separately). The moving statistics are NOT updated inside `call`: the layer records
+ * each call's statistics in `recorded`, and the trainer averages them over all partitions (across
+ * worker threads) before updating, so the result does not depend on how many threads ran.
+ */
+export class BatchNorm extends tfl.layers.Layer {
+  static readonly className = "TomoBatchNorm"
+  readonly epsilon: number
+  readonly momentum: number
+  readonly relu: boolean
+  readonly recorded: BatchStats[] = []
+  private gamma!: tfl.LayerVariable
+  private beta!: tfl.LayerVariable
+  private movingMean!: tfl.LayerVariable
+  private movingVariance!: tfl.LayerVariable
+
+  constructor(args: BatchNormArgs = {}) {
+    super(args.name === undefined ? {} : { name: args.name })
+    this.epsilon = args.epsilon ?? 1e-3
+    this.momentum = args.momentum ?? 0.9
+    this.relu = args.relu ?? false
+    this.supportsMasking = true
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape
+    const channels = shape[shape.length - 1]
+    if (channels == null) throw new Error(`${this.name}: the channel dimension must be known`)
+    this.gamma = this.addWeight("gamma", [channels], "float32", tfl.initializers.ones())
+    this.beta = this.addWeight("beta", [channels], "float32", tfl.initializers.zeros())
+    this.movingMean = this.addWeight("moving_mean", [channels], "float32", tfl.initializers.zeros(), undefined, false)
+    this.movingVariance = this.addWeight("moving_variance", [channels], "float32", tfl.initializers.ones(), undefined, false)
+    this.built = true
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
+    return inputShape
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs
+    if (kwargs["training"] === true) return this.normalizeBatch(x)
+    return tf.tidy(() => {
+      const y = tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), this.beta.read(), this.gamma.read(), this.epsilon)
+      return this.relu ? tf.relu(y) : y
+    })
+  }
+
+  /** Folds the recorded statistics (already averaged by the caller) into the moving statistics. */
+  updateMovingStatistics(mean: Float32Array, variance: Float32Array): void {
+    tf.tidy(() => {
+      const m = this.momentum
+      this.movingMean.write(tf.add(tf.mul(this.movingMean.read(), m), tf.mul(tf.tensor1d(mean), 1 - m)))
+      this.movingVariance.write(tf.add(tf.mul(this.movingVariance.read(), m), tf.mul(tf.tensor1d(variance), 1 - m)))
+    })
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, relu: this.relu }
+  }
+
+  private normalizeBatch(x: tf.Tensor): tf.Tensor {
+    const axes = x.shape.slice(0, -1).map((_, i) => i)
+    const count = x.size / x.shape[x.shape.length - 1]
+    const { epsilon, relu, recorded } = this
+    const op = tf.customGrad((xIn, gamma, beta, save) => {
+      const input = xIn as tf.Tensor
+      const g = gamma as tf.Tensor
+      const b = beta as tf.Tensor
+      const { mean, variance } = tf.moments(input, axes)
+      recorded.push({ mean: Float32Array.from(mean.dataSync()), variance: Float32Array.from(variance.dataSync()) })
+      const invStd = tf.rsqrt(tf.add(variance, epsilon))
+      const xHat = tf.mul(tf.sub(input, mean), invStd)
+      const affine = tf.add(tf.mul(xHat, g), b)
+      const value = relu ? tf.relu(affine) : affine
+      ;(save as tf.GradSaveFunc)(relu ? [xHat, invStd, g, value] : [xHat, invStd, g])
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const [sXHat, sInvStd, sGamma, sValue] = saved
+          const upstream = Array.isArray(dy) ? dy[0] : dy
+          // ReLU's gradient from its own output: y > 0 exactly where it let the input through.
+          const dAffine = sValue === undefined ? upstream : tf.mul(upstream, tf.step(sValue))
+          const dBeta = tf.sum(dAffine, axes)
+          const dGamma = tf.sum(tf.mul(dAffine, sXHat), axes)
+          const centred = tf.sub(tf.sub(dAffine, tf.div(dBeta, count)), tf.mul(sXHat, tf.div(dGamma, count)))
+          const dx = tf.mul(centred, tf.mul(sGamma, sInvStd))
+          return [dx, dGamma, dBeta]
+        }
+      }
+    })
+    return op(x, this.gamma.read(), this.beta.read())
+  }
+}
+
+tf.serialization.registerClass(BatchNorm)
+
+/** Every BatchNorm layer of a model, nested models included, in a stable order. */
+export const batchNormLayers = (model: tfl.LayersModel): BatchNorm[] => {
+  const found: BatchNorm[] = []
+  const visit = (layer: tfl.layers.Layer): void => {
+    if (layer instanceof BatchNorm) found.push(layer)
+    else if (layer instanceof tfl.LayersModel) layer.layers.forEach(visit)
+  }
+  model.layers.forEach(visit)
+  return found
+}

@@ -1,0 +1,109 @@
+import { describe, it, before } from "node:test"
+import assert from "node:assert/strict"
+import * as tf from "@tensorflow/tfjs-core"
+import "@tensorflow/tfjs-backend-cpu"
+import * as tfl from "@tensorflow/tfjs-layers"
+import { BatchNorm, batchNormLayers } from "./batch-norm.ts"
+import { buildEncoder, defaultEncoderSpec, encoderPrefix, type EncoderSpec } from "./zoo.ts"
+import { buildProjectionModel, buildScoreModel, buildUNet, scoreMapModel } from "./heads.ts"
+
+const spec = (over: Partial<EncoderSpec> = {}): EncoderSpec => ({ ...defaultEncoderSpec, width: 0.25, inputSize: 16, ...over })
+
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+
+/** Batch norm written with plain differentiable ops: the reference for the custom gradient. */
+const referenceBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, relu: boolean): tf.Tensor => {
+  const { mean, variance } = tf.moments(x, [0, 1, 2])
+  const y = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-3))), gamma), beta)
+  return relu ? tf.relu(y) : y
+}
+
+const weightsOf = (m: tfl.LayersModel): Float32Array[] => m.getWeights().map((w) => Float32Array.from(w.dataSync()))
+
+before(async () => {
+  await tf.setBackend("cpu")
+})
+
+describe("BatchNorm", () => {
+  for (const relu of [false, true]) {
+    it(`matches the composed-ops reference in value and gradient (relu=${relu})`, () => {
+      const x = tf.variable(tf.randomNormal([3, 5, 4, 6], 0.5, 2, "float32", 1))
+      const upstream = tf.randomNormal([3, 5, 4, 6], 0, 1, "float32", 2)
+      const layer = new BatchNorm({ relu })
+      layer.build([3, 5, 4, 6])
+      const gamma = tf.randomUniform([6], 0.5, 1.5, "float32", 3)
+      const beta = tf.randomNormal([6], 0, 0.3, "float32", 4)
+      layer.setWeights([gamma, beta, tf.zeros([6]), tf.ones([6])])
+      const [gVar, bVar] = layer.trainableWeights.map((w) => w.read() as tf.Variable)
+      const ours = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, upstream)) as tf.Scalar, [x, gVar, bVar])
+      const ref = tf.grads((xx, gg, bb) => tf.sum(tf.mul(referenceBatchNorm(xx, gg, bb, relu), upstream)))([x, gamma, beta])
+      assert.ok(Math.abs(ours.value.dataSync()[0] - tf.sum(tf.mul(referenceBatchNorm(x, gamma, beta, relu), upstream)).dataSync()[0]) < 1e-3)
+      assert.ok(maxAbsDiff(ours.grads[x.name], ref[0]) < 1e-4, "dx")
+      assert.ok(maxAbsDiff(ours.grads[gVar.name], ref[1]) < 1e-3, "dgamma")
+      assert.ok(maxAbsDiff(ours.grads[bVar.name], ref[2]) < 1e-3, "dbeta")
+      const stats = layer.recorded.at(-1)!
+      const { mean, variance } = tf.moments(x, [0, 1, 2])
+      assert.ok(maxAbsDiff(tf.tensor1d(stats.mean), mean) < 1e-5)
+      assert.ok(maxAbsDiff(tf.tensor1d(stats.variance), variance) < 1e-4)
+    })
+  }
+
+  it("uses the moving statistics at inference and updates them with momentum", () => {
+    const layer = new BatchNorm({ momentum: 0.75 })
+    layer.build([null, 2])
+    layer.updateMovingStatistics(Float32Array.of(4, -4), Float32Array.of(5, 9))
+    const [, , mm, mv] = layer.getWeights()
+    assert.deepEqual(Array.from(mm.dataSync()), [1, -1])
+    assert.deepEqual(Array.from(mv.dataSync()), [2, 3])
+    const y = layer.apply(tf.tensor2d([[1, -1]]), { training: false }) as tf.Tensor
+    assert.ok(maxAbsDiff(y, tf.tensor2d([[0, 0]])) < 1e-6)
+  })
+})
+
+describe("model zoo", () => {
+  it("ref-resnet: stage resolutions 1, 1/2, 1/4, 1/8 and a 128·width embedding", () => {
+    const m = buildEncoder(spec({ width: 0.5 }))
+    const shapes = [1, 2, 3, 4].map((s) => m.getLayer(`${encoderPrefix}stage${s}`).outputShape)
+    assert.deepEqual(shapes, [[null, 16, 16, 8], [null, 8, 8, 16], [null, 4, 4, 32], [null, 2, 2, 64]])
+    assert.deepEqual(m.outputs[0].shape, [null, 64])
+    const deeper = buildEncoder(spec({ depth: 2 }))
+    assert.ok(deeper.layers.length > m.layers.length + 8)
+  })
+
+  it("the same seed gives identical weights, another seed different ones", () => {
+    const a = weightsOf(buildEncoder(spec({ seed: 7 })))
+    const b = weightsOf(buildEncoder(spec({ seed: 7 })))
+    const c = weightsOf(buildEncoder(spec({ seed: 8 })))
+    assert.deepEqual(a, b)
+    assert.notDeepEqual(a, c)
+  })
+
+  it("score head: the slice score is the mean of the score map", () => {
+    const m = buildScoreModel(spec())
+    const x = tf.randomNormal([2, 16, 16, 1], 0, 1, "float32", 5)
+    const score = m.predict(x) as tf.Tensor
+    const map = scoreMapModel(m).predict(x) as tf.Tensor
+    assert.deepEqual(score.shape, [2, 1])
+    assert.deepEqual(map.shape, [2, 2, 2, 1])
+    assert.ok(maxAbsDiff(score, tf.mean(map, [1, 2])) < 1e-5)
+  })
+
+  it("projection head gives 256-d embeddings through a BatchNorm", () => {
+    const m = buildProjectionModel(spec())
+    assert.deepEqual(m.outputs[0].shape, [null, 256])
+    assert.ok(batchNormLayers(m).some((l) => l.name === "proj_bn"))
+  })
+
+  for (const upsample of ["transpose", "nearest"] as const) {
+    for (const skip of ["add", "concat"] as const) {
+      it(`U-Net (${upsample}, ${skip}) gives full-resolution logits and contains every encoder layer`, () => {
+        const enc = buildEncoder(spec())
+        const unet = buildUNet({ encoder: spec(), numClasses: 3, upsample, skip })
+        const y = unet.predict(tf.zeros([1, 16, 16, 1])) as tf.Tensor
+        assert.deepEqual(y.shape, [1, 16, 16, 3])
+        const unetNames = new Set(unet.layers.map((l) => l.name))
+        for (const l of enc.layers) assert.ok(unetNames.has(l.name) || l.name === `${encoderPrefix}pool`, l.name)
+      })
+    }
+  }
+})
