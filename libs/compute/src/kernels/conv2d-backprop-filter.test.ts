@@ -1,34 +1,9 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { liveCounts, onBackend, randomValues, relativeError, setupBackends } from "./testing.ts"
+import { convCases as cases, convOutputShape as outputShape, liveCounts, onBackend, randomValues, relativeError, setupBackends, type ConvCase as Case } from "./testing.ts"
 
 const tolerance = 1e-5
-
-interface Case {
-  readonly x: [number, number, number, number]
-  readonly k: [number, number]
-  readonly co: number
-  readonly stride: number | [number, number]
-  readonly pad: "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]]
-}
-
-const cases: ReadonlyArray<Case> = [
-  { x: [2, 9, 7, 3], k: [3, 3], co: 4, stride: 1, pad: "same" },
-  { x: [1, 8, 8, 1], k: [3, 3], co: 16, stride: 1, pad: "same" },
-  { x: [3, 11, 9, 5], k: [3, 3], co: 6, stride: 2, pad: "same" },
-  { x: [2, 10, 10, 4], k: [3, 3], co: 8, stride: 2, pad: "valid" },
-  { x: [1, 7, 9, 2], k: [5, 5], co: 3, stride: 1, pad: "valid" },
-  { x: [2, 12, 12, 3], k: [5, 5], co: 4, stride: 2, pad: "same" },
-  { x: [2, 8, 8, 4], k: [2, 2], co: 5, stride: 2, pad: "valid" },
-  { x: [2, 9, 9, 4], k: [1, 1], co: 6, stride: 2, pad: "same" },
-  { x: [1, 6, 5, 3], k: [1, 1], co: 2, stride: 1, pad: "valid" },
-  { x: [2, 9, 8, 3], k: [3, 2], co: 4, stride: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-  { x: [1, 13, 13, 2], k: [3, 3], co: 3, stride: 3, pad: "same" }
-]
-
-const outputShape = (c: Case): [number, number, number, number] =>
-  tf.backend_util.computeConv2DInfo(c.x, [...c.k, c.x[3], c.co], c.stride, 1, c.pad).outShape as [number, number, number, number]
 
 const runDW = (c: Case, seed: number) => () => {
   const x = tf.tensor4d(randomValues(c.x.reduce((a, b) => a * b), seed), c.x)

@@ -7,6 +7,7 @@ import {
   type TensorInfo
 } from "@tensorflow/tfjs-core"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
+import { sliceBox } from "./slice.ts"
 import { markProjectKernel, withScratch } from "./wasm-ops.ts"
 
 /**
@@ -39,7 +40,7 @@ export const conv2dBackpropFilter = (
       dataFormat: "NHWC"
     })
     if (dW.shape[1] !== kh || dW.shape[2] !== kw) {
-      dW = s.run("Slice", { x: dW }, { begin: [0, 0, 0, 0], size: [info.inChannels, kh, kw, info.outChannels] })
+      dW = s.adopt(sliceBox(backend, dW, [0, 0, 0, 0], [info.inChannels, kh, kw, info.outChannels]))
     }
     return s.release(s.run("Transpose", { x: dW }, { perm: [1, 2, 0, 3] }))
   })

@@ -1,11 +1,26 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core"
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter.ts"
+import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.ts"
+import { maxPoolGradConfig } from "./max-pool-grad.ts"
+import { sliceConfig, splitVConfig } from "./slice.ts"
+import { tileConfig } from "./tile.ts"
 import { captureOriginals } from "./wasm-ops.ts"
 
 export { conv2dBackpropFilter } from "./conv2d-backprop-filter.ts"
+export { conv2dBackpropInput } from "./conv2d-backprop-input.ts"
+export { maxPoolGrad } from "./max-pool-grad.ts"
+export { slice, sliceBox, splitV } from "./slice.ts"
+export { tile } from "./tile.ts"
 
 /** Every kernel the project registers for the wasm backend, replacing the stock one if any. */
-export const projectKernels: ReadonlyArray<KernelConfig> = [conv2dBackpropFilterConfig]
+export const projectKernels: ReadonlyArray<KernelConfig> = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  maxPoolGradConfig,
+  tileConfig,
+  sliceConfig,
+  splitVConfig
+]
 
 /**
  * Registers the project's wasm kernels (idempotent). The stock kernels they replace are captured

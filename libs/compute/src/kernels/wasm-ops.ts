@@ -41,17 +41,21 @@ export class Scratch {
   constructor(readonly backend: BackendWasm) {}
 
   /** Runs a stock kernel; its output is freed by `dispose` unless `release`d. */
-  run(kernel: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
-    const out = original(kernel)({ inputs, backend: this.backend, attrs }) as TensorInfo
-    this.owned.push(out.dataId)
-    return out
+  run(kernel: string, inputs: Record<string, TensorInfo> | ReadonlyArray<TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+    // Concat and AddN take their inputs as an array.
+    const out = original(kernel)({ inputs: inputs as Record<string, TensorInfo>, backend: this.backend, attrs }) as TensorInfo
+    return this.adopt(out)
+  }
+
+  /** Makes `t`, created by other means, an intermediate freed by `dispose`. */
+  adopt(t: TensorInfo): TensorInfo {
+    this.owned.push(t.dataId)
+    return t
   }
 
   /** A fresh, uninitialised heap tensor that is freed by `dispose` unless `release`d. */
   alloc(shape: ReadonlyArray<number>, dtype: DataType = "float32"): TensorInfo {
-    const out = this.backend.makeOutput([...shape], dtype)
-    this.owned.push(out.dataId)
-    return out
+    return this.adopt(this.backend.makeOutput([...shape], dtype))
   }
 
   /** Hands ownership of `t` to the caller (the kernel's output). */
