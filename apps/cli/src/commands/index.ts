@@ -1,0 +1,17 @@
+import type { Command } from "../command.ts"
+import { bench } from "./bench.ts"
+import { dag } from "./dag.ts"
+import { gc } from "./gc.ts"
+import { plan } from "./plan.ts"
+import { run } from "./run.ts"
+import { stages } from "./stages.ts"
+
+/** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
+export const commands: ReadonlyArray<Command> = [
+  run,
+  plan,
+  dag,
+  gc,
+  stages,
+  bench
+]

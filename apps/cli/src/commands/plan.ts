@@ -1,0 +1,48 @@
+import { Effect } from "effect"
+import { FileHasher, Store, loadPipeline, lockPathFor, planPipeline, readLock } from "@tomoprior/runner"
+import { type Command, EXIT_OK, backendOverride, onePipelineFile, parseFlags, repoRoot, storeDir } from "../command.ts"
+import { runCommandEffect } from "../effect-exit.ts"
+
+export const plan: Command = {
+  name: "plan",
+  summary: "show which stages would run and why (a dry run)",
+  usage: `tomoprior plan <pipeline.yaml> [options]
+
+For every stage: "cached", or why it would run — "no previous run", "param \`lr\` 0.001 → 0.0003",
+"input \`norm.volumes\` changed", "stage code changed", "stage type changed a → b", "forced",
+"upstream \`x\` will rerun", "cached result missing from store". Compares with <pipeline>.lock.json.
+
+  --json          one JSON object per stage: {"type":"plan","stage","uses","status","reasons","key"}
+  --force STAGE   plan as if STAGE were forced (repeatable)
+  --only STAGE    plan only STAGE and what it needs (repeatable)
+  --store DIR     the store (default .tomoprior, or $TOMOPRIOR_STORE)
+  --backend B     as for \`run\``,
+  run: async (argv, io) => {
+    const { values, positionals } = parseFlags(argv, {
+      json: { type: "boolean" },
+      force: { type: "string", multiple: true },
+      only: { type: "string", multiple: true },
+      store: { type: "string" },
+      backend: { type: "string" }
+    })
+    const file = onePipelineFile(positionals, io)
+    const backend = backendOverride(values.backend, io)
+    const program = Effect.gen(function* () {
+      const pipeline = yield* loadPipeline(file, { repoRoot: repoRoot(), backend })
+      const store = new Store(storeDir(values.store, io))
+      const hasher = yield* Effect.promise(() => FileHasher.open(store.exists() ? store.hashesFile : undefined))
+      const lock = yield* Effect.promise(() => readLock(lockPathFor(pipeline.file)))
+      return yield* planPipeline(pipeline, store, hasher, lock, { force: values.force, only: values.only })
+    })
+    return runCommandEffect(program, io, (plans) => {
+      if (values.json) for (const p of plans) io.stdout(JSON.stringify({ type: "plan", ...p }) + "\n")
+      else {
+        const width = Math.max(...plans.map((p) => p.stage.length), 5)
+        for (const p of plans) io.stdout(`${p.stage.padEnd(width)}  ${p.status === "cached" ? "cached" : "run   "}  ${p.status === "cached" ? "" : p.reasons.join("; ")}\n`.replace(/ +\n$/, "\n"))
+        const n = plans.filter((p) => p.status === "run").length
+        io.stdout(`${n} of ${plans.length} stage${plans.length === 1 ? "" : "s"} would run\n`)
+      }
+      return EXIT_OK
+    })
+  }
+}

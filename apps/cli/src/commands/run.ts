@@ -1,0 +1,61 @@
+import { Effect } from "effect"
+import { randomBytes } from "node:crypto"
+import { FileHasher, Store, acquireLease, executePipeline, loadPipeline } from "@tomoprior/runner"
+import { type Command, EXIT_FAILED, EXIT_OK, UsageError, backendOverride, onePipelineFile, parseFlags, repoRoot, storeDir } from "../command.ts"
+import { runCommandEffect } from "../effect-exit.ts"
+import { humanRenderer, jsonRenderer } from "../render.ts"
+
+export const TOOL = "tomoprior 0.1.0"
+
+export const newRunId = (): string => `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`
+
+export const run: Command = {
+  name: "run",
+  summary: "run a pipeline, reusing cached stage results",
+  usage: `tomoprior run <pipeline.yaml> [options]
+
+Runs every stage whose inputs, params or code changed since it last ran; the rest come from the store.
+
+  --force STAGE     rerun STAGE even if cached (repeatable; a matrix stage id forces all its runs)
+  --only STAGE      run only STAGE and what it needs (repeatable)
+  --json            print one JSON event per line (types: run-start, stage-start, stage-cached,
+                    stage-progress, stage-done, stage-failed, stage-skipped, run-done)
+  --store DIR       the store (default .tomoprior, or $TOMOPRIOR_STORE)
+  --backend B       compute backend for every stage: auto, tensorflow-gpu, tensorflow, wasm, cpu
+                    (default: the pipeline's compute.backend, or $TOMOPRIOR_BACKEND)
+  --wait SECONDS    if another run holds the store, wait this long for it (default 0: fail at once)
+
+Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or usage, 130 interrupted.`,
+  run: async (argv, io) => {
+    const { values, positionals } = parseFlags(argv, {
+      force: { type: "string", multiple: true },
+      only: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      store: { type: "string" },
+      backend: { type: "string" },
+      wait: { type: "string" }
+    })
+    const file = onePipelineFile(positionals, io)
+    const waitSeconds = Number(values.wait ?? "0")
+    if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait needs a number of seconds, got '${values.wait}'`)
+    const backend = backendOverride(values.backend, io)
+    const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
+    const runId = newRunId()
+    const program = Effect.gen(function* () {
+      const pipeline = yield* loadPipeline(file, { repoRoot: repoRoot(), backend })
+      for (const name of [...(values.force ?? []), ...(values.only ?? [])])
+        if (!pipeline.nodes.some((n) => n.id === name || n.specId === name)) return yield* Effect.fail(new UsageError(`no stage \`${name}\` in ${file}`))
+      const store = new Store(storeDir(values.store, io))
+      yield* Effect.promise(() => store.init())
+      return yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* acquireLease(store.locks, { runId, waitSeconds, notice: (message) => renderer.emit({ type: "notice", message }) })
+          yield* Effect.promise(() => store.clearTmp())
+          const hasher = yield* Effect.promise(() => FileHasher.open(store.hashesFile))
+          return yield* executePipeline(pipeline, store, hasher, { runId, emit: renderer.emit, tool: TOOL, force: values.force, only: values.only })
+        })
+      )
+    }).pipe(Effect.ensuring(Effect.sync(renderer.close)))
+    return runCommandEffect(program, io, (summary) => (summary.ok ? EXIT_OK : EXIT_FAILED))
+  }
+}

@@ -1,0 +1,32 @@
+/** What a run reports, in order. The CLI renders these; `--json` prints each as one line. */
+export type RunEvent =
+  | { readonly type: "run-start"; readonly pipeline: string; readonly runId: string; readonly store: string; readonly stages: ReadonlyArray<string> }
+  | { readonly type: "notice"; readonly message: string }
+  | { readonly type: "stage-start"; readonly stage: string; readonly uses: string; readonly key: string; readonly reasons: ReadonlyArray<string> }
+  | { readonly type: "stage-cached"; readonly stage: string; readonly uses: string; readonly key: string; readonly outputs: Readonly<Record<string, string>> }
+  | {
+      readonly type: "stage-progress"
+      readonly stage: string
+      readonly done: number
+      readonly total?: number
+      readonly unit?: string
+      readonly message?: string
+      readonly metrics?: Readonly<Record<string, number>>
+    }
+  | { readonly type: "stage-log"; readonly stage: string; readonly message: string }
+  | { readonly type: "stage-done"; readonly stage: string; readonly key: string; readonly seconds: number; readonly outputs: Readonly<Record<string, string>> }
+  | { readonly type: "stage-failed"; readonly stage: string; readonly error: string; readonly message: string }
+  | { readonly type: "stage-skipped"; readonly stage: string; readonly reason: string }
+  | {
+      readonly type: "run-done"
+      readonly ok: boolean
+      readonly seconds: number
+      readonly ran: number
+      readonly cached: number
+      readonly failed: number
+      readonly skipped: number
+      /** Stage id → output port → artifact directory. */
+      readonly outputs: Readonly<Record<string, Readonly<Record<string, string>>>>
+    }
+
+export type EmitEvent = (event: RunEvent) => void

@@ -1,0 +1,45 @@
+import { Effect } from "effect"
+import { existsSync, readdirSync } from "node:fs"
+import { readdir, rm } from "node:fs/promises"
+import { join } from "node:path"
+import { readLock } from "./lockfile.ts"
+import { type Store, diskUsage } from "./store.ts"
+
+export interface GcReport {
+  readonly lockFiles: ReadonlyArray<string>
+  readonly removed: ReadonlyArray<{ readonly path: string; readonly bytes: number }>
+  readonly bytes: number
+  readonly dryRun: boolean
+}
+
+/** Lock files under `<cwd>/pipelines/` plus those the store has recorded (a missing one pins nothing). */
+export const findLockFiles = async (store: Store, cwd: string): Promise<Array<string>> => {
+  const dir = join(cwd, "pipelines")
+  const local = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".lock.json")).map((f) => join(dir, f)) : []
+  return [...new Set([...local, ...(await store.roots())])].filter((f) => existsSync(f)).sort()
+}
+
+/**
+ * Deletes what no lock file references: artifacts, run records, scratch work directories and temp
+ * outputs. Call it while holding the store's lease. With `dryRun` nothing is deleted.
+ */
+export const collectGarbage = (store: Store, cwd: string, dryRun: boolean) =>
+  Effect.promise(async (): Promise<GcReport> => {
+    const lockFiles = await findLockFiles(store, cwd)
+    const keys = new Set<string>()
+    const hashes = new Set<string>()
+    for (const f of lockFiles)
+      for (const e of Object.values((await readLock(f))?.stages ?? {})) {
+        keys.add(e.key)
+        for (const h of Object.values(e.outputs)) hashes.add(h)
+      }
+    const victims: Array<string> = []
+    const list = async (d: string) => (existsSync(d) ? await readdir(d) : [])
+    for (const h of await list(store.artifacts)) if (!hashes.has(h)) victims.push(join(store.artifacts, h))
+    for (const r of await list(store.runs)) if (!keys.has(r.replace(/\.json$/, ""))) victims.push(join(store.runs, r))
+    for (const w of await list(store.work)) if (!keys.has(w)) victims.push(join(store.work, w))
+    for (const t of await list(store.tmp)) victims.push(join(store.tmp, t))
+    const removed = await Promise.all(victims.map(async (path) => ({ path, bytes: await diskUsage(path) })))
+    if (!dryRun) for (const v of removed) await rm(v.path, { recursive: true, force: true })
+    return { lockFiles, removed, bytes: removed.reduce((s, r) => s + r.bytes, 0), dryRun }
+  })

@@ -1,0 +1,82 @@
+import { type StageDef, type StageError, canonicalJson } from "@tomoprior/core"
+import { Effect } from "effect"
+import { existsSync, readdirSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type FileHasher, hashText } from "./hash.ts"
+
+/** Bumped when what goes into a cache key changes, so old keys stop matching instead of lying. */
+export const KEY_SCHEMA_VERSION = 1
+
+/** Everything a cache key is made of; also what the lock file records so `plan` can say what changed. */
+export interface KeyParts {
+  readonly uses: string
+  readonly version: string
+  /** Hash of the stage package's source files. */
+  readonly code: string
+  /** Decoded params (defaults applied). */
+  readonly params: unknown
+  /** Input port → content hash (a list for `many` ports). */
+  readonly inputs: Readonly<Record<string, string | ReadonlyArray<string>>>
+  /** External file (relative to the pipeline directory) → content hash. */
+  readonly external: Readonly<Record<string, string>>
+}
+
+export const cacheKey = (parts: KeyParts): Promise<string> => hashText(canonicalJson({ keySchema: KEY_SCHEMA_VERSION, ...parts }))
+
+const codeHashes = new Map<string, Promise<string>>()
+
+/**
+ * Hash of the implementation: every non-test .ts file under `src/` of the package containing the
+ * stage's module (or the module alone when it is not in a package). Memoised per process.
+ */
+export const stageCodeHash = (stage: StageDef, hasher: FileHasher): Promise<string> => {
+  const file = stage.source.startsWith("file:") ? fileURLToPath(stage.source) : resolve(stage.source)
+  const pkg = packageDirOf(file)
+  const id = pkg ?? file
+  let h = codeHashes.get(id)
+  if (!h) {
+    h = (async () => {
+      const files = pkg ? listSources(join(pkg, "src")) : [file]
+      const entries = await Promise.all(files.map(async (f) => [relative(pkg ?? dirname(file), f).split("\\").join("/"), (await hasher.hash(f)).hash]))
+      return hashText(canonicalJson(entries))
+    })()
+    codeHashes.set(id, h)
+  }
+  return h
+}
+
+const packageDirOf = (file: string): string | undefined => {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+const listSources = (dir: string): Array<string> => {
+  if (!existsSync(dir)) return []
+  const out: Array<string> = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...listSources(p))
+    else if (/\.(ts|mts|js|mjs)$/.test(e.name) && !/\.test\.[mc]?[tj]s$/.test(e.name)) out.push(p)
+  }
+  return out.sort()
+}
+
+/** Hashes of the files outside the store that a stage declares it reads. */
+export const externalHashes = (
+  stage: StageDef,
+  params: unknown,
+  pipelineDir: string,
+  hasher: FileHasher
+): Effect.Effect<Record<string, string>, StageError> =>
+  stage.externalFiles
+    ? Effect.flatMap(stage.externalFiles(params, pipelineDir), (files) =>
+        Effect.promise(async () => {
+          const out: Record<string, string> = {}
+          for (const f of [...files].sort()) out[relative(pipelineDir, resolve(pipelineDir, f)).split("\\").join("/")] = (await hasher.hash(resolve(pipelineDir, f))).hash
+          return out
+        })
+      )
+    : Effect.succeed({})

@@ -1,0 +1,58 @@
+import { type Diagnostic, PipelineInvalid } from "@tomoprior/core"
+import { Effect } from "effect"
+import { dirname, resolve } from "node:path"
+import { StageRegistry, loadPlugin, loadWorkspaceStages } from "./registry.ts"
+import { type ResolvedPipeline, resolvePipeline } from "./resolve.ts"
+import { type Backend, readPipelineSpec } from "./spec.ts"
+
+const workspaceStages = new Map<string, Promise<StageRegistry>>()
+
+/** The workspace's stage libraries, imported once per process. */
+export const workspaceRegistry = (repoRoot: string): Promise<StageRegistry> => {
+  let r = workspaceStages.get(repoRoot)
+  if (!r) {
+    r = (async () => {
+      const reg = new StageRegistry()
+      await loadWorkspaceStages(reg, repoRoot)
+      return reg
+    })()
+    workspaceStages.set(repoRoot, r)
+  }
+  return r
+}
+
+/** The workspace registry plus a pipeline's plugins (a copy: plugins never leak into other pipelines). */
+export const registryWithPlugins = async (repoRoot: string, plugins: ReadonlyArray<string>, pipelineDir: string, onProblem: (plugin: number, message: string) => void) => {
+  const base = await workspaceRegistry(repoRoot)
+  const reg = new StageRegistry()
+  for (const [name, s] of base.stages) reg.stages.set(name, s)
+  reg.problems.push(...base.problems)
+  for (const [i, name] of plugins.entries()) {
+    const problem = await loadPlugin(reg, name, pipelineDir)
+    if (problem) onProblem(i, problem)
+  }
+  return reg
+}
+
+/**
+ * Reads, merges (`extends`), resolves and validates a pipeline file. Fails with every problem found,
+ * each located in its file; nothing is run or written.
+ */
+export const loadPipeline = (file: string, options: { readonly repoRoot: string; readonly backend?: Backend }) =>
+  Effect.gen(function* () {
+    const path = resolve(file)
+    const diagnostics: Array<Diagnostic> = []
+    const spec = readPipelineSpec(path, diagnostics)
+    if (!spec) return yield* new PipelineInvalid({ file: path, diagnostics })
+    const registry = yield* Effect.promise(() =>
+      registryWithPlugins(options.repoRoot, spec.plugins.map((p) => p.value), dirname(path), (i, message) =>
+        diagnostics.push({ location: spec.plugins[i].loc, message, hint: "install the package next to the pipeline (npm install <name>) or give a relative path" })
+      )
+    )
+    const resolved = resolvePipeline(spec, registry, diagnostics, { backend: options.backend })
+    const unknownTypes = diagnostics.some((d) => d.message.startsWith("unknown stage type"))
+    if (unknownTypes && registry.problems.length > 0)
+      diagnostics.push({ message: `some stage libraries failed to load: ${registry.problems.map((p) => `${p.origin} (${p.message})`).join("; ")}` })
+    if (!resolved || diagnostics.length > 0) return yield* new PipelineInvalid({ file: path, diagnostics })
+    return resolved as ResolvedPipeline
+  })

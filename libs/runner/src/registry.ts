@@ -1,0 +1,109 @@
+import type { StageDef } from "@tomoprior/core"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, isAbsolute, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+
+export interface RegisteredStage {
+  readonly stage: StageDef
+  /** Package (or file) it came from, shown by `tomoprior stages`. */
+  readonly origin: string
+}
+
+export interface LoadProblem {
+  readonly origin: string
+  readonly message: string
+}
+
+/** Stage types by name. Built once per command from the workspace and the pipeline's `plugins:`. */
+export class StageRegistry {
+  readonly stages = new Map<string, RegisteredStage>()
+  /** Packages that failed to load; shown when a pipeline names a stage type nobody provides. */
+  readonly problems: Array<LoadProblem> = []
+
+  add(origin: string, exported: unknown): string | undefined {
+    const list = (exported as { stages?: unknown } | undefined)?.stages
+    if (!Array.isArray(list)) return "it does not export `stages` (an array of stage definitions)"
+    for (const stage of list as Array<StageDef>) {
+      if (typeof stage?.name !== "string" || typeof stage.run !== "function") return "its `stages` export holds something that is not a stage"
+      if (!this.stages.has(stage.name)) this.stages.set(stage.name, { stage, origin })
+    }
+    return undefined
+  }
+
+  get(name: string): StageDef | undefined {
+    return this.stages.get(name)?.stage
+  }
+
+  names(): Array<string> {
+    return [...this.stages.keys()].sort()
+  }
+}
+
+/** The repository root: the nearest directory above `from` whose package.json declares workspaces. */
+export const findRepoRoot = (from: string): string | undefined => {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const pkg = join(dir, "package.json")
+    if (existsSync(pkg) && "workspaces" in JSON.parse(readFileSync(pkg, "utf8"))) return dir
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+const entryOf = (pkgDir: string): string => {
+  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { exports?: unknown; main?: string }
+  const dot = typeof pkg.exports === "string" ? pkg.exports : (pkg.exports as Record<string, unknown> | undefined)?.["."]
+  const target = typeof dot === "string" ? dot : ((dot as Record<string, string> | undefined)?.import ?? (dot as Record<string, string> | undefined)?.default)
+  return join(pkgDir, target ?? pkg.main ?? "src/index.ts")
+}
+
+/**
+ * Imports every stage library of the workspace: each directory under `libs/stages/` with a
+ * package.json. A library that fails to import is recorded, not fatal — only pipelines that use
+ * its stages are affected.
+ */
+export const loadWorkspaceStages = async (registry: StageRegistry, repoRoot: string): Promise<void> => {
+  const dir = join(repoRoot, "libs", "stages")
+  const libs = existsSync(dir) ? readdirSync(dir).filter((d) => existsSync(join(dir, d, "package.json"))).sort() : []
+  await Promise.all(
+    libs.map(async (lib) => {
+      const pkgDir = join(dir, lib)
+      const origin = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).name ?? lib
+      try {
+        const problem = registry.add(origin, await import(pathToFileURL(entryOf(pkgDir)).href))
+        if (problem) registry.problems.push({ origin, message: problem })
+      } catch (e) {
+        registry.problems.push({ origin, message: `failed to load: ${(e as Error).message?.split("\n")[0]}` })
+      }
+    })
+  )
+}
+
+/**
+ * Loads a `plugins:` entry: a package name resolved like Node does from the pipeline's directory
+ * (then the current directory), or a path starting with `.` relative to the pipeline file.
+ * Returns a problem description, or undefined when it loaded.
+ */
+export const loadPlugin = async (registry: StageRegistry, name: string, pipelineDir: string): Promise<string | undefined> => {
+  let entry: string | undefined
+  if (name.startsWith(".") || isAbsolute(name)) {
+    const p = resolve(pipelineDir, name)
+    entry = existsSync(join(p, "package.json")) ? entryOf(p) : existsSync(p) ? p : undefined
+    if (!entry) return `plugin path not found: ${p}`
+  } else {
+    for (const base of [pipelineDir, process.cwd()]) {
+      try {
+        entry = createRequire(join(base, "noop.js")).resolve(name)
+        break
+      } catch {
+        // try the next base directory
+      }
+    }
+    if (!entry) return `package \`${name}\` is not installed (looked from ${pipelineDir} and ${process.cwd()})`
+  }
+  try {
+    const problem = registry.add(name, await import(pathToFileURL(entry).href))
+    return problem ? `plugin \`${name}\`: ${problem}` : undefined
+  } catch (e) {
+    return `plugin \`${name}\` failed to load: ${(e as Error).message?.split("\n")[0]}`
+  }
+}
