@@ -10,3 +10,4 @@ export {
 export * from "./kernels/index.ts"
 export * from "./models/index.ts"
 export * from "./checkpoint/index.ts"
+export * from "./parallel/index.ts"

@@ -82,6 +82,24 @@ export class BatchNorm extends tfl.layers.Layer {
     })
   }
 
+  get channels(): number {
+    return this.movingMean.shape[0] as number
+  }
+
+  movingStatistics(): BatchStats {
+    return {
+      mean: Float32Array.from(this.movingMean.read().dataSync()),
+      variance: Float32Array.from(this.movingVariance.read().dataSync())
+    }
+  }
+
+  setMovingStatistics(stats: BatchStats): void {
+    tf.tidy(() => {
+      this.movingMean.write(tf.tensor1d(stats.mean))
+      this.movingVariance.write(tf.tensor1d(stats.variance))
+    })
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, relu: this.relu }
   }

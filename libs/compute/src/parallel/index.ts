@@ -1,0 +1,7 @@
+export type { AdamOptions } from "./adam.ts"
+export { TrainerError } from "./errors.ts"
+export type { MemoryReport } from "./protocol.ts"
+export { checksum, type FlatTensor, type TrainerState } from "./replica.ts"
+export { defineTask, type Partition, type StepContext, type Task, type TaskContext, type TaskFactory } from "./task.ts"
+export { rankingTask, segmentationTask } from "./tasks/index.ts"
+export { makeTrainer, type Batch, type SaveMetadata, type StepResult, type Trainer, type TrainerOptions } from "./trainer.ts"

@@ -1,0 +1,140 @@
+import { describe, it } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtemp } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as tf from "@tensorflow/tfjs-core"
+import "@tensorflow/tfjs-backend-cpu"
+import { Effect, Exit, type Scope } from "effect"
+import { loadCheckpoint } from "../checkpoint/checkpoint.ts"
+import { makeTrainer, type Batch, type TrainerOptions } from "./trainer.ts"
+import { rankingTask, segmentationTask } from "./tasks/index.ts"
+import { TrainerError } from "./errors.ts"
+
+const size = 16
+const n = 8
+
+/** Slices whose content drifts with their position, so the order is learnable. */
+const rankingBatch = (seed: number): Batch => {
+  const positions = Array.from({ length: n }, (_, i) => (i * 5 + seed * 3) % n)
+  const inputs = new Float32Array(n * size * size)
+  positions.forEach((z, i) => {
+    for (let k = 0; k < size * size; k++) inputs[i * size * size + k] = Math.sin(k * 0.3 + seed) * 0.3 + (z / n) * ((k % size) / size)
+  })
+  return { inputs, shape: [n, size, size, 1], meta: { positions } }
+}
+
+const rankingOptions = (threads: number): TrainerOptions => ({
+  task: { module: rankingTask, config: { width: 0.25, depth: 1, inputSize: size, margin: 0.2 } },
+  compute: { backend: "wasm", threads },
+  partitions: 2,
+  optimizer: { lr: 3e-3 },
+  seed: 11
+})
+
+const run = <A>(body: Effect.Effect<A, TrainerError, Scope.Scope>) => Effect.runPromise(Effect.scoped(body))
+
+const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+describe("data-parallel trainer (wasm)", () => {
+  it("ref-resnet: 20 Adam steps lower the loss, replicas agree, tensor count stays flat, state resumes exactly, checkpoint loads on cpu", async () => {
+    const two = await run(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer(rankingOptions(2))
+        assert.equal(trainer.threads, 2)
+        const losses: number[] = []
+        let tensorsAfterFirst = 0
+        for (let s = 0; s < 20; s++) {
+          const r = yield* trainer.step(rankingBatch(s % 4))
+          losses.push(r.loss)
+          assert.equal(new Set(r.checksums).size, 1, `replicas differ after step ${r.step}`)
+          if (s === 0) tensorsAfterFirst = (yield* trainer.memory())[0].tensors
+        }
+        const memory = yield* trainer.memory()
+        assert.ok(memory.every((m) => m.tensors === tensorsAfterFirst), `tensor count grew: ${tensorsAfterFirst} → ${memory.map((m) => m.tensors)}`)
+        assert.ok(mean(losses.slice(-5)) < 0.5 * mean(losses.slice(0, 5)), `loss did not fall: ${losses.map((l) => l.toFixed(3))}`)
+
+        const state = yield* trainer.getState()
+        assert.equal(state.step, 20)
+        const next = [yield* trainer.step(rankingBatch(7)), yield* trainer.step(rankingBatch(8))]
+        yield* trainer.setState(state)
+        const again = [yield* trainer.step(rankingBatch(7)), yield* trainer.step(rankingBatch(8))]
+        assert.deepEqual(again, next)
+
+        const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "trainer-ckpt-")))
+        yield* trainer.save(dir, { architecture: "ref-resnet", width: 0.25, inputSize: size, method: "test" })
+        const probe = rankingBatch(9)
+        const scores = yield* trainer.evaluate(probe.inputs, probe.shape)
+        return { dir, probe, scores, state: yield* trainer.getState() }
+      })
+    )
+    await tf.setBackend("cpu")
+    const loaded = await Effect.runPromise(loadCheckpoint(two.dir))
+    assert.equal(loaded.metadata.steps, 22)
+    assert.equal(loaded.metadata.backend, "wasm")
+    const onCpu = (loaded.model.predict(tf.tensor4d(two.probe.inputs, [...two.probe.shape])) as tf.Tensor).dataSync()
+    two.scores.data.forEach((v, i) => assert.ok(Math.abs(v - onCpu[i]) < 1e-4, `score ${i}: ${v} vs ${onCpu[i]}`))
+
+    // The same run on one thread (both partitions in one tape) reaches the same weights.
+    const one = await run(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer(rankingOptions(1))
+        for (let s = 0; s < 20; s++) yield* trainer.step(rankingBatch(s % 4))
+        yield* trainer.step(rankingBatch(7))
+        yield* trainer.step(rankingBatch(8))
+        return yield* trainer.getState()
+      })
+    )
+    const scale = Math.max(...two.state.weights.map(Math.abs))
+    const worst = two.state.weights.reduce((w, v, i) => Math.max(w, Math.abs(v - one.weights[i])), 0)
+    assert.ok(worst < 1e-3 * scale, `1 vs 2 threads: max weight difference ${worst} (scale ${scale})`)
+    const bnWorst = two.state.batchNorm.reduce((w, v, i) => Math.max(w, Math.abs(v - one.batchNorm[i])), 0)
+    assert.ok(bnWorst < 1e-3, `BN moving statistics differ by ${bnWorst}`)
+  })
+
+  it("U-Net: 20 Adam steps of softmax cross-entropy lower the loss", async () => {
+    const k = 3
+    const inputs = new Float32Array(4 * size * size)
+    const targets = new Float32Array(4 * size * size * k)
+    for (let i = 0; i < 4 * size * size; i++) {
+      const x = i % size
+      const y = Math.floor(i / size) % size
+      const label = (x - 8) ** 2 + (y - 8) ** 2 < 16 ? 1 : x < 4 ? 2 : 0
+      inputs[i] = label === 1 ? 1 : label === 2 ? -0.5 : 0.1 * Math.sin(i)
+      targets[i * k + label] = 1
+    }
+    const losses = await run(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer({
+          task: { module: segmentationTask, config: { width: 0.25, inputSize: size, numClasses: k, upsample: "transpose", skip: "add" } },
+          compute: { backend: "wasm", threads: 2 },
+          optimizer: { lr: 1e-2 },
+          seed: 5
+        })
+        const out: number[] = []
+        for (let s = 0; s < 20; s++) {
+          const r = yield* trainer.step({ inputs, shape: [4, size, size, 1], targets: { data: targets, shape: [4, size, size, k] } })
+          out.push(r.loss)
+        }
+        return out
+      })
+    )
+    assert.ok(mean(losses.slice(-5)) < 0.8 * mean(losses.slice(0, 5)), `loss did not fall: ${losses.map((l) => l.toFixed(3))}`)
+  })
+
+  it("rejects a batch that does not split into the partitions, and a module that is not a task", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const trainer = yield* makeTrainer({ ...rankingOptions(1), partitions: 3 })
+          return yield* trainer.step(rankingBatch(0))
+        })
+      )
+    )
+    assert.ok(Exit.isFailure(exit) && String(exit.cause).includes("divisible by 3 partitions"))
+    const bad = await Effect.runPromiseExit(
+      Effect.scoped(makeTrainer({ ...rankingOptions(1), task: { module: new URL("./adam.ts", import.meta.url), config: {} } }))
+    )
+    assert.ok(Exit.isFailure(bad) && String(bad.cause).includes("no default export"))
+  })
+})

@@ -1,0 +1,252 @@
+import { availableParallelism } from "node:os"
+import { Worker } from "node:worker_threads"
+import type { ComputeSettings } from "@tomoprior/core"
+import { Effect, type Scope } from "effect"
+import type { BackendInfo } from "../backend/init.ts"
+import type { CheckpointMetadata } from "../checkpoint/checkpoint.ts"
+import type { AdamOptions } from "./adam.ts"
+import { TrainerError } from "./errors.ts"
+import { partitionsOf, type InitReply, type MemoryReport, type Request, type Reply, type StepReply, type WorkerSetup } from "./protocol.ts"
+import type { FlatTensor, PartitionInput, TrainerState } from "./replica.ts"
+
+export interface TrainerOptions {
+  /** The task module (URL or path) and the JSON config its factory receives. */
+  readonly task: { readonly module: string | URL; readonly config: unknown }
+  /** Backend of every worker; `threads` workers (0 = one per core), capped at `partitions`. */
+  readonly compute: ComputeSettings
+  /** Partitions per batch (ghost-BN groups); results do not depend on the thread count. Default 2. */
+  readonly partitions?: number
+  readonly optimizer?: AdamOptions
+  readonly seed?: number
+  /** Track peak tfjs bytes per step (tf.profile; costs a little time). */
+  readonly profileMemory?: boolean
+  /** Floats reserved for exchanging head outputs between workers (default 8 M = 32 MB). */
+  readonly exchangeFloats?: number
+  /** Samples per forward pass in `evaluate` (default 32). */
+  readonly evaluateBatch?: number
+}
+
+export interface Batch {
+  /** [N, H, W, C] slices, N divisible by the partition count. */
+  readonly inputs: Float32Array
+  readonly shape: readonly [number, number, number, number]
+  readonly meta?: unknown
+  /** Per-sample targets of the whole batch (e.g. label maps [N, H, W, K]). */
+  readonly targets?: FlatTensor
+  /** Learning rate for this step (schedules); default the optimizer's. */
+  readonly lr?: number
+}
+
+export interface StepResult {
+  readonly loss: number
+  /** Steps done so far (after this one). */
+  readonly step: number
+  /** Fingerprints of each worker's weights after the step: equal when replicas agree. */
+  readonly checksums: ReadonlyArray<number>
+}
+
+export type SaveMetadata = Omit<CheckpointMetadata, "backend" | "steps">
+
+export interface Trainer {
+  readonly threads: number
+  readonly partitions: number
+  readonly backend: BackendInfo
+  readonly paramCount: number
+  step(batch: Batch): Effect.Effect<StepResult, TrainerError>
+  /** Inference outputs of the task for [N, H, W, C] inputs, computed by all workers. */
+  evaluate(inputs: Float32Array, shape: readonly [number, number, number, number]): Effect.Effect<FlatTensor, TrainerError>
+  getState(): Effect.Effect<TrainerState, TrainerError>
+  setState(state: TrainerState): Effect.Effect<void, TrainerError>
+  /** Writes the task's model as a tfjs checkpoint; backend and step count are filled in. */
+  save(dir: string, metadata: SaveMetadata): Effect.Effect<void, TrainerError>
+  memory(): Effect.Effect<ReadonlyArray<MemoryReport>, TrainerError>
+}
+
+const bootstrap = new URL("./bootstrap.mjs", import.meta.url)
+const workerEntry = new URL("./worker.ts", import.meta.url).href
+
+/** One worker thread with request/response messaging. */
+class WorkerHandle {
+  private nextId = 0
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  readonly worker: Worker
+
+  constructor(setup: WorkerSetup, onCrash: (e: Error) => void) {
+    this.worker = new Worker(bootstrap, { workerData: { entry: workerEntry, setup } })
+    this.worker.on("message", (reply: Reply) => {
+      const p = this.pending.get(reply.id)
+      this.pending.delete(reply.id)
+      if (reply.ok) p?.resolve(reply.value)
+      else p?.reject(new Error(reply.error))
+    })
+    const fail = (e: Error) => {
+      for (const p of this.pending.values()) p.reject(e)
+      this.pending.clear()
+      onCrash(e)
+    }
+    this.worker.on("error", fail)
+    this.worker.on("exit", (code) => {
+      if (this.pending.size > 0) fail(new Error(`worker ${setup.rank} exited with code ${code}`))
+    })
+  }
+
+  call<A>(request: Request, transfer: ArrayBuffer[] = []): Promise<A> {
+    const id = this.nextId++
+    return new Promise<A>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.worker.postMessage({ id, request }, transfer)
+    })
+  }
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/**
+ * Data-parallel trainer over worker threads (DESIGN.md §7): each worker holds a replica, computes
+ * the exact gradient share of its partitions, the shares are summed in shared memory and every
+ * worker applies the same Adam update, so replicas stay identical. Scoped: the workers stop when
+ * the scope closes.
+ */
+export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, TrainerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const partitions = options.partitions ?? 2
+    const wanted = options.compute.threads === 0 ? availableParallelism() : options.compute.threads
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      return yield* new TrainerError({ operation: "start", reason: `partitions must be a positive integer, got ${partitions}` })
+    }
+    if (!Number.isInteger(wanted) || wanted < 1) {
+      return yield* new TrainerError({ operation: "start", reason: `threads must be 0 (one per core) or a positive integer, got ${options.compute.threads}` })
+    }
+    const threads = Math.min(wanted, partitions)
+    const seed = options.seed ?? 0
+    let broken: string | undefined
+    const handles = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        Array.from({ length: threads }, (_, rank) => {
+          const setup: WorkerSetup = {
+            rank,
+            threads,
+            partitions,
+            taskModule: String(options.task.module),
+            taskConfig: options.task.config,
+            seed,
+            backend: options.compute.backend,
+            optimizer: options.optimizer ?? { lr: 3e-4 },
+            profileMemory: options.profileMemory ?? false
+          }
+          return new WorkerHandle(setup, (e) => {
+            broken ??= e.message
+          })
+        })
+      ),
+      (hs) => Effect.promise(() => Promise.all(hs.map((h) => h.worker.terminate())))
+    )
+
+    // One collective call at a time: workers meet at barriers, so calls must not interleave.
+    let queue: Promise<unknown> = Promise.resolve()
+    const serial = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, TrainerError> =>
+      Effect.tryPromise({
+        try: () => {
+          const next = queue.then(() => {
+            if (broken !== undefined) throw new Error(`a worker failed earlier: ${broken}`)
+            return run()
+          })
+          queue = next.catch(() => undefined)
+          return next
+        },
+        catch: (e) => {
+          broken ??= errorText(e)
+          // A worker that failed mid-step leaves the others waiting at a barrier: stop them all.
+          for (const h of handles) void h.worker.terminate()
+          return new TrainerError({ operation, reason: errorText(e) })
+        }
+      })
+    const all = <A>(request: Request) => Promise.all(handles.map((h) => h.call<A>(request)))
+
+    const inits = yield* serial("start", () => all<InitReply>({ type: "init" }))
+    const { slotSize, paramCount, backend } = inits[0]
+    const exchangeFloats = options.exchangeFloats ?? 8 * 1024 * 1024
+    const buffers = {
+      control: new SharedArrayBuffer(8),
+      slots: new SharedArrayBuffer(threads * slotSize * 4),
+      outputs: new SharedArrayBuffer(exchangeFloats * 4)
+    }
+    yield* serial("start", () => all({ type: "attach", buffers }))
+    // Same seed, same weights in principle; copying worker 0's state makes it so for any task.
+    yield* serial("start", async () => {
+      const state = await handles[0].call<TrainerState>({ type: "getState" })
+      await Promise.all(handles.slice(1).map((h) => h.call({ type: "setState", state })))
+    })
+
+    const step = (batch: Batch): Effect.Effect<StepResult, TrainerError> => {
+      const [n, h, w, c] = batch.shape
+      if (n % partitions !== 0 || batch.inputs.length !== n * h * w * c) {
+        return Effect.fail(
+          new TrainerError({
+            operation: "step",
+            reason: `a batch of ${n} samples (${batch.inputs.length} floats for shape [${batch.shape.join(",")}]) must have a sample count divisible by ${partitions} partitions and match its shape`
+          })
+        )
+      }
+      const size = n / partitions
+      const per = size * h * w * c
+      const partitionInput = (index: number): PartitionInput => ({
+        partition: { index, count: partitions, offset: index * size, size },
+        data: batch.inputs.slice(index * per, (index + 1) * per),
+        shape: [size, h, w, c]
+      })
+      return serial("step", async () => {
+        const replies = await Promise.all(
+          handles.map((handle, rank) =>
+            handle.call<StepReply>({
+              type: "step",
+              step: { own: partitionsOf(rank, threads, partitions).map(partitionInput), meta: batch.meta, targets: batch.targets, lr: batch.lr }
+            })
+          )
+        )
+        return { loss: replies[0].loss, step: replies[0].step, checksums: replies.map((r) => r.checksum) }
+      })
+    }
+
+    const evaluate = (inputs: Float32Array, shape: readonly [number, number, number, number]) =>
+      serial("evaluate", async () => {
+        const [n, h, w, c] = shape
+        const per = h * w * c
+        const chunk = Math.ceil(n / threads)
+        const parts = await Promise.all(
+          handles.map((handle, rank) => {
+            const start = Math.min(n, rank * chunk)
+            const count = Math.min(n, start + chunk) - start
+            if (count === 0) return Promise.resolve(undefined)
+            const input = { data: inputs.slice(start * per, (start + count) * per), shape: [count, h, w, c] }
+            return handle.call<FlatTensor>({ type: "evaluate", input, batchSize: options.evaluateBatch ?? 32 }, [input.data.buffer as ArrayBuffer])
+          })
+        )
+        const done = parts.filter((p): p is FlatTensor => p !== undefined)
+        const data = new Float32Array(done.reduce((a, p) => a + p.data.length, 0))
+        let at = 0
+        for (const p of done) {
+          data.set(p.data, at)
+          at += p.data.length
+        }
+        return { data, shape: [n, ...done[0].shape.slice(1)] }
+      })
+
+    const trainer: Trainer = {
+      threads,
+      partitions,
+      backend,
+      paramCount,
+      step,
+      evaluate,
+      getState: () => serial("getState", () => handles[0].call<TrainerState>({ type: "getState" })),
+      setState: (state) => serial("setState", () => all({ type: "setState", state }).then(() => undefined)),
+      save: (dir, metadata) =>
+        serial("save", async () => {
+          const { step: steps } = await handles[0].call<TrainerState>({ type: "getState" })
+          await handles[0].call({ type: "save", dir, metadata: { ...metadata, backend: backend.backend, steps } })
+        }),
+      memory: () => serial("memory", () => all<MemoryReport>({ type: "memory" }))
+    }
+    return trainer
+  })
