@@ -50,9 +50,11 @@ export const loadPipeline = (file: string, options: { readonly repoRoot: string;
       )
     )
     const resolved = resolvePipeline(spec, registry, diagnostics, { backend: options.backend })
-    const unknownTypes = diagnostics.some((d) => d.message.startsWith("unknown stage type"))
-    if (unknownTypes && registry.problems.length > 0)
-      diagnostics.push({ message: `some stage libraries failed to load: ${registry.problems.map((p) => `${p.origin} (${p.message})`).join("; ")}` })
+    if (registry.problems.length > 0) {
+      const note = ` (some stage libraries failed to load: ${registry.problems.map((p) => `${p.origin}: ${p.message}`).join("; ")})`
+      for (const [i, d] of diagnostics.entries())
+        if (d.message.startsWith("unknown stage type")) diagnostics[i] = { ...d, hint: `${d.hint ?? ""}${note}` }
+    }
     if (!resolved || diagnostics.length > 0) return yield* new PipelineInvalid({ file: path, diagnostics })
     return resolved as ResolvedPipeline
   })

@@ -84,7 +84,8 @@ export const resolvePipeline = (
     let reported = false
     for (const combo of combos) {
       const id = Object.keys(combo).length === 0 ? s.id : `${s.id}[${Object.entries(combo).map(([k, v]) => `${k}=${formatValue(v)}`).join(",")}]`
-      const exit = Schema.decodeUnknownExit(stage.params)({ ...withValues, ...combo }, { errors: "all" })
+      // Unknown keys are errors: a misspelt param silently falling back to its default is the worst kind of bug.
+      const exit = Schema.decodeUnknownExit(stage.params)({ ...withValues, ...combo }, { errors: "all", onExcessProperty: "error" })
       if (Exit.isSuccess(exit)) list.push({ id, combo, params: exit.value })
       else if (!reported) {
         reported = true
@@ -297,7 +298,8 @@ const topoOrder = (stages: ReadonlyArray<StageSpec>, deps: ReadonlyMap<string, R
     const st = state.get(id)
     if (st === "done") return
     if (st === "visiting") {
-      const cycle = [...stack.slice(stack.indexOf(id)), id]
+      // The stack runs consumer → producer; print the cycle the way data flows.
+      const cycle = [...stack.slice(stack.indexOf(id)), id].reverse()
       const key = [...cycle.slice(0, -1)].sort().join(",")
       if (!reported.has(key)) {
         reported.add(key)
