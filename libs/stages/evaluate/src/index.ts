@@ -1,4 +1,8 @@
+import { evaluateStage } from "./stage.ts"
+
 export * from "./evaluate.ts"
 export * from "./metrics.ts"
 export * from "./overlay.ts"
 export * from "./summary.ts"
+export { evaluateStage }
+export const stages = [evaluateStage]

@@ -69,7 +69,7 @@ test("present interval spans first to last labelled slice", () => {
 test("a partial scan is found under an affine change of scores", () => {
   const reference = Array.from({ length: 40 }, (_, i) => Math.sin(i / 5) + i / 10)
   const block = reference.slice(17, 29).map((v) => 2 * v - 3)
-  const m = locateBlock(block, reference)!
+  const m = locateBlock(block, reference, "affine")!
   assert.equal(m.offset, 17)
   close(m.scale, 2, 1e-9)
   close(m.shift, -3, 1e-9)
@@ -80,8 +80,17 @@ test("a partial scan is found under an affine change of scores", () => {
 test("a reversed block is not matched with a negative scale", () => {
   const reference = Array.from({ length: 30 }, (_, i) => i)
   const block = [9, 8, 7, 6, 5]
-  const m = locateBlock(block, reference)!
+  const m = locateBlock(block, reference, "affine")!
   assert.equal(m.scale, 0)
+})
+
+test("identity matching finds a block by its raw scores; affine cannot on a linear profile", () => {
+  const reference = Array.from({ length: 30 }, (_, i) => i / 10)
+  const block = reference.slice(12, 18)
+  assert.equal(locateBlock(block, reference)!.offset, 12)
+  assert.equal(locateBlock(block, reference)!.residual, 0)
+  // every offset fits a line exactly, so the first one wins: the affine map is uninformative here
+  assert.equal(locateBlock(block, reference, "affine")!.offset, 0)
 })
 
 test("landmark map fits a line through organ end points", () => {

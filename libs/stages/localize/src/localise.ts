@@ -110,19 +110,27 @@ export const presentInterval = (present: ReadonlyArray<boolean>): SliceInterval 
 
 export interface BlockMatch {
   readonly offset: number
-  /** Fitted affine score map block ≈ scale · reference + shift at that offset. */
+  /** Score map block ≈ scale · reference[offset …] + shift at that offset (1 and 0 unless fitted). */
   readonly scale: number
   readonly shift: number
+  /** Mean squared difference after the map. */
   readonly residual: number
 }
 
 /**
- * Locates a partial scan (a block of consecutive slice scores) inside a full reference volume: for
- * every offset, least-squares fit block ≈ scale · reference[offset …] + shift and keep the offset
- * with the smallest mean squared residual. The affine map absorbs a volume-wide shift or stretch
- * of scores between specimens; a negative scale would match the anatomy backwards and is refused.
+ * Locates a partial scan (a block of consecutive slice scores) inside a full reference volume by
+ * least squares over offsets (the first best offset wins).
+ * - `identity` (default): scores compared as they are — one encoder scores both volumes, so they
+ *   share a scale; this is what the score-range localiser assumes too.
+ * - `affine`: fit block ≈ scale · reference + shift per offset (scale ≥ 0, a negative one would match
+ *   the anatomy backwards). Absorbs calibration differences, but where the score profile is locally
+ *   linear every offset fits equally well, so it only helps on strongly curved profiles.
  */
-export const locateBlock = (block: ReadonlyArray<number>, reference: ReadonlyArray<number>): BlockMatch | null => {
+export const locateBlock = (
+  block: ReadonlyArray<number>,
+  reference: ReadonlyArray<number>,
+  map: "identity" | "affine" = "identity"
+): BlockMatch | null => {
   const m = block.length
   if (m < 2 || m > reference.length) return null
   let mb = 0
@@ -130,22 +138,26 @@ export const locateBlock = (block: ReadonlyArray<number>, reference: ReadonlyArr
   mb /= m
   let best: BlockMatch | null = null
   for (let o = 0; o + m <= reference.length; o++) {
-    let mr = 0
-    for (let i = 0; i < m; i++) mr += reference[o + i]
-    mr /= m
-    let srb = 0
-    let srr = 0
-    for (let i = 0; i < m; i++) {
-      const dr = reference[o + i] - mr
-      srb += dr * (block[i] - mb)
-      srr += dr * dr
+    let scale = 1
+    let shift = 0
+    if (map === "affine") {
+      let mr = 0
+      for (let i = 0; i < m; i++) mr += reference[o + i]
+      mr /= m
+      let srb = 0
+      let srr = 0
+      for (let i = 0; i < m; i++) {
+        const dr = reference[o + i] - mr
+        srb += dr * (block[i] - mb)
+        srr += dr * dr
+      }
+      scale = srr > 0 ? Math.max(0, srb / srr) : 0
+      shift = mb - scale * mr
     }
-    const scale = srr > 0 ? Math.max(0, srb / srr) : 0
-    const shift = mb - scale * mr
     let residual = 0
     for (let i = 0; i < m; i++) residual += (block[i] - scale * reference[o + i] - shift) ** 2
     residual /= m
-    if (!best || residual < best.residual) best = { offset: o, scale, shift, residual }
+    if (!best || residual < best.residual - 1e-12) best = { offset: o, scale, shift, residual }
   }
   return best
 }

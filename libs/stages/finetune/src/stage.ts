@@ -1,0 +1,192 @@
+import { Effect, Schema } from "effect"
+import { readFile, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import {
+  defineStage,
+  EncoderIndex,
+  type EpochRecord,
+  INDEX_FILE,
+  InputError,
+  type SegmenterIndex,
+  StageFailure
+} from "@tomoprior/core"
+import { asSelections, type Budget, selectSlices, splitVolumes } from "./selection.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+export const FinetuneParams = Schema.Struct({
+  /** Share of the annotated training slices to label (0.005 … 1); default 1 unless everyK is set. */
+  fraction: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1))),
+  /** Label every k-th slice of each training volume instead of a random fraction. */
+  everyK: Schema.optional(PositiveInt),
+  seed: Schema.optional(Schema.Int),
+  steps: Schema.optional(PositiveInt),
+  batchSize: Schema.optional(PositiveInt),
+  learningRate: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
+  /** Train only the decoder for this many first steps (the pre-trained encoder stays fixed). */
+  freezeEncoderSteps: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** How many labelled volumes (the last ones of the set) are held out for extrapolation. */
+  heldOut: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** Random-init baseline only (an Encoder input fixes these): encoder width and input size. */
+  width: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
+  inputSize: Schema.optional(PositiveInt),
+  /** Loss history granularity, in steps. */
+  logEvery: Schema.optional(PositiveInt)
+})
+export type FinetuneParams = typeof FinetuneParams.Type
+
+const budgetOf = (p: FinetuneParams, stage: string): Effect.Effect<Budget, StageFailure> =>
+  p.fraction !== undefined && p.everyK !== undefined
+    ? Effect.fail(new StageFailure({ stage, reason: "both `fraction` and `everyK` are set", hint: "choose one labelling protocol per run" }))
+    : Effect.succeed(p.everyK !== undefined ? { everyK: p.everyK } : { fraction: p.fraction ?? 1 })
+
+export const finetuneStage = defineStage({
+  name: "finetune",
+  version: "1",
+  description: "U-Net fine-tuned on a fraction (or every k-th) of the annotated slices, encoder from pre-training or random",
+  source: import.meta.url,
+  inputs: {
+    encoder: { kind: "Encoder", optional: true, description: "pre-trained encoder; leave unwired for the random-init baseline" },
+    volumes: { kind: "VolumeSet", description: "volumes with label maps" }
+  },
+  outputs: { segmenter: "Segmenter" },
+  params: FinetuneParams,
+  resources: { cpu: "all" },
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const p = ctx.params
+      const budget = yield* budgetOf(p, ctx.stageId)
+      const seed = p.seed ?? 0
+      const steps = p.steps ?? 300
+      const logEvery = p.logEvery ?? 10
+      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
+      const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
+      const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
+      const { trainSegmenter } = yield* Effect.promise(() => import("./train.ts"))
+      const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
+
+      const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
+      const labelled = set.volumes.filter((v) => v.entry.hasLabels)
+      const setFile = join(ctx.inputs.volumes.dir, INDEX_FILE)
+      if (labelled.length === 0) return yield* new InputError({ file: setFile, problem: "no volume has labels; fine-tuning needs label maps" })
+      const split = splitVolumes(labelled.map((v) => v.entry.id), p.heldOut ?? 2)
+      const handles = new Map<string, import("@tomoprior/volume").VolumeHandle>()
+      for (const v of labelled) handles.set(v.entry.id, yield* volume.openVolume(v.dir))
+      const [, H, W] = handles.get(split.train[0])!.header.dims
+      const numClasses = Math.max(...Object.keys(set.index.labelNames).map(Number), ...[...handles.values()].flatMap((h) => h.header.labelIds)) + 1
+
+      const labelling = split.train.map((id) => {
+        const h = handles.get(id)!
+        return { id, annotated: Array.from({ length: h.header.dims[0] }, (_, z) => h.readLabelSlice(z).some((l) => l !== 0)) }
+      })
+      const chosen = selectSlices(labelling, budget, seed)
+
+      // model: the encoder's checkpoint fixes architecture, width and input size
+      let pretraining = "none"
+      let encoderSpec = { ...compute.defaultEncoderSpec, width: p.width ?? 1, inputSize: p.inputSize ?? H, seed }
+      let source: import("@tensorflow/tfjs-layers").LayersModel | undefined
+      const encoderRef = ctx.inputs.encoder
+      if (encoderRef) {
+        const file = join(encoderRef.dir, INDEX_FILE)
+        const json = yield* Effect.tryPromise({
+          try: () => readFile(file, "utf8").then((t) => JSON.parse(t) as unknown),
+          catch: (e) => new InputError({ file, problem: `cannot read the Encoder index: ${String(e)}` })
+        })
+        const enc = yield* Schema.decodeUnknownEffect(EncoderIndex)(json).pipe(
+          Effect.mapError((e) => new InputError({ file, problem: `not a valid Encoder index: ${e.message}` }))
+        )
+        const loaded = yield* compute.loadCheckpoint(join(encoderRef.dir, enc.model)).pipe(
+          Effect.mapError((e) => new InputError({ file: join(encoderRef.dir, enc.model), problem: e.message }))
+        )
+        source = loaded.model
+        pretraining = enc.method
+        encoderSpec = { ...encoderSpec, width: loaded.metadata.width, depth: loaded.metadata.depth ?? 1, inputSize: enc.inputSize }
+      }
+      const size = encoderSpec.inputSize
+      const unet = compute.buildUNet({ encoder: encoderSpec, numClasses, upsample: "transpose", skip: "add" })
+      if (source) {
+        const copied = yield* compute.transferWeights(source, unet).pipe(
+          Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `the encoder does not fit the U-Net: ${e.message}`, cause: e }))
+        )
+        source.dispose()
+        yield* ctx.log(`encoder weights transferred into ${copied.length} layers`)
+      }
+
+      // the chosen slices, resized to the model's input (bilinear images, nearest labels)
+      const n = chosen.length
+      const pixels = new Float32Array(n * H * W)
+      const classes = new Int32Array(n * H * W)
+      chosen.forEach((s, i) => {
+        const h = handles.get(s.volume)!
+        pixels.set(h.readSlice(s.slice), i * H * W)
+        classes.set(h.readLabelSlice(s.slice), i * H * W)
+      })
+      const data = tf.tidy(() => {
+        const images = tf.tensor4d(pixels, [n, H, W, 1])
+        const labels = tf.tensor4d(classes, [n, H, W, 1])
+        if (H === size && W === size) return { images, labels: tf.squeeze(labels, [3]) as import("@tensorflow/tfjs-core").Tensor3D }
+        return {
+          images: tf.image.resizeBilinear(images, [size, size]),
+          labels: tf.squeeze(tf.image.resizeNearestNeighbor(labels, [size, size]), [3]).toInt() as import("@tensorflow/tfjs-core").Tensor3D
+        }
+      })
+
+      const history: Array<EpochRecord> = []
+      let window: Array<number> = []
+      const losses = yield* Effect.try({
+        try: () =>
+          trainSegmenter(unet, data, {
+            steps,
+            batchSize: p.batchSize ?? 8,
+            learningRate: p.learningRate ?? 1e-3,
+            numClasses,
+            freezeEncoderSteps: p.freezeEncoderSteps ?? 0,
+            seed,
+            onStep: (step, loss) => {
+              window.push(loss)
+              if ((step + 1) % logEvery === 0 || step === steps - 1) {
+                history.push({ epoch: Math.floor((step * Math.min(p.batchSize ?? 8, n)) / n), step: step + 1, loss: window.reduce((a, b) => a + b, 0) / window.length, metrics: {} })
+                window = []
+              }
+            }
+          }),
+        catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `training failed: ${String(e)}`, cause: e })
+      })
+      tf.dispose([data.images, data.labels])
+      yield* ctx.progress({ done: steps, total: steps, unit: "steps", metrics: { loss: losses[losses.length - 1] } })
+
+      const out = ctx.outputs.segmenter
+      yield* compute
+        .saveCheckpoint(unet, join(out, "model"), {
+          architecture: `${encoderSpec.architecture}-unet`,
+          width: encoderSpec.width,
+          depth: encoderSpec.depth,
+          inputSize: size,
+          method: "finetune",
+          backend: backend.backend,
+          steps,
+          settings: { pretraining, seed, ...budget }
+        })
+        .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: e.message, cause: e })))
+      unet.dispose()
+      const index: SegmenterIndex = {
+        kind: "Segmenter",
+        pretraining,
+        architecture: `${encoderSpec.architecture}-unet`,
+        inputSize: size,
+        numClasses,
+        labelNames: set.index.labelNames,
+        model: "model",
+        fraction: "fraction" in budget ? budget.fraction : null,
+        everyK: "everyK" in budget ? budget.everyK : null,
+        seed,
+        trainingSlices: asSelections(chosen),
+        trainVolumes: split.train,
+        heldOutVolumes: split.heldOut,
+        history
+      }
+      yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 1)))
+      yield* ctx.provenance({ backend: backend.backend, seed, slices: n, pretraining })
+      yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${seed}); final loss ${losses[losses.length - 1]?.toFixed(4)}`)
+    }).pipe(Effect.scoped)
+})

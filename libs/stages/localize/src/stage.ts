@@ -1,0 +1,97 @@
+import { Effect, Schema } from "effect"
+import { readFile, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { defineStage, EncoderIndex, INDEX_FILE, InputError, StageFailure } from "@tomoprior/core"
+import { analyse, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyse.ts"
+
+export const localizeStage = defineStage({
+  name: "localize",
+  version: "1",
+  description: "Scores every slice with a pre-trained encoder and localises organs and partial scans along the axis without labels",
+  source: import.meta.url,
+  inputs: {
+    encoder: { kind: "Encoder", description: "a pre-trained encoder (a score head is used directly; otherwise PC1 of embeddings)" },
+    volumes: { kind: "VolumeSet", description: "volumes to score; their labels (if any) only grade the result" }
+  },
+  outputs: { localization: "Localization" },
+  params: Schema.Struct({
+    batchSize: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
+    /** Length of each partial scan, as a share of its volume. */
+    partialLength: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))),
+    seed: Schema.optional(Schema.Int)
+  }),
+  resources: { cpu: "all" },
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const batchSize = ctx.params.batchSize ?? 32
+      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
+      const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
+      const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
+      const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
+
+      const encFile = join(ctx.inputs.encoder.dir, INDEX_FILE)
+      const json = yield* Effect.tryPromise({
+        try: () => readFile(encFile, "utf8").then((t) => JSON.parse(t) as unknown),
+        catch: (e) => new InputError({ file: encFile, problem: `cannot read the Encoder index: ${String(e)}` })
+      })
+      const enc = yield* Schema.decodeUnknownEffect(EncoderIndex)(json).pipe(
+        Effect.mapError((e) => new InputError({ file: encFile, problem: `not a valid Encoder index: ${e.message}` }))
+      )
+      const modelDir = join(ctx.inputs.encoder.dir, enc.model)
+      const { model } = yield* compute.loadCheckpoint(modelDir).pipe(Effect.mapError((e) => new InputError({ file: modelDir, problem: e.message })))
+      const outShape = model.outputs[0].shape
+      const hasScore = outShape[outShape.length - 1] === 1
+      const size = enc.inputSize
+
+      const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
+      const outputs: Array<Array<Float32Array>> = []
+      const organs: Array<ReadonlyMap<number, readonly [number, number]>> = []
+      for (const [n, v] of set.volumes.entries()) {
+        const h = yield* volume.openVolume(v.dir)
+        const [Z, H, W] = h.header.dims
+        const perSlice: Array<Float32Array> = []
+        for (let start = 0; start < Z; start += batchSize) {
+          const zs = Array.from({ length: Math.min(batchSize, Z - start) }, (_, i) => start + i)
+          const out = yield* Effect.try({
+            try: () =>
+              tf.tidy(() => {
+                const pixels = new Float32Array(zs.length * H * W)
+                zs.forEach((z, i) => pixels.set(h.readSlice(z), i * H * W))
+                const batch = tf.tensor4d(pixels, [zs.length, H, W, 1])
+                const input = H === size && W === size ? batch : tf.image.resizeBilinear(batch, [size, size])
+                const y = model.predict(input) as import("@tensorflow/tfjs-core").Tensor2D
+                const d = y.shape[1]
+                const values = y.dataSync()
+                return zs.map((_, i) => values.slice(i * d, (i + 1) * d) as Float32Array)
+              }),
+            catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `scoring ${v.entry.id} failed: ${String(e)}`, cause: e })
+          })
+          perSlice.push(...out)
+        }
+        outputs.push(perSlice)
+        const presence = new Map<number, Array<boolean>>()
+        if (h.header.hasLabels) {
+          for (const label of h.header.labelIds.filter((l) => l !== 0)) presence.set(label, new Array<boolean>(Z).fill(false))
+          for (let z = 0; z < Z; z++) {
+            const labels = h.readLabelSlice(z)
+            for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) presence.get(labels[i])![z] = true
+          }
+        }
+        organs.push(organIntervals(presence))
+        yield* ctx.progress({ done: n + 1, total: set.volumes.length, unit: "volumes" })
+      }
+      model.dispose()
+      const scores = hasScore ? outputs.map((vol) => vol.map((e) => e[0])) : firstPrincipalComponent(outputs)
+      const method = hasScore ? enc.method : `${enc.method} (PC1 of embeddings)`
+      if (!hasScore) yield* ctx.log(`${enc.method} has no score head: scoring slices by the first principal component of their embeddings`)
+      const scored: Array<ScoredVolume> = set.volumes.map((v, i) => ({ id: v.entry.id, scores: scores[i], organs: organs[i] }))
+      const index = analyse(scored, {
+        method,
+        labelNames: set.index.labelNames,
+        partialLength: ctx.params.partialLength ?? 0.3,
+        seed: ctx.params.seed ?? 0
+      })
+      yield* Effect.promise(() => writeFile(join(ctx.outputs.localization, INDEX_FILE), JSON.stringify(index, null, 1)))
+      yield* ctx.provenance({ backend: backend.backend, scoring: hasScore ? "score head" : "pc1" })
+    }).pipe(Effect.scoped)
+})
