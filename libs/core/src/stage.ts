@@ -42,6 +42,11 @@ export interface ComputeSettings {
 
 export interface StageContext<P, I extends InputPorts, O extends OutputPorts> {
   readonly pipeline: string
+  /**
+   * Directory of the pipeline file: relative paths in params (e.g. ingest's `source` glob) resolve
+   * against it, as `externalFiles` does. Absent outside the runner (unit tests): use the cwd.
+   */
+  readonly pipelineDir?: string
   readonly stageId: string
   readonly params: P
   readonly inputs: ResolvedInputs<I>

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict"
+import { mkdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { test } from "node:test"
+import { Effect, Schema } from "effect"
+import { InputError } from "@tomoprior/core"
+import { runStageForTest, tempDir } from "@tomoprior/testkit"
+import { allocate, identityAffine, openVolume, readVolumeSet, writeNifti, writeTiff, writeTiffDirectory, type Dtype } from "@tomoprior/volume"
+import { ingest, IngestParams } from "./stage.ts"
+
+const run = (params: unknown) => Effect.runPromise(runStageForTest(ingest, { params }))
+const failure = (params: unknown) => Effect.runPromise(Effect.flip(runStageForTest(ingest, { params })))
+
+test("phantom:torso ingests deterministic labelled volumes that differ between seeds", async () => {
+  const a = await run({ volumes: 3, size: 32, slices: 12, seed: 5 })
+  const b = await run({ volumes: 3, size: 32, slices: 12, seed: 5 })
+  const c = await run({ volumes: 1, size: 32, slices: 12, seed: 6 })
+  const set = await Effect.runPromise(readVolumeSet(a.outputs.volumes.dir))
+  assert.equal(set.index.volumes.length, 3)
+  assert.deepEqual(set.index.labelNames, { "0": "background", "1": "lungs", "2": "heart", "3": "liver", "4": "spine", "5": "lesions" })
+  for (const v of set.index.volumes) {
+    assert.deepEqual(v.dims, [12, 32, 32])
+    assert.ok(v.hasLabels)
+  }
+  const bytes = (dir: string, id: string) => readFileSync(join(dir, "volumes", id, "voxels.raw"))
+  assert.ok(bytes(a.outputs.volumes.dir, "torso-000").equals(bytes(b.outputs.volumes.dir, "torso-000")))
+  assert.ok(!bytes(a.outputs.volumes.dir, "torso-000").equals(bytes(a.outputs.volumes.dir, "torso-001")))
+  assert.ok(!bytes(a.outputs.volumes.dir, "torso-000").equals(bytes(c.outputs.volumes.dir, "torso-000")))
+  assert.ok(a.progress.length > 0 && a.progress.every((p) => p.unit === "slices"))
+})
+
+const slice = (dtype: Dtype, n: number, z: number, mod = 251) => {
+  const a = allocate(dtype, n)
+  for (let i = 0; i < n; i++) a[i] = (i * 13 + z * 7) % mod
+  return a
+}
+
+test("a glob of NIfTI files with a {name} label rule; matched files are declared for the cache key", async () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, "data"))
+  const dims = [5, 6, 7] as const
+  for (const name of ["b", "a"]) {
+    const opts = { dims, affine: identityAffine([1, 1, 2]), spacing: [2, 1, 1] as const }
+    await Effect.runPromise(writeNifti(join(dir, "data", `${name}.nii.gz`), { ...opts, dtype: "int16" }, (z) => Effect.succeed(slice("int16", 42, z))))
+    await Effect.runPromise(writeNifti(join(dir, "data", `${name}_seg.nii.gz`), { ...opts, dtype: "uint8" }, (z) => Effect.succeed(slice("uint8", 42, z, 3))))
+  }
+  const params = { source: "data/*.nii.gz", labels: "{name}_seg.nii.gz" }
+  const files = await Effect.runPromise(Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir)))
+  assert.deepEqual([...files].map((f) => f.slice(dir.length + 1)).sort(), ["data/a.nii.gz", "data/a_seg.nii.gz", "data/b.nii.gz", "data/b_seg.nii.gz"])
+  const r = await run({ source: join(dir, "data/*.nii.gz"), labels: "{name}_seg.nii.gz" })
+  const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+  assert.deepEqual(set.index.volumes.map((v) => v.id), ["a", "b"])
+  assert.deepEqual(set.index.labelNames, { "0": "background", "1": "label 1", "2": "label 2" })
+  await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const v = yield* openVolume(set.volumes[0].dir)
+        assert.equal(v.header.dtype, "int16")
+        assert.deepEqual([...v.readSlice(3)], [...slice("int16", 42, 3)])
+        assert.deepEqual([...v.readLabelSlice(3)], [...slice("uint8", 42, 3, 3)])
+      })
+    )
+  )
+})
+
+test("TIFF stacks and directories of slices, with spacing from the parameters", async () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, "slices"))
+  await Effect.runPromise(writeTiff(join(dir, "stack.tif"), { dims: [4, 8, 9], dtype: "uint16", compression: "deflate" }, (z) => Effect.succeed(slice("uint16", 72, z))))
+  await Effect.runPromise(writeTiffDirectory(join(dir, "slices"), { dims: [3, 8, 9], dtype: "uint16" }, (z) => Effect.succeed(slice("uint16", 72, z))))
+  const r = await run({ source: join(dir, "s*"), spacing: [2, 0.5, 0.5] })
+  const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+  assert.deepEqual(set.index.volumes.map((v) => [v.id, v.dims, v.spacing]), [
+    ["slices", [3, 8, 9], [2, 0.5, 0.5]],
+    ["stack", [4, 8, 9], [2, 0.5, 0.5]]
+  ])
+})
+
+test("an empty glob, a label grid mismatch and unpaired label globs fail with InputError naming the file", async () => {
+  const dir = tempDir()
+  const e1 = await failure({ source: join(dir, "*.nii.gz") })
+  assert.ok(e1 instanceof InputError)
+  assert.match(e1.problem, /matches no/)
+  await Effect.runPromise(writeNifti(join(dir, "x.nii"), { dims: [3, 4, 4], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("int16", 16, z))))
+  await Effect.runPromise(writeNifti(join(dir, "x_seg.nii"), { dims: [3, 4, 5], dtype: "uint8", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("uint8", 20, z, 2))))
+  const e2 = await failure({ source: join(dir, "*.nii"), labels: "{name}_seg.nii" })
+  assert.ok(e2 instanceof InputError)
+  assert.equal(e2.file, join(dir, "x_seg.nii"))
+  assert.match(e2.problem, /label grid 3×4×5 ≠ image grid 3×4×4/)
+  const e3 = await failure({ source: join(dir, "x.nii"), labels: join(dir, "*_seg.nii*") + "-none" })
+  assert.ok(e3 instanceof InputError)
+  assert.match(e3.problem, /0 label maps for 1 images/)
+})

@@ -1,0 +1,159 @@
+import { Effect, Schema } from "effect"
+import { join } from "node:path"
+import { defineStage, StageFailure, type VolumeEntry } from "@tomoprior/core"
+import { openVolume, readVolumeSet, volumeEntry, writeVolume, writeVolumeSetIndex, type LabelArray, type VolumeHandle } from "@tomoprior/volume"
+import { bilinear, linearTable, nearest, nearestTable, resampledAffine } from "./resample.ts"
+
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) => schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
+const Percent = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
+
+export const NormalizeParams = Schema.Struct({
+  /** Clip to [lo, hi] (HU for CT). */
+  window: Schema.optionalKey(Schema.Tuple([Schema.Finite, Schema.Finite])),
+  /** Clip to these percentiles of each volume instead, e.g. [0.5, 99.5]. */
+  percentiles: Schema.optionalKey(Schema.Tuple([Percent, Percent])),
+  /** unit: clipped range → [0, 1]; zscore: (v − mean) / std of the clipped volume; none: clip only. */
+  scale: withDefault(Schema.Literals(["unit", "zscore", "none"]), "unit"),
+  /** In-plane target size (square): bilinear for images, nearest for labels. */
+  size: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(2))),
+  /** Resample along z to this spacing in mm (linear for images, nearest for labels). */
+  spacingZ: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0)))
+})
+export type NormalizeParams = typeof NormalizeParams.Type
+
+const HISTOGRAM_BINS = 1 << 16
+
+/** Percentiles from a fine histogram between the volume's min and max (one streaming pass). */
+const percentileRange = (v: VolumeHandle, p: readonly [number, number]): readonly [number, number] => {
+  const { min, max } = v.header.stats
+  if (max <= min) return [min, max]
+  const hist = new Float64Array(HISTOGRAM_BINS)
+  const scale = (HISTOGRAM_BINS - 1) / (max - min)
+  const slice = new Float32Array(v.header.dims[1] * v.header.dims[2])
+  for (let z = 0; z < v.header.dims[0]; z++) {
+    v.readSlice(z, slice)
+    for (let i = 0; i < slice.length; i++) hist[Math.round((slice[i] - min) * scale)]++
+  }
+  const total = slice.length * v.header.dims[0]
+  const at = (q: number) => {
+    const target = (q / 100) * total
+    let acc = 0
+    for (let b = 0; b < HISTOGRAM_BINS; b++) {
+      acc += hist[b]
+      if (acc >= target) return min + b / scale
+    }
+    return max
+  }
+  return [at(Math.min(p[0], p[1])), at(Math.max(p[0], p[1]))]
+}
+
+/** Mean and std of the clipped volume, float64. */
+const clippedMoments = (v: VolumeHandle, lo: number, hi: number): { mean: number; std: number } => {
+  const slice = new Float32Array(v.header.dims[1] * v.header.dims[2])
+  let n = 0
+  let mean = 0
+  let m2 = 0
+  for (let z = 0; z < v.header.dims[0]; z++) {
+    v.readSlice(z, slice)
+    for (let i = 0; i < slice.length; i++) {
+      const x = slice[i] < lo ? lo : slice[i] > hi ? hi : slice[i]
+      n++
+      const d = x - mean
+      mean += d / n
+      m2 += d * (x - mean)
+    }
+  }
+  return { mean, std: Math.sqrt(m2 / Math.max(n, 1)) }
+}
+
+export const normalize = defineStage({
+  name: "normalize",
+  version: "1",
+  description: "HU window or percentile clipping, rescaling, in-plane resize and z resampling, slice by slice → float32 VolumeSet",
+  inputs: { volumes: { kind: "VolumeSet" } },
+  outputs: { volumes: "VolumeSet" },
+  params: NormalizeParams,
+  resources: { cpu: 1 },
+  source: import.meta.url,
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const params = ctx.params
+      if (params.window && params.percentiles)
+        return yield* new StageFailure({ stage: ctx.stageId, reason: "both window and percentiles are given", hint: "choose one way to clip" })
+      const set = yield* readVolumeSet(ctx.inputs.volumes.dir)
+      const out = ctx.outputs.volumes
+      const entries: Array<VolumeEntry> = []
+      const ranges: Record<string, unknown> = {}
+      for (const [i, { entry, dir }] of set.volumes.entries()) {
+        const header = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const v = yield* openVolume(dir)
+            const [Z, Y, X] = v.header.dims
+            const [lo, hi] = params.window ?? (params.percentiles ? percentileRange(v, params.percentiles) : [v.header.stats.min, v.header.stats.max])
+            const moments = params.scale === "zscore" ? clippedMoments(v, lo, hi) : undefined
+            const offset = moments ? moments.mean : params.scale === "unit" ? lo : 0
+            const factor = moments ? 1 / (moments.std || 1) : params.scale === "unit" ? 1 / (hi - lo || 1) : 1
+            ranges[entry.id] = { lo, hi, ...(moments ?? {}) }
+            const outY = params.size ?? Y
+            const outX = params.size ?? X
+            const outZ = params.spacingZ ? Math.max(1, Math.round((Z * v.header.spacing[0]) / params.spacingZ)) : Z
+            const ty = linearTable(Y, outY)
+            const tx = linearTable(X, outX)
+            const ny = nearestTable(Y, outY)
+            const nx = nearestTable(X, outX)
+            const tz = linearTable(Z, outZ)
+            const nz = nearestTable(Z, outZ)
+            const raw = new Float32Array(Y * X)
+            // the two resized input slices z-interpolation needs, kept by index
+            const cache = [
+              { z: -1, data: new Float32Array(outY * outX) },
+              { z: -1, data: new Float32Array(outY * outX) }
+            ]
+            const resized = (z: number): Float32Array => {
+              const hit = cache.find((c) => c.z === z)
+              if (hit) return hit.data
+              const slot = cache[0].z < cache[1].z ? cache[0] : cache[1]
+              v.readSlice(z, raw)
+              for (let k = 0; k < raw.length; k++) {
+                const c = raw[k] < lo ? lo : raw[k] > hi ? hi : raw[k]
+                raw[k] = (c - offset) * factor
+              }
+              bilinear(raw, X, ty, tx, slot.data)
+              slot.z = z
+              return slot.data
+            }
+            const voxels = new Float32Array(outY * outX)
+            const labelIn: LabelArray | undefined = v.header.hasLabels ? (v.header.labelDtype === "uint16" ? new Uint16Array(Y * X) : new Uint8Array(Y * X)) : undefined
+            const labelOut: LabelArray | undefined = labelIn ? (labelIn instanceof Uint16Array ? new Uint16Array(outY * outX) : new Uint8Array(outY * outX)) : undefined
+            const dims = [outZ, outY, outX] as const
+            return yield* writeVolume(
+              join(out, entry.path),
+              {
+                dims,
+                spacing: [(v.header.spacing[0] * Z) / outZ, (v.header.spacing[1] * Y) / outY, (v.header.spacing[2] * X) / outX],
+                dtype: "float32",
+                affine: resampledAffine(v.header.affine, v.header.dims, dims),
+                axisCodes: v.header.axisCodes,
+                source: v.header.source,
+                labelDtype: v.header.labelDtype
+              },
+              (k) =>
+                Effect.gen(function* () {
+                  const a = resized(tz.i0[k])
+                  const b = resized(tz.i1[k])
+                  const w = tz.w[k]
+                  for (let j = 0; j < voxels.length; j++) voxels[j] = a[j] + (b[j] - a[j]) * w
+                  if (labelIn && labelOut) nearest(v.readLabelSlice(nz[k], labelIn), X, ny, nx, labelOut)
+                  if (k % 16 === 15 || k === outZ - 1) yield* ctx.progress({ done: i, total: set.volumes.length, unit: "volumes", message: `${entry.id} slice ${k + 1}/${outZ}` })
+                  return { voxels, labels: labelOut }
+                })
+            )
+          })
+        )
+        entries.push({ ...volumeEntry(entry.id, entry.path, header), source: entry.source })
+      }
+      yield* ctx.progress({ done: set.volumes.length, total: set.volumes.length, unit: "volumes" })
+      yield* ctx.provenance({ ranges })
+      yield* writeVolumeSetIndex(out, entries, set.index.labelNames)
+    })
+})
