@@ -1,1 +1,4 @@
-export const stages = []
+import { pretrainSorting } from "./stage.ts"
+
+export { pretrainSorting, SortingParams } from "./stage.ts"
+export const stages = [pretrainSorting]

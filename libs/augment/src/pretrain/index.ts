@@ -1,0 +1,7 @@
+export * from "./checkpoint.ts"
+export * from "./data.ts"
+export * from "./loop.ts"
+export * from "./metrics.ts"
+export type * from "./trainer-state.ts"
+export * from "./params.ts"
+export * from "./run.ts"
