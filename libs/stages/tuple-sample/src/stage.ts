@@ -9,7 +9,7 @@ import {
   TupleSetIndex,
   VolumeSetIndex
 } from "@tomoprior/core"
-import { linkOrCopyTree } from "./link.ts"
+import { linkArtifactTree } from "@tomoprior/volume"
 import { axisIndex, sampleEpochs, SamplingError, splitVolumes } from "./sample.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -78,12 +78,10 @@ export const tupleSample = defineStage({
         trainVolumes: train,
         validationVolumes: validation
       }
+      yield* linkArtifactTree(ctx.inputs.volumes.dir, join(ctx.outputs.tuples, "volumes"))
       yield* Effect.tryPromise({
-        try: async () => {
-          await linkOrCopyTree(ctx.inputs.volumes.dir, join(ctx.outputs.tuples, "volumes"))
-          await writeFile(join(ctx.outputs.tuples, INDEX_FILE), JSON.stringify(index))
-        },
-        catch: (e) => fail(`cannot write the TupleSet: ${String(e)}`)
+        try: () => writeFile(join(ctx.outputs.tuples, INDEX_FILE), JSON.stringify(index)),
+        catch: (e) => fail(`cannot write the TupleSet index: ${String(e)}`)
       })
       yield* ctx.provenance({ seed: p.seed, mode: p.mode, groupSize: p.groupSize })
       yield* ctx.log(
