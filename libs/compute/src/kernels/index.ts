@@ -1,16 +1,22 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core"
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter.ts"
 import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.ts"
+import { castConfig, identityConfig } from "./identity.ts"
 import { maxPoolGradConfig } from "./max-pool-grad.ts"
+import { meanConfig, sumConfig } from "./reduce.ts"
 import { sliceConfig, splitVConfig } from "./slice.ts"
 import { tileConfig } from "./tile.ts"
 import { captureOriginals } from "./wasm-ops.ts"
 
 export { conv2dBackpropFilter } from "./conv2d-backprop-filter.ts"
 export { conv2dBackpropInput } from "./conv2d-backprop-input.ts"
+export { cast, identity } from "./identity.ts"
 export { maxPoolGrad } from "./max-pool-grad.ts"
+export { mean, sum } from "./reduce.ts"
 export { slice, sliceBox, splitV } from "./slice.ts"
 export { tile } from "./tile.ts"
+export { matmulGflops, medianSeconds, parallelMatmulGflops } from "./measure.ts"
+export { stockKernel } from "./wasm-ops.ts"
 
 /** Every kernel the project registers for the wasm backend, replacing the stock one if any. */
 export const projectKernels: ReadonlyArray<KernelConfig> = [
@@ -19,7 +25,11 @@ export const projectKernels: ReadonlyArray<KernelConfig> = [
   maxPoolGradConfig,
   tileConfig,
   sliceConfig,
-  splitVConfig
+  splitVConfig,
+  sumConfig,
+  meanConfig,
+  identityConfig,
+  castConfig
 ]
 
 /**

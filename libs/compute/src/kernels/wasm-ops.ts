@@ -25,7 +25,8 @@ export const captureOriginals = (names: ReadonlyArray<string>): void => {
   }
 }
 
-const original = (name: string): KernelFunc => {
+/** The stock wasm kernelFunc of `name`, even after the project replaced it. */
+export const stockKernel = (name: string): KernelFunc => {
   captureOriginals([name])
   const f = originals.get(name)
   if (f === undefined) throw new Error(`compute: the stock wasm kernel '${name}' is not registered`)
@@ -43,7 +44,7 @@ export class Scratch {
   /** Runs a stock kernel; its output is freed by `dispose` unless `release`d. */
   run(kernel: string, inputs: Record<string, TensorInfo> | ReadonlyArray<TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
     // Concat and AddN take their inputs as an array.
-    const out = original(kernel)({ inputs: inputs as Record<string, TensorInfo>, backend: this.backend, attrs }) as TensorInfo
+    const out = stockKernel(kernel)({ inputs: inputs as Record<string, TensorInfo>, backend: this.backend, attrs }) as TensorInfo
     return this.adopt(out)
   }
 

@@ -1,0 +1,188 @@
+/**
+ * `tomoprior bench compute` (DESIGN.md §10, issue 4): the wasm matmul ceiling on one core and on
+ * two workers, our wasm training kernels against the stock ones, and (sections added by the models
+ * work) the training step of ref-resnet on cpu / wasm 1 thread / 2 workers.
+ *
+ * run() is a list of sections run in order on one wasm backend. To add one, write a `BenchSection`
+ * and append it to `sections` below; use `record()` so every row has the same shape.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
+import {
+  initBackendAsync,
+  matmulGflops,
+  medianSeconds,
+  parallelMatmulGflops,
+  stockKernel
+} from "@tomoprior/compute"
+import type { Bench, BenchOptions } from "./contract.ts"
+
+export interface BenchSection {
+  readonly name: string
+  readonly run: (options: BenchOptions) => Promise<void>
+}
+
+const record = (options: BenchOptions, metric: string, value: number, unit: string, config: Record<string, unknown>) =>
+  options.emit({ bench: "compute", metric, value, unit, config })
+
+const matmulSize = 1024
+
+/** The single-thread wasm matmul ceiling, fresh operands every repetition. */
+const matmulOneThread: BenchSection = {
+  name: "matmul, 1 thread",
+  run: async (options) => {
+    const value = matmulGflops(matmulSize, options.quick ? 3 : 7)
+    record(options, "matmul_gflops", value, "GFLOP/s", { threads: 1, backend: "wasm", n: matmulSize })
+  }
+}
+
+/** The two-core ceiling: two worker threads doing matmuls at the same time, GFLOP/s summed. */
+const matmulTwoWorkers: BenchSection = {
+  name: "matmul, 2 workers",
+  run: async (options) => {
+    const perWorker = await parallelMatmulGflops(2, matmulSize, options.quick ? 3 : 7)
+    const value = perWorker.reduce((a, b) => a + b, 0)
+    record(options, "matmul_gflops", value, "GFLOP/s", { threads: 2, backend: "wasm", n: matmulSize, workers: 2 })
+  }
+}
+
+/** A conv layer b×H²×ci→co, kernel k, stride s, 'same' padding (the shapes of research/tfjs-wasm.md §3). */
+interface Layer {
+  readonly b: number
+  readonly h: number
+  readonly ci: number
+  readonly co: number
+  readonly k: number
+  readonly s: number
+}
+
+const layerName = (l: Layer) => `${l.b}x${l.h}x${l.h}x${l.ci}->${l.co} k${l.k} s${l.s}`
+
+const fullLayers: ReadonlyArray<Layer> = [
+  { b: 32, h: 128, ci: 1, co: 16, k: 3, s: 1 },
+  { b: 32, h: 64, ci: 16, co: 32, k: 3, s: 1 },
+  { b: 32, h: 32, ci: 32, co: 64, k: 3, s: 1 },
+  { b: 32, h: 16, ci: 64, co: 128, k: 3, s: 1 },
+  { b: 64, h: 32, ci: 16, co: 32, k: 3, s: 1 },
+  { b: 64, h: 8, ci: 64, co: 128, k: 3, s: 1 },
+  { b: 32, h: 128, ci: 16, co: 32, k: 3, s: 2 },
+  { b: 32, h: 64, ci: 32, co: 64, k: 3, s: 2 },
+  { b: 32, h: 32, ci: 32, co: 32, k: 2, s: 2 },
+  { b: 32, h: 64, ci: 16, co: 32, k: 1, s: 2 }
+]
+
+const quickLayers: ReadonlyArray<Layer> = [
+  { b: 8, h: 128, ci: 1, co: 16, k: 3, s: 1 },
+  { b: 8, h: 64, ci: 16, co: 32, k: 3, s: 1 },
+  { b: 8, h: 128, ci: 16, co: 32, k: 3, s: 2 }
+]
+
+const wasmBackend = () => tf.backend() as BackendWasm
+
+/** Runs the stock (pre-project) wasm kernel on tensors and frees its output. */
+const runStock = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => {
+  const out = stockKernel(kernel)({ inputs, backend: wasmBackend(), attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo
+  return () => wasmBackend().disposeData(out.dataId)
+}
+
+const runProject = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => {
+  const out = tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor
+  return () => out.dispose()
+}
+
+type Impl = "stock" | "project"
+
+/** Median seconds of one kernel call on fresh random operands of the given shapes. */
+const timeKernel = (reps: number, shapes: Record<string, Array<number>>, call: (inputs: Record<string, tf.Tensor>) => () => void) =>
+  medianSeconds(
+    reps,
+    () => Object.fromEntries(Object.entries(shapes).map(([k, shape]) => [k, tf.randomUniform(shape, -1, 1)])),
+    call,
+    (inputs, free) => {
+      free()
+      tf.dispose(Object.values(inputs))
+    }
+  )
+
+/** GFLOP/s of forward conv (stock), dx (stock and ours) and dW (ours; there is no stock one) per layer. */
+const convKernels: BenchSection = {
+  name: "conv kernels",
+  run: async (options) => {
+    const reps = options.quick ? 3 : 5
+    for (const l of options.quick ? quickLayers : fullLayers) {
+      const oh = Math.ceil(l.h / l.s)
+      const flops = 2 * l.b * oh * oh * l.k * l.k * l.ci * l.co
+      const x = [l.b, l.h, l.h, l.ci], w = [l.k, l.k, l.ci, l.co], dy = [l.b, oh, oh, l.co]
+      const conv = { strides: l.s, pad: "same", dataFormat: "NHWC", dilations: 1 }
+      const emit = (kernel: string, impl: Impl, seconds: number) => {
+        record(options, "kernel_gflops", flops / seconds / 1e9, "GFLOP/s", { kernel, shape: layerName(l), impl })
+        return seconds
+      }
+      emit("Conv2D", "stock", timeKernel(reps, { x, filter: w }, (i) => runStock("Conv2D", i, conv)))
+      const dxAttrs = { ...conv, inputShape: x }
+      const dxOurs = emit("Conv2DBackpropInput", "project", timeKernel(reps, { dy, filter: w }, (i) => runProject("Conv2DBackpropInput", i, dxAttrs)))
+      if (l.ci > 1) {
+        const dxStock = emit("Conv2DBackpropInput", "stock", timeKernel(options.quick ? 1 : 3, { dy, filter: w }, (i) => runStock("Conv2DBackpropInput", i, dxAttrs)))
+        record(options, "kernel_speedup", dxStock / dxOurs, "×", { kernel: "Conv2DBackpropInput", shape: layerName(l), versus: "stock" })
+      }
+      emit("Conv2DBackpropFilter", "project", timeKernel(reps, { x, dy }, (i) => runProject("Conv2DBackpropFilter", i, { ...conv, filterShape: w })))
+    }
+  }
+}
+
+/** The data-movement kernels the project replaced, stock vs ours, in ms per call. */
+const otherKernels: BenchSection = {
+  name: "other kernels",
+  run: async (options) => {
+    const b = options.quick ? 8 : 32
+    const reps = options.quick ? 3 : 5
+    const act = [b, 128, 128, 16]
+    const pooled = [b, 64, 64, 16]
+    const cases: ReadonlyArray<{ kernel: string; shape: string; shapes: Record<string, Array<number>>; attrs: Record<string, unknown> }> = [
+      { kernel: "MaxPoolGrad", shape: `${act.join("x")} pool 2/2`, shapes: { dy: pooled, input: act, output: pooled }, attrs: { filterSize: 2, strides: 2, pad: "valid" } },
+      { kernel: "Tile", shape: `1x1x1x16 -> ${act.join("x")}`, shapes: { x: [1, 1, 1, 16] }, attrs: { reps: [b, 128, 128, 1] } },
+      { kernel: "SplitV", shape: `${[b, 64, 64, 64].join("x")} -> 2 on channels`, shapes: { x: [b, 64, 64, 64] }, attrs: { numOrSizeSplits: [32, 32], axis: 3 } },
+      { kernel: "Slice", shape: `${[b, 64, 64, 64].join("x")} channels 0..31`, shapes: { x: [b, 64, 64, 64] }, attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] } }
+    ]
+    for (const c of cases) {
+      const time = (impl: Impl) => {
+        const seconds = timeKernel(reps, c.shapes, (inputs) => {
+          if (impl === "project") {
+            const out = tf.engine().runKernel(c.kernel, inputs, c.attrs as tf.NamedAttrMap)
+            return () => tf.dispose(out)
+          }
+          const out = stockKernel(c.kernel)({ inputs, backend: wasmBackend(), attrs: c.attrs as tf.NamedAttrMap })
+          return () => (Array.isArray(out) ? out : [out]).forEach((t) => wasmBackend().disposeData(t.dataId))
+        })
+        record(options, "kernel_ms", seconds * 1e3, "ms", { kernel: c.kernel, shape: c.shape, impl })
+        return seconds
+      }
+      const stock = time("stock")
+      record(options, "kernel_speedup", stock / time("project"), "×", { kernel: c.kernel, shape: c.shape, versus: "stock" })
+    }
+  }
+}
+
+const sections: ReadonlyArray<BenchSection> = [
+  matmulOneThread,
+  matmulTwoWorkers,
+  convKernels,
+  otherKernels
+  // Training-step sections (ref-resnet on cpu / wasm 1 thread / 2 workers: step_s, step_gflops,
+  // speedup_vs_cpu, fraction_of_ceiling) go here; they can read the ceilings emitted above.
+]
+
+const bench: Bench = {
+  name: "compute",
+  description: "wasm matmul ceiling (1 thread, 2 workers), project wasm kernels vs stock, training steps",
+  run: async (options) => {
+    const info = await initBackendAsync({ backend: "wasm", threads: 1 }, { log: options.log })
+    if (info.backend !== "wasm") throw new Error(`bench compute needs the wasm backend, got ${info.backend}`)
+    for (const section of sections) {
+      options.log(`compute: ${section.name}`)
+      await section.run(options)
+    }
+  }
+}
+
+export default bench
