@@ -23,7 +23,8 @@ export interface BatchNormArgs {
  *
  * tfjs-layers' BatchNormalization is composed of elementwise ops, each of which stays on the tape
  * until the backward pass ends (about 8 full-size tensors per layer). Here the forward pass runs
- * inside one `tf.customGrad`, so only x̂ and 1/σ survive for backprop (plus the output itself).
+ * inside one `tf.customGrad` that keeps no full-size tensor of its own for backprop: x̂ is
+ * recomputed from the (anyway alive) input, and the output doubles as the ReLU mask.
  *
  * Batch statistics are those of each call ("ghost" batch norm: the trainer forwards each batch
  * partition separately). The moving statistics are NOT updated inside `call`: the layer records
@@ -115,23 +116,27 @@ export class BatchNorm extends tfl.layers.Layer {
       const { mean, variance } = tf.moments(input, axes)
       recorded.push({ mean: Float32Array.from(mean.dataSync()), variance: Float32Array.from(variance.dataSync()) })
       const invStd = tf.rsqrt(tf.add(variance, epsilon))
-      const xHat = tf.mul(tf.sub(input, mean), invStd)
-      const affine = tf.add(tf.mul(xHat, g), b)
+      const affine = tf.add(tf.mul(tf.mul(tf.sub(input, mean), invStd), g), b)
       const value = relu ? tf.relu(affine) : affine
-      ;(save as tf.GradSaveFunc)(relu ? [xHat, invStd, g, value] : [xHat, invStd, g])
+      // The input is kept alive by the op that produced it anyway; saving it (shared, not copied)
+      // and recomputing x̂ in the backward pass costs one elementwise op and no full-size tensor.
+      ;(save as tf.GradSaveFunc)(relu ? [input, mean, invStd, g, value] : [input, mean, invStd, g])
       return {
         value,
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [sXHat, sInvStd, sGamma, sValue] = saved
-          const upstream = Array.isArray(dy) ? dy[0] : dy
-          // ReLU's gradient from its own output: y > 0 exactly where it let the input through.
-          const dAffine = sValue === undefined ? upstream : tf.mul(upstream, tf.step(sValue))
-          const dBeta = tf.sum(dAffine, axes)
-          const dGamma = tf.sum(tf.mul(dAffine, sXHat), axes)
-          const centred = tf.sub(tf.sub(dAffine, tf.div(dBeta, count)), tf.mul(sXHat, tf.div(dGamma, count)))
-          const dx = tf.mul(centred, tf.mul(sGamma, sInvStd))
-          return [dx, dGamma, dBeta]
-        }
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+          // The engine does not tidy a custom gradient: without this every temporary of the
+          // backward pass would live until the whole gradient computation ends.
+          tf.tidy(() => {
+            const [sInput, sMean, sInvStd, sGamma, sValue] = saved
+            const upstream = Array.isArray(dy) ? dy[0] : dy
+            const xHat = tf.mul(tf.sub(sInput, sMean), sInvStd)
+            // ReLU's gradient from its own output: y > 0 exactly where it let the input through.
+            const dAffine = sValue === undefined ? upstream : tf.mul(upstream, tf.step(sValue))
+            const dBeta = tf.sum(dAffine, axes)
+            const dGamma = tf.sum(tf.mul(dAffine, xHat), axes)
+            const centred = tf.sub(tf.sub(dAffine, tf.div(dBeta, count)), tf.mul(xHat, tf.div(dGamma, count)))
+            return [tf.mul(centred, tf.mul(sGamma, sInvStd)), dGamma, dBeta]
+          })
       }
     })
     return op(x, this.gamma.read(), this.beta.read())
