@@ -258,7 +258,7 @@ const pageSource = (
   const readSlice: VolumeSource["readSlice"] = (z, out) => {
     if (!(Number.isInteger(z) && z >= 0 && z < Z)) return Effect.fail(new InputError({ file, problem: `slice ${z} out of range 0..${Z - 1}` }))
     const { file: f, page } = refs[z]
-    const direct = sample.dtype === sample.name && out.length === n
+    const direct = sample.dtype === sample.name && out.length === n && out.constructor === rawTyped.constructor
     if (hasFastPath(page)) {
       return Effect.try({
         try: () => {

@@ -5,6 +5,8 @@ import { gc } from "./gc.ts"
 import { plan } from "./plan.ts"
 import { run } from "./run.ts"
 import { stages } from "./stages.ts"
+import { phantom } from "./phantom.ts"
+import { volumeInfoCommand } from "./volume-info.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
 export const commands: ReadonlyArray<Command> = [
@@ -13,5 +15,7 @@ export const commands: ReadonlyArray<Command> = [
   dag,
   gc,
   stages,
-  bench
+  bench,
+  phantom,
+  volumeInfoCommand
 ]

@@ -1,0 +1,23 @@
+import { resolve } from "node:path"
+import { formatVolumeInfo, volumeInfo } from "@tomoprior/volume"
+import { type Command, EXIT_OK, parseFlags, UsageError } from "../command.ts"
+import { runCommandEffect } from "../effect-exit.ts"
+
+export const volumeInfoCommand: Command = {
+  name: "volume-info",
+  summary: "dims, voxel type, spacing, axis codes and intensity statistics of a volume file",
+  usage: `tomoprior volume-info FILE [--json]
+
+FILE: .nii, .nii.gz, .tif/.tiff (multi-page), a directory of TIFF slices, or a stored volume
+directory (volume.json). Prints the sizes, spacing and axis codes as the file has them, how ingest
+stores it (RAS+, [z, y, x]), and min, max, mean and std of the voxel values after scl_slope/inter
+(accumulated in float64).`,
+  run: async (argv, io) => {
+    const { values, positionals } = parseFlags(argv, { json: { type: "boolean" } })
+    if (positionals.length !== 1) throw new UsageError("expected one FILE")
+    return runCommandEffect(volumeInfo(resolve(io.cwd, positionals[0])), io, (info) => {
+      io.stdout(values.json ? JSON.stringify(info) + "\n" : formatVolumeInfo(info) + "\n")
+      return EXIT_OK
+    })
+  }
+}
