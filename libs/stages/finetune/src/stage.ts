@@ -62,7 +62,7 @@ export const finetuneStage = defineStage({
       const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
       const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
       const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
-      const { trainSegmenter } = yield* Effect.promise(() => import("./train.ts"))
+      const { makeSegmenterTrainer } = yield* Effect.promise(() => import("./train.ts"))
       const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
@@ -131,29 +131,32 @@ export const finetuneStage = defineStage({
         }
       })
 
+      const batchSize = p.batchSize ?? 8
+      const trainer = makeSegmenterTrainer(unet, data, {
+        batchSize,
+        learningRate: p.learningRate ?? 1e-3,
+        numClasses,
+        freezeEncoderSteps: p.freezeEncoderSteps ?? 0,
+        seed
+      })
       const history: Array<EpochRecord> = []
       let window: Array<number> = []
-      const losses = yield* Effect.try({
-        try: () =>
-          trainSegmenter(unet, data, {
-            steps,
-            batchSize: p.batchSize ?? 8,
-            learningRate: p.learningRate ?? 1e-3,
-            numClasses,
-            freezeEncoderSteps: p.freezeEncoderSteps ?? 0,
-            seed,
-            onStep: (step, loss) => {
-              window.push(loss)
-              if ((step + 1) % logEvery === 0 || step === steps - 1) {
-                history.push({ epoch: Math.floor((step * Math.min(p.batchSize ?? 8, n)) / n), step: step + 1, loss: window.reduce((a, b) => a + b, 0) / window.length, metrics: {} })
-                window = []
-              }
-            }
-          }),
-        catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `training failed: ${String(e)}`, cause: e })
-      })
+      let last = Number.NaN
+      for (let step = 0; step < steps; step++) {
+        last = yield* Effect.try({
+          try: () => trainer.step(),
+          catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `training failed at step ${step}: ${String(e)}`, cause: e })
+        })
+        window.push(last)
+        if ((step + 1) % logEvery === 0 || step === steps - 1) {
+          const loss = window.reduce((a, b) => a + b, 0) / window.length
+          history.push({ epoch: Math.floor(((step + 1) * Math.min(batchSize, n)) / n), step: step + 1, loss, metrics: {} })
+          window = []
+          yield* ctx.progress({ done: step + 1, total: steps, unit: "steps", metrics: { loss } })
+        }
+      }
+      trainer.dispose()
       tf.dispose([data.images, data.labels])
-      yield* ctx.progress({ done: steps, total: steps, unit: "steps", metrics: { loss: losses[losses.length - 1] } })
 
       const out = ctx.outputs.segmenter
       yield* compute
@@ -187,6 +190,6 @@ export const finetuneStage = defineStage({
       }
       yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 1)))
       yield* ctx.provenance({ backend: backend.backend, seed, slices: n, pretraining })
-      yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${seed}); final loss ${losses[losses.length - 1]?.toFixed(4)}`)
+      yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${seed}); final loss ${last.toFixed(4)}`)
     }).pipe(Effect.scoped)
 })
