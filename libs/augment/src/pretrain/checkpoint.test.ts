@@ -6,15 +6,12 @@ import { join } from "node:path"
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts"
 
 describe("pre-training checkpoints", () => {
-  it("round-trip loop state and arrays exactly; absent means undefined", async () => {
+  it("round-trip loop state, plain fields and float arrays exactly; absent means undefined", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ckpt-"))
     assert.equal(await readCheckpoint(dir), undefined)
-    const state = {
-      weights: [{ name: "a/kernel", shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, Math.PI]) }],
-      optimizer: [{ name: "iter", shape: [], data: Float32Array.from([7]) }]
-    }
+    const state = { step: 7, names: ["a", "b"], weights: Float32Array.from([1, 2, 3, Math.PI]), m: Float32Array.from([-0.5]), v: new Float32Array(0) }
     await writeCheckpoint(dir, { step: 7, note: "x" }, state)
-    const back = await readCheckpoint<{ step: number; note: string }>(dir)
+    const back = await readCheckpoint<{ step: number; note: string }, typeof state>(dir)
     assert.deepEqual(back, { loop: { step: 7, note: "x" }, state })
   })
 })

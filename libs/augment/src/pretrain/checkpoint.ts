@@ -1,52 +1,52 @@
 import { readFile, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import type { NamedArray, TrainerState } from "./trainer-state.ts"
 
 /**
- * One file per checkpoint: a 4-byte header length, a JSON header (loop state, array names and
- * shapes) and the float32 data. Written to a temp file and renamed, so a kill mid-write leaves the
- * previous checkpoint intact.
+ * One file per checkpoint: a 4-byte header length, a JSON header (loop state, the trainer state's
+ * plain fields, and the names and lengths of its Float32Array fields) and those arrays' bytes.
+ * Written to a temp file and renamed, so a kill mid-write leaves the previous checkpoint intact.
  */
 export const CHECKPOINT_FILE = "pretrain-checkpoint.bin"
 
+type State = object
+
 interface Header<L> {
   readonly loop: L
-  readonly weights: ReadonlyArray<{ name: string; shape: ReadonlyArray<number> }>
-  readonly optimizer: ReadonlyArray<{ name: string; shape: ReadonlyArray<number> }>
+  readonly plain: Record<string, unknown>
+  readonly arrays: ReadonlyArray<{ readonly key: string; readonly length: number }>
 }
 
-const floatsOf = (shape: ReadonlyArray<number>) => shape.reduce((a, b) => a * b, 1)
-
-export const writeCheckpoint = async <L>(dir: string, loop: L, state: TrainerState): Promise<void> => {
-  const describe = (xs: ReadonlyArray<NamedArray>) => xs.map(({ name, shape }) => ({ name, shape }))
-  const header: Header<L> = { loop, weights: describe(state.weights), optimizer: describe(state.optimizer) }
+export const writeCheckpoint = async <L>(dir: string, loop: L, state: State): Promise<void> => {
+  const plain: Record<string, unknown> = {}
+  const arrays: Array<{ key: string; data: Float32Array }> = []
+  for (const [key, value] of Object.entries(state as Record<string, unknown>)) {
+    if (value instanceof Float32Array) arrays.push({ key, data: value })
+    else plain[key] = value
+  }
+  const header: Header<L> = { loop, plain, arrays: arrays.map(({ key, data }) => ({ key, length: data.length })) }
   const json = Buffer.from(JSON.stringify(header))
-  const arrays = [...state.weights, ...state.optimizer]
-  const data = Buffer.concat(arrays.map((a) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)))
   const length = Buffer.alloc(4)
   length.writeUInt32LE(json.length)
+  const data = arrays.map(({ data }) => Buffer.from(data.buffer, data.byteOffset, data.byteLength))
   const file = join(dir, CHECKPOINT_FILE)
-  await writeFile(`${file}.tmp`, Buffer.concat([length, json, data]))
+  await writeFile(`${file}.tmp`, Buffer.concat([length, json, ...data]))
   await rename(`${file}.tmp`, file)
 }
 
 /** The last checkpoint in `dir`, or undefined when there is none. */
-export const readCheckpoint = async <L>(dir: string): Promise<{ loop: L; state: TrainerState } | undefined> => {
+export const readCheckpoint = async <L, S>(dir: string): Promise<{ loop: L; state: S } | undefined> => {
   const bytes = await readFile(join(dir, CHECKPOINT_FILE)).catch(() => undefined)
   if (bytes === undefined) return undefined
   const jsonLength = bytes.readUInt32LE(0)
   const header = JSON.parse(bytes.subarray(4, 4 + jsonLength).toString("utf8")) as Header<L>
+  const state: Record<string, unknown> = { ...header.plain }
   let offset = 4 + jsonLength
-  const take = (xs: Header<L>["weights"]): Array<NamedArray> =>
-    xs.map(({ name, shape }) => {
-      const n = floatsOf(shape)
-      // Copy out: the header length makes `offset` unaligned for a Float32Array view.
-      const data = new Float32Array(n)
-      Buffer.from(data.buffer).set(bytes.subarray(offset, offset + 4 * n))
-      offset += 4 * n
-      return { name, shape, data }
-    })
-  const weights = take(header.weights)
-  const optimizer = take(header.optimizer)
-  return { loop: header.loop, state: { weights, optimizer } }
+  for (const { key, length } of header.arrays) {
+    // Copy out: after the JSON header `offset` is not 4-byte aligned, so no Float32Array view.
+    const data = new Float32Array(length)
+    Buffer.from(data.buffer).set(bytes.subarray(offset, offset + 4 * length))
+    offset += 4 * length
+    state[key] = data
+  }
+  return { loop: header.loop, state: state as S }
 }

@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import type { EpochRecord, Progress } from "@tomoprior/core"
 import { StageFailure } from "@tomoprior/core"
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts"
-import type { Trainer } from "./trainer-state.ts"
 
 export interface LoopSettings {
   readonly stage: string
@@ -15,11 +14,16 @@ export interface LoopSettings {
   readonly workDir: string
 }
 
-export interface LoopHooks<Meta> {
-  readonly trainer: Trainer<Meta>
-  readonly batch: (step: number) => { readonly inputs: Float32Array; readonly count: number; readonly meta: Meta }
+export interface LoopHooks<S extends object> {
+  /**
+   * Trains on the batch of `step` (0-based; a pure function of it); returns the loss and any live
+   * figures worth streaming with it (e.g. tensor counts).
+   */
+  readonly step: (step: number) => Effect.Effect<{ readonly loss: number; readonly live?: Record<string, number> }, StageFailure>
+  readonly getState: Effect.Effect<S, StageFailure>
+  readonly setState: (state: S) => Effect.Effect<void, StageFailure>
   /** Held-out metrics of the current weights. */
-  readonly validate: () => Promise<Record<string, number>>
+  readonly validate: Effect.Effect<Record<string, number>, StageFailure>
   readonly log: (message: string) => Effect.Effect<void>
   readonly progress: (p: Progress) => Effect.Effect<void>
 }
@@ -46,20 +50,20 @@ export interface LoopResult {
  * pure function of the step, and the checkpoint holds the full optimizer state, so a run resumed
  * from step K ends where an uninterrupted run would.
  */
-export const runTrainingLoop = <Meta>(settings: LoopSettings, hooks: LoopHooks<Meta>): Effect.Effect<LoopResult, StageFailure> =>
+export const runTrainingLoop = <S extends object>(settings: LoopSettings, hooks: LoopHooks<S>): Effect.Effect<LoopResult, StageFailure> =>
   Effect.gen(function* () {
     const fail = (what: string) => (e: unknown) =>
       new StageFailure({ stage: settings.stage, reason: `${what}: ${e instanceof Error ? e.message : String(e)}`, cause: e })
     const attempt = <A>(what: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: fail(what) })
 
-    const saved = yield* attempt("cannot read the checkpoint", () => readCheckpoint<LoopState>(settings.workDir))
+    const saved = yield* attempt("cannot read the checkpoint", () => readCheckpoint<LoopState, S>(settings.workDir))
     let state: LoopState
     if (saved !== undefined && saved.loop.step <= settings.totalSteps) {
-      yield* attempt("cannot restore the checkpoint", () => hooks.trainer.setState(saved.state))
+      yield* hooks.setState(saved.state)
       state = saved.loop
       yield* hooks.log(`resuming from step ${state.step}`)
     } else {
-      const untrained = yield* attempt("validation failed", hooks.validate)
+      const untrained = yield* hooks.validate
       yield* hooks.log(`untrained: ${formatMetrics(untrained)}`)
       state = { step: 0, history: [], untrained, epochLoss: 0, epochSteps: 0 }
     }
@@ -68,19 +72,18 @@ export const runTrainingLoop = <Meta>(settings: LoopSettings, hooks: LoopHooks<M
     const firstStep = state.step
     let lastValidation: Record<string, number> = state.history.at(-1)?.metrics ?? state.untrained
     while (state.step < settings.totalSteps) {
-      const { inputs, count, meta } = hooks.batch(state.step)
       // The update itself is not interruptible: a half-applied step would make the state unreproducible.
-      const loss = yield* Effect.uninterruptible(attempt(`training step ${state.step + 1} failed`, () => hooks.trainer.step(inputs, count, meta)))
+      const { loss, live } = yield* Effect.uninterruptible(hooks.step(state.step))
       if (!Number.isFinite(loss)) return yield* fail("training diverged")(`loss ${loss} at step ${state.step + 1}; lower the learning rate`)
       const step = state.step + 1
       state = { ...state, step, epochLoss: state.epochLoss + loss, epochSteps: state.epochSteps + 1 }
       const seconds = (performance.now() - started) / 1000
       const rate = ((step - firstStep) * settings.slicesPerStep) / Math.max(seconds, 1e-9)
       const eta = ((settings.totalSteps - step) * settings.slicesPerStep) / Math.max(rate, 1e-9)
-      yield* hooks.progress({ done: step, total: settings.totalSteps, unit: "steps", metrics: { loss, slicesPerSecond: rate, etaSeconds: eta } })
+      yield* hooks.progress({ done: step, total: settings.totalSteps, unit: "steps", metrics: { loss, slicesPerSecond: rate, etaSeconds: eta, ...live } })
 
       if (step % settings.stepsPerEpoch === 0 || step === settings.totalSteps) {
-        lastValidation = yield* attempt("validation failed", hooks.validate)
+        lastValidation = yield* hooks.validate
         const record: EpochRecord = {
           epoch: Math.ceil(step / settings.stepsPerEpoch),
           step,
@@ -91,7 +94,7 @@ export const runTrainingLoop = <Meta>(settings: LoopSettings, hooks: LoopHooks<M
         yield* hooks.log(`epoch ${record.epoch} (step ${step}): loss ${record.loss.toFixed(4)}, ${formatMetrics(lastValidation)}`)
       }
       if (step % settings.checkpointEvery === 0 && step < settings.totalSteps) {
-        const trainerState = yield* attempt("cannot read the trainer state", hooks.trainer.getState)
+        const trainerState = yield* hooks.getState
         const snapshot = state
         yield* attempt("cannot write the checkpoint", () => writeCheckpoint(settings.workDir, snapshot, trainerState))
       }

@@ -25,6 +25,11 @@ export const pretrainFields = {
   steps: Schema.optionalKey(PositiveInt),
   /** Groups (tuples) per step: distinct slices per step = groupsPerStep × the TupleSet's groupSize. */
   groupsPerStep: withDefault(PositiveInt, 1),
+  /**
+   * Ghost-batch-norm groups per step (each partition of the batch gets its own BN statistics). Part
+   * of the maths, not of the machine: results do not depend on how many threads run them.
+   */
+  bnPartitions: withDefault(PositiveInt, 2),
   checkpointEvery: withDefault(PositiveInt, 50),
   /** Model initialisation and augmentation seed. */
   seed: withDefault(Schema.Int, 0),

@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
-  type ArtifactRef,
   type EncoderIndex,
   INDEX_FILE,
   type StageContext,
@@ -14,19 +13,22 @@ import { centerCropOrPad } from "../ops.ts"
 import { openTupleSet, type TupleData, stepImages } from "./data.ts"
 import { runTrainingLoop } from "./loop.ts"
 import type { PretrainParams } from "./params.ts"
-import type { Trainer } from "./trainer-state.ts"
-import type { Task } from "./trainer.ts"
+
+/** Inference outputs (flattened) of the current weights for `count` images. */
+export type Predict = (inputs: Float32Array, count: number) => Promise<Float32Array>
 
 /** What distinguishes one pre-training method from another; everything else is shared. */
-export interface Method<Meta> {
+export interface Method {
   readonly name: string
   /** Independently augmented views of each slice per step (SimCLR 2, sorting 1). */
   readonly views: number
-  readonly task: Task<Meta>
-  readonly meta: (groups: ReadonlyArray<TupleGroup>) => Meta
-  /** Held-out metrics, computed with the trainer's inference outputs. */
-  readonly validate: (predict: Trainer<Meta>["predict"]) => Promise<Record<string, number>>
-  /** Method-specific settings recorded in the Encoder index. */
+  /** The compute trainer's task module (loaded in each worker) and its JSON config. */
+  readonly task: { readonly module: URL; readonly config: unknown }
+  /** JSON metadata the task's loss receives for a step's groups. */
+  readonly meta: (groups: ReadonlyArray<TupleGroup>) => unknown
+  /** Held-out metrics of the current weights. */
+  readonly validate: (predict: Predict) => Promise<Record<string, number>>
+  /** Method-specific settings recorded in the Encoder index and checkpoint. */
   readonly settings: Record<string, unknown>
 }
 
@@ -46,34 +48,37 @@ export const centeredImages = (data: TupleData, slices: ReadonlyArray<{ volume: 
   return out
 }
 
-/** Held-out volumes, or the training volumes (with a warning) when the TupleSet kept none back. */
+/** Held-out volumes, or the training volumes when the TupleSet kept none back. */
 export const validationVolumes = (data: TupleData): { ids: ReadonlyArray<string>; heldOut: boolean } =>
   data.index.validationVolumes.length > 0
     ? { ids: data.index.validationVolumes, heldOut: true }
     : { ids: data.index.trainVolumes, heldOut: false }
 
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
 /**
- * The shared body of the pre-training stages: opens the TupleSet, builds the method on the chosen
- * backend, runs the checkpointed loop and writes the Encoder artifact.
+ * The shared body of the pre-training stages: opens the TupleSet, starts the compute library's
+ * data-parallel trainer on the method's task, runs the checkpointed loop and writes the Encoder.
  */
-export const runPretraining = <P extends PretrainParams, Meta>(
+export const runPretraining = <P extends PretrainParams>(
   ctx: PretrainContext<P>,
-  makeMethod: (data: TupleData) => Promise<Method<Meta>>
+  makeMethod: (data: TupleData) => Method
 ): Effect.Effect<void, StageError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const p = ctx.params
       const fail = (reason: string, hint?: string) => new StageFailure({ stage: ctx.stageId, reason, ...(hint ? { hint } : {}) })
-      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
-      const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
-      yield* ctx.log(compute.describeBackend(backend))
-      const tuples: ArtifactRef = ctx.inputs.tuples
-      const data = yield* openTupleSet(tuples.dir)
+      const data = yield* openTupleSet(ctx.inputs.tuples.dir)
       const epochs = data.index.epochs
       const groupSize = data.index.groupSize
       const stepsPerEpoch = Math.floor((epochs[0]?.length ?? 0) / p.groupsPerStep)
       if (stepsPerEpoch === 0)
         return yield* fail(`the TupleSet has ${epochs[0]?.length ?? 0} groups per epoch, fewer than groupsPerStep ${p.groupsPerStep}`, "lower groupsPerStep or raise tuple-sample's groupsPerEpoch")
+      const method = yield* Effect.try({ try: () => makeMethod(data), catch: (e) => fail(errorText(e)) })
+      const slicesPerStep = p.groupsPerStep * groupSize
+      const count = slicesPerStep * method.views
+      if (count % p.bnPartitions !== 0)
+        return yield* fail(`a step has ${count} images, not divisible into bnPartitions ${p.bnPartitions}`, "choose bnPartitions dividing groupSize × groupsPerStep")
       const totalSteps = p.steps ?? (p.epochs ?? epochs.length) * stepsPerEpoch
       const groupsAt = (step: number) => {
         const epoch = epochs[Math.floor(step / stepsPerEpoch) % epochs.length]
@@ -82,53 +87,60 @@ export const runPretraining = <P extends PretrainParams, Meta>(
       }
       if (!validationVolumes(data).heldOut) yield* ctx.log("warning: the TupleSet holds no validation volumes; validating on training volumes")
 
-      const method = yield* Effect.tryPromise({
-        try: () => makeMethod(data),
-        catch: (e) => fail(`cannot build the model: ${e instanceof Error ? e.message : String(e)}`)
-      })
-      const { makeLocalTrainer } = yield* Effect.promise(() => import("./trainer.ts"))
-      const trainer = yield* Effect.acquireRelease(
-        Effect.sync(() => makeLocalTrainer(method.task, { learningRate: p.learningRate, size: p.inputSize })),
-        (t) => Effect.sync(() => t.dispose())
-      )
+      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
+      const toFailure = (e: { readonly message: string }) => fail(e.message)
+      const trainer = yield* compute
+        .makeTrainer({
+          task: method.task,
+          compute: ctx.compute,
+          partitions: p.bnPartitions,
+          optimizer: { lr: p.learningRate },
+          seed: p.seed
+        })
+        .pipe(Effect.mapError(toFailure))
+      yield* ctx.log(`${compute.describeBackend(trainer.backend)}; ${trainer.threads} worker(s), ${trainer.paramCount} parameters`)
       yield* ctx.provenance({
-        backend: backend.backend,
-        backendReason: backend.reason,
-        threads: backend.threads,
-        tfjs: backend.version,
-        kernels: backend.kernels,
-        trainer: "local (1 replica)",
+        backend: trainer.backend.backend,
+        backendReason: trainer.backend.reason,
+        tfjs: trainer.backend.version,
+        kernels: trainer.backend.kernels,
+        workers: trainer.threads,
         seed: p.seed
       })
-      const slicesPerStep = p.groupsPerStep * groupSize
+      const shape = (n: number) => [n, p.inputSize, p.inputSize, 1] as const
+      const predict: Predict = (inputs, n) =>
+        Effect.runPromise(trainer.evaluate(inputs, shape(n))).then((out) => out.data)
+
       const result = yield* runTrainingLoop(
         { stage: ctx.stageId, totalSteps, stepsPerEpoch, checkpointEvery: p.checkpointEvery, slicesPerStep, workDir: ctx.workDir },
         {
-          trainer,
-          batch: (step) => {
+          step: (step) => {
             const groups = groupsAt(step)
-            return {
-              inputs: stepImages(data, groups, p.inputSize, p.augment, p.seed, step, method.views),
-              count: slicesPerStep * method.views,
-              meta: method.meta(groups)
-            }
+            const inputs = stepImages(data, groups, p.inputSize, p.augment, p.seed, step, method.views)
+            return Effect.gen(function* () {
+              const { loss } = yield* trainer.step({ inputs, shape: shape(count), meta: method.meta(groups) })
+              const memory = yield* trainer.memory()
+              return { loss, live: { tensors: Math.max(...memory.map((m) => m.tensors)) } }
+            }).pipe(Effect.mapError(toFailure))
           },
-          validate: () => method.validate(trainer.predict),
+          getState: trainer.getState().pipe(Effect.mapError(toFailure)),
+          setState: (state) => trainer.setState(state).pipe(Effect.mapError(toFailure)),
+          validate: Effect.tryPromise({ try: () => method.validate(predict), catch: (e) => fail(`validation failed: ${errorText(e)}`) }),
           log: ctx.log,
           progress: ctx.progress
         }
       )
       const modelDir = "model"
-      yield* compute.saveCheckpoint(method.task.model, join(ctx.outputs.encoder, modelDir), {
-        architecture: p.architecture,
-        width: p.width,
-        depth: p.depth,
-        inputSize: p.inputSize,
-        method: method.name,
-        backend: backend.backend,
-        steps: result.steps,
-        settings: method.settings
-      }).pipe(Effect.mapError((e) => fail(e.message)))
+      yield* trainer
+        .save(join(ctx.outputs.encoder, modelDir), {
+          architecture: p.architecture,
+          width: p.width,
+          depth: p.depth,
+          inputSize: p.inputSize,
+          method: method.name,
+          settings: method.settings
+        })
+        .pipe(Effect.mapError(toFailure))
       const index: EncoderIndex = {
         kind: "Encoder",
         method: method.name,
@@ -139,11 +151,19 @@ export const runPretraining = <P extends PretrainParams, Meta>(
         steps: result.steps,
         history: result.history,
         final: result.final,
-        settings: { ...method.settings, depth: p.depth, learningRate: p.learningRate, groupSize, groupsPerStep: p.groupsPerStep, seed: p.seed }
+        settings: {
+          ...method.settings,
+          depth: p.depth,
+          learningRate: p.learningRate,
+          groupSize,
+          groupsPerStep: p.groupsPerStep,
+          bnPartitions: p.bnPartitions,
+          seed: p.seed
+        }
       }
       yield* Effect.tryPromise({
         try: () => writeFile(join(ctx.outputs.encoder, INDEX_FILE), JSON.stringify(index, null, 1)),
-        catch: (e) => fail(`cannot write the Encoder index: ${String(e)}`)
+        catch: (e) => fail(`cannot write the Encoder index: ${errorText(e)}`)
       })
     })
   )

@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
 import { defineStage } from "@tomoprior/core"
 import { pretrainFields, runPretraining } from "@tomoprior/augment/pretrain"
+import { sortingMethod } from "./method.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
   schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
@@ -31,11 +32,5 @@ export const pretrainSorting = defineStage({
   params: SortingParams,
   resources: { cpu: "all" },
   source: import.meta.url,
-  run: (ctx) =>
-    runPretraining(ctx, async (data) => {
-      if (data.index.groupSize % ctx.params.partitions !== 0)
-        throw new Error(`groupSize ${data.index.groupSize} is not divisible into ${ctx.params.partitions} partitions; change partitions`)
-      const { sortingMethod } = await import("./method.ts")
-      return sortingMethod(ctx.params, data)
-    })
+  run: (ctx) => runPretraining(ctx, (data) => sortingMethod(ctx.params, data))
 })
