@@ -1,7 +1,8 @@
 /**
  * Streaming intensity statistics in float64. Each slice contributes its own mean and sum of squared
- * deviations (two passes over the slice), merged with Chan et al.'s formula, so the result does not
- * suffer the cancellation of a naive sum-of-squares on large volumes with a large mean.
+ * deviations — one pass of sums shifted by the slice's first value, which keeps cancellation small —
+ * merged with Chan et al.'s formula, so the result does not suffer the cancellation of a naive
+ * sum-of-squares on large volumes with a large mean.
  */
 export interface IntensityStats {
   readonly min: number
@@ -19,21 +20,21 @@ export class StatsAccumulator {
 
   add(values: ArrayLike<number>, length = values.length): void {
     if (length === 0) return
+    const shift = values[0]
     let sum = 0
+    let sumSq = 0
     let lo = Infinity
     let hi = -Infinity
     for (let i = 0; i < length; i++) {
       const v = values[i]
-      sum += v
+      const d = v - shift
+      sum += d
+      sumSq += d * d
       if (v < lo) lo = v
       if (v > hi) hi = v
     }
-    const mean = sum / length
-    let m2 = 0
-    for (let i = 0; i < length; i++) {
-      const d = values[i] - mean
-      m2 += d * d
-    }
+    const mean = shift + sum / length
+    const m2 = Math.max(0, sumSq - (sum * sum) / length)
     const n = this.n + length
     const delta = mean - this.mean
     this.mean += (delta * length) / n

@@ -1,5 +1,5 @@
 import { normalize } from "./stage.ts"
 
 export { normalize, NormalizeParams } from "./stage.ts"
-export { bilinear, linearTable, nearest, nearestTable, resampledAffine } from "./resample.ts"
+export { bilinear, IDENTITY, linearTable, nearest, nearestTable, resampledAffine, type Intensity } from "./resample.ts"
 export const stages = [normalize]

@@ -31,8 +31,24 @@ export const nearestTable = (inSize: number, outSize: number): Int32Array => {
   return t
 }
 
-export const bilinear = (src: Float32Array, inX: number, ty: LinearTable, tx: LinearTable, out: Float32Array): Float32Array => {
+/** Intensity mapping applied to every tap before interpolating: clip to [lo, hi], then (v − offset) · factor. */
+export interface Intensity {
+  readonly lo: number
+  readonly hi: number
+  readonly offset: number
+  readonly factor: number
+}
+
+export const IDENTITY: Intensity = { lo: -Infinity, hi: Infinity, offset: 0, factor: 1 }
+
+/**
+ * Bilinear resize with the intensity mapping folded into the taps, so a downsizing pass touches
+ * only the input pixels it samples (clipping before interpolation, as a clip-then-resize would).
+ */
+export const bilinear = (src: Float32Array, inX: number, ty: LinearTable, tx: LinearTable, out: Float32Array, m: Intensity = IDENTITY): Float32Array => {
   const outX = tx.i0.length
+  const { lo, hi, offset, factor } = m
+  const tap = (v: number) => ((v < lo ? lo : v > hi ? hi : v) - offset) * factor
   for (let y = 0; y < ty.i0.length; y++) {
     const r0 = ty.i0[y] * inX
     const r1 = ty.i1[y] * inX
@@ -41,8 +57,12 @@ export const bilinear = (src: Float32Array, inX: number, ty: LinearTable, tx: Li
       const a = tx.i0[x]
       const b = tx.i1[x]
       const wx = tx.w[x]
-      const top = src[r0 + a] + (src[r0 + b] - src[r0 + a]) * wx
-      const bottom = src[r1 + a] + (src[r1 + b] - src[r1 + a]) * wx
+      const p00 = tap(src[r0 + a])
+      const p01 = tap(src[r0 + b])
+      const p10 = tap(src[r1 + a])
+      const p11 = tap(src[r1 + b])
+      const top = p00 + (p01 - p00) * wx
+      const bottom = p10 + (p11 - p10) * wx
       out[y * outX + x] = top + (bottom - top) * wy
     }
   }

@@ -93,6 +93,7 @@ export const normalize = defineStage({
             const moments = params.scale === "zscore" ? clippedMoments(v, lo, hi) : undefined
             const offset = moments ? moments.mean : params.scale === "unit" ? lo : 0
             const factor = moments ? 1 / (moments.std || 1) : params.scale === "unit" ? 1 / (hi - lo || 1) : 1
+            const intensity = { lo, hi, offset, factor }
             ranges[entry.id] = { lo, hi, ...(moments ?? {}) }
             const outY = params.size ?? Y
             const outX = params.size ?? X
@@ -113,12 +114,7 @@ export const normalize = defineStage({
               const hit = cache.find((c) => c.z === z)
               if (hit) return hit.data
               const slot = cache[0].z < cache[1].z ? cache[0] : cache[1]
-              v.readSlice(z, raw)
-              for (let k = 0; k < raw.length; k++) {
-                const c = raw[k] < lo ? lo : raw[k] > hi ? hi : raw[k]
-                raw[k] = (c - offset) * factor
-              }
-              bilinear(raw, X, ty, tx, slot.data)
+              bilinear(v.readSlice(z, raw), X, ty, tx, slot.data, intensity)
               slot.z = z
               return slot.data
             }
