@@ -7,7 +7,7 @@ import { overlayPng } from "./overlay.ts"
 
 const volume = (id: string, images: number[][], labels: number[][]): LabelledVolume => ({
   id,
-  depth: images.length,
+  dims: [images.length, 2, 2],
   readSlice: (z) => Float32Array.from(images[z]),
   readLabelSlice: (z) => Uint8Array.from(labels[z])
 })

@@ -4,13 +4,14 @@ import { accumulate, classScores, emptyConfusion } from "./metrics.ts"
 /** The part of a stored volume evaluation needs (a `VolumeHandle` of @tomoprior/volume fits). */
 export interface LabelledVolume {
   readonly id: string
-  readonly depth: number
+  /** [z, y, x] voxel counts. */
+  readonly dims: readonly [number, number, number]
   readonly readSlice: (z: number) => Float32Array
   readonly readLabelSlice: (z: number) => ArrayLike<number>
 }
 
-/** Class ids per pixel for a batch of slices, in the slices' own size. */
-export type Predict = (slices: ReadonlyArray<Float32Array>) => ReadonlyArray<ArrayLike<number>>
+/** Class ids per pixel for a batch of height × width slices, in the slices' own size. */
+export type Predict = (slices: ReadonlyArray<Float32Array>, height: number, width: number) => ReadonlyArray<ArrayLike<number>>
 
 export type Split = MetricRow["split"]
 
@@ -19,6 +20,8 @@ export interface ExampleSlice {
   readonly split: Split
   readonly volume: string
   readonly slice: number
+  readonly height: number
+  readonly width: number
   readonly image: Float32Array
   readonly truth: Uint8Array
   readonly predicted: Uint8Array
@@ -62,7 +65,7 @@ export const evaluateSegmenter = (
   predict: Predict,
   batchSize: number
 ): SegmenterEvaluation => {
-  const depthOf = (id: string) => volumes.get(id)!.depth
+  const depthOf = (id: string) => volumes.get(id)!.dims[0]
   const confusion = { interpolation: emptyConfusion(seg.numClasses), extrapolation: emptyConfusion(seg.numClasses) }
   const slices = { interpolation: 0, extrapolation: 0 }
   const best = new Map<Split, { fg: number; example: ExampleSlice }>()
@@ -71,7 +74,7 @@ export const evaluateSegmenter = (
     for (let start = 0; start < part.slices.length; start += batchSize) {
       const zs = part.slices.slice(start, start + batchSize)
       const images = zs.map((z) => volume.readSlice(z).slice())
-      const predicted = predict(images)
+      const predicted = predict(images, volume.dims[1], volume.dims[2])
       zs.forEach((z, i) => {
         const truth = Uint8Array.from(volume.readLabelSlice(z))
         accumulate(confusion[part.split], truth, predicted[i])
@@ -81,7 +84,7 @@ export const evaluateSegmenter = (
         if (!current || fg > current.fg) {
           best.set(part.split, {
             fg,
-            example: { split: part.split, volume: part.volume, slice: z, image: images[i], truth, predicted: Uint8Array.from(predicted[i]) }
+            example: { split: part.split, volume: part.volume, slice: z, height: volume.dims[1], width: volume.dims[2], image: images[i], truth, predicted: Uint8Array.from(predicted[i]) }
           })
         }
       })

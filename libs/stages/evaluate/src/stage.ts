@@ -62,15 +62,13 @@ export const evaluateStage = defineStage({
       yield* ctx.provenance({ backend: backend.backend, tfjs: backend.version })
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
-      const handles = new Map<string, LabelledVolume & { readonly height: number; readonly width: number }>()
+      const handles = new Map<string, LabelledVolume>()
       for (const v of set.volumes) {
         if (!v.entry.hasLabels) continue
         const h = yield* volume.openVolume(v.dir)
         handles.set(v.entry.id, {
           id: v.entry.id,
-          depth: h.header.dims[0],
-          height: h.header.dims[1],
-          width: h.header.dims[2],
+          dims: h.header.dims,
           readSlice: (z) => h.readSlice(z),
           readLabelSlice: (z) => h.readLabelSlice(z)
         })
@@ -94,10 +92,8 @@ export const evaluateStage = defineStage({
         const { model } = yield* compute.loadCheckpoint(join(ref.dir, index.model)).pipe(
           Effect.mapError((e) => new InputError({ file: join(ref.dir, index.model), problem: e.message }))
         )
-        const first = handles.get(index.heldOutVolumes[0] ?? index.trainVolumes[0])!
-        const [H, W] = [first.height, first.width]
         // The model sees inputSize² slices; its logits are resized back so scores use the stored labels.
-        const predict: Predict = (slices) =>
+        const predict: Predict = (slices, H, W) =>
           tf.tidy(() => {
             const pixels = new Float32Array(slices.length * H * W)
             slices.forEach((s, i) => pixels.set(s, i * H * W))
@@ -118,7 +114,7 @@ export const evaluateStage = defineStage({
           for (const e of result.examples) {
             const png = `examples/${examples.length}.png`
             yield* Effect.promise(() => mkdir(join(out, "examples"), { recursive: true }))
-            yield* Effect.promise(() => writeFile(join(out, png), overlayPng(e.image, e.truth, e.predicted, H, W)))
+            yield* Effect.promise(() => writeFile(join(out, png), overlayPng(e.image, e.truth, e.predicted, e.height, e.width)))
             examples.push({ pretraining: index.pretraining, fraction: index.fraction, everyK: index.everyK, seed: index.seed, split: e.split, volume: e.volume, slice: e.slice, png })
           }
         }

@@ -73,6 +73,13 @@ export const finetuneStage = defineStage({
       const handles = new Map<string, import("@tomoprior/volume").VolumeHandle>()
       for (const v of labelled) handles.set(v.entry.id, yield* volume.openVolume(v.dir))
       const [, H, W] = handles.get(split.train[0])!.header.dims
+      const odd = [...handles].find(([, h]) => h.header.dims[1] !== H || h.header.dims[2] !== W)
+      if (odd) {
+        return yield* new InputError({
+          file: setFile,
+          problem: `volume ${odd[0]} has ${odd[1].header.dims[1]}×${odd[1].header.dims[2]} slices, ${split.train[0]} has ${H}×${W}; resize them to one size with the normalize stage's \`size\``
+        })
+      }
       const numClasses = Math.max(...Object.keys(set.index.labelNames).map(Number), ...[...handles.values()].flatMap((h) => h.header.labelIds)) + 1
 
       const labelling = split.train.map((id) => {
