@@ -48,10 +48,11 @@ def values(dt):
     info = np.iinfo(dt)
     return rng.integers(max(info.min, -40000), min(info.max, 70000), size=shape, endpoint=True).astype(dt)
 cases = []
-def case(name, dt, orient, ext, slope=None, inter=None, qform_only=False, big_endian=False):
+def case(name, dt, orient, ext, slope=None, inter=None, qform_only=False, big_endian=False, nifti2=False):
     dt = np.dtype(dt)
-    hdr = nib.Nifti1Header(endianness=">" if big_endian else "<")
-    img = nib.Nifti1Image(values(dt), affines[orient], hdr)
+    Header, Image = (nib.Nifti2Header, nib.Nifti2Image) if nifti2 else (nib.Nifti1Header, nib.Nifti1Image)
+    hdr = Header(endianness=">" if big_endian else "<")
+    img = Image(values(dt), affines[orient], hdr)
     img.set_data_dtype(dt.newbyteorder(">" if big_endian else "<"))
     if qform_only:
         img.set_qform(affines[orient], code=1)
@@ -73,6 +74,8 @@ case("int16-scaled", "int16", "lai", ".nii.gz", slope=0.5, inter=-100.0)
 case("uint8-scaled", "uint8", "ras", ".nii", slope=2.0, inter=3.0)
 case("int16-qform", "int16", "lai", ".nii", qform_only=True)
 case("uint16-big-endian", "uint16", "permuted", ".nii", big_endian=True)
+case("nifti2-float32", "float32", "lai", ".nii", nifti2=True)
+case("nifti2-int16-scaled-gz", "int16", "permuted", ".nii.gz", slope=0.25, inter=7.0, nifti2=True)
 json.dump(cases, open(f"{out}/cases.json", "w"))
 `
 

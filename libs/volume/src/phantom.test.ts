@@ -1,0 +1,70 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { Effect } from "effect"
+import { phantomVolume, phantomVolumeSeed } from "./phantom.ts"
+import { readAll } from "./test-helpers.ts"
+
+const S = 64
+const Z = 40
+
+const render = async (seed: number) => {
+  const p = phantomVolume(seed, { size: S, slices: Z })
+  const [hu, labels] = await Effect.runPromise(Effect.all([readAll(p.image), readAll(p.labels)]))
+  return { p, hu, labels }
+}
+
+const meanOf = (values: Array<number>) => values.reduce((a, b) => a + b, 0) / values.length
+
+test("the phantom is deterministic per seed and differs between seeds, including its z extent", async () => {
+  const a = await render(1)
+  const b = await render(1)
+  const c = await render(2)
+  assert.deepEqual(a.hu, b.hu)
+  assert.deepEqual(a.labels, b.labels)
+  assert.notDeepEqual(a.hu, c.hu)
+  assert.notEqual(a.p.spec.t0, c.p.spec.t0)
+  assert.notEqual(a.p.spec.rotation, c.p.spec.rotation)
+  assert.notEqual(phantomVolumeSeed(1, 0), phantomVolumeSeed(0, 1))
+})
+
+test("organs sit in anatomical order along z with realistic HU, smooth change between slices, lesions present", async () => {
+  let lesionVoxels = 0
+  for (const seed of [3, 4, 5, 6]) {
+    const { hu, labels } = await render(seed)
+    const n = S * S
+    const byLabel = new Map<number, { hu: Array<number>; z: Array<number> }>()
+    const area = Array.from({ length: 6 }, () => new Array<number>(Z).fill(0))
+    for (let i = 0; i < hu.length; i++) {
+      const l = labels[i]
+      assert.ok(Number.isInteger(l) && l >= 0 && l <= 5)
+      const entry = byLabel.get(l) ?? { hu: [], z: [] }
+      entry.hu.push(hu[i])
+      entry.z.push(Math.floor(i / n))
+      byLabel.set(l, entry)
+      area[l][Math.floor(i / n)]++
+    }
+    const lungs = byLabel.get(1)!
+    const heart = byLabel.get(2)!
+    const liver = byLabel.get(3)!
+    const spine = byLabel.get(4)!
+    assert.ok(Math.abs(meanOf(lungs.hu) + 850) < 30, `lungs ${meanOf(lungs.hu)}`)
+    assert.ok(Math.abs(meanOf(liver.hu) - 60) < 10, `liver ${meanOf(liver.hu)}`)
+    assert.ok(meanOf(heart.hu) > 60 && meanOf(heart.hu) < 180, `heart ${meanOf(heart.hu)}`)
+    assert.ok(meanOf(spine.hu) > 200, `spine ${meanOf(spine.hu)}`)
+    // stored z increases toward the head: liver below heart below the lungs' centre of mass
+    assert.ok(meanOf(liver.z) < meanOf(heart.z), `seed ${seed}: liver z ${meanOf(liver.z)} heart z ${meanOf(heart.z)}`)
+    assert.ok(meanOf(liver.z) < meanOf(lungs.z))
+    assert.equal(area[1][0], 0, "no lung in the lowest slice")
+    assert.ok(area[1][Z - 1] > 0, "lungs in the top slice")
+    assert.ok(area[4].every((a) => a > 0), "spine in every slice")
+    const maxLung = Math.max(...area[1])
+    for (let z = 1; z < Z; z++) assert.ok(Math.abs(area[1][z] - area[1][z - 1]) < 0.25 * maxLung, `lung area jumps at z=${z}`)
+    // air outside the body: mean −1000 (clipped at −1024), noise σ 20–35
+    const air = byLabel.get(0)!.hu.filter((v) => v < -900)
+    const m = meanOf(air)
+    const sd = Math.sqrt(meanOf(air.map((v) => (v - m) ** 2)))
+    assert.ok(Math.abs(m + 1000) < 5 && sd > 15 && sd < 36, `air ${m} ± ${sd}`)
+    lesionVoxels += byLabel.get(5)?.hu.length ?? 0
+  }
+  assert.ok(lesionVoxels > 0)
+})
