@@ -21,16 +21,27 @@ export const workspaceRegistry = (repoRoot: string): Promise<StageRegistry> => {
   return r
 }
 
-/** The workspace registry plus a pipeline's plugins (a copy: plugins never leak into other pipelines). */
-export const registryWithPlugins = async (repoRoot: string, plugins: ReadonlyArray<string>, pipelineDir: string, onProblem: (plugin: number, message: string) => void) => {
-  const base = await workspaceRegistry(repoRoot)
+/**
+ * The registry for one pipeline: its plugins first, then — only when the pipeline names a stage type
+ * its plugins do not provide — the workspace's stage libraries. So a plugin-only pipeline never
+ * imports the workspace libraries, and a plugin's stage shadows a workspace stage of the same name.
+ */
+export const registryFor = async (
+  repoRoot: string,
+  plugins: ReadonlyArray<string>,
+  uses: ReadonlyArray<string>,
+  pipelineDir: string,
+  onProblem: (plugin: number, message: string) => void
+): Promise<StageRegistry> => {
   const reg = new StageRegistry()
-  for (const [name, s] of base.stages) reg.stages.set(name, s)
-  reg.problems.push(...base.problems)
   for (const [i, name] of plugins.entries()) {
     const problem = await loadPlugin(reg, name, pipelineDir)
     if (problem) onProblem(i, problem)
   }
+  if (uses.every((u) => reg.stages.has(u))) return reg
+  const workspace = await workspaceRegistry(repoRoot)
+  for (const [name, s] of workspace.stages) if (!reg.stages.has(name)) reg.stages.set(name, s)
+  reg.problems.push(...workspace.problems)
   return reg
 }
 
@@ -45,7 +56,7 @@ export const loadPipeline = (file: string, options: { readonly repoRoot: string;
     const spec = readPipelineSpec(path, diagnostics)
     if (!spec) return yield* new PipelineInvalid({ file: path, diagnostics })
     const registry = yield* Effect.promise(() =>
-      registryWithPlugins(options.repoRoot, spec.plugins.map((p) => p.value), dirname(path), (i, message) =>
+      registryFor(options.repoRoot, spec.plugins.map((p) => p.value), spec.stages.flatMap((s) => (s.uses ? [s.uses.value] : [])), dirname(path), (i, message) =>
         diagnostics.push({ location: spec.plugins[i].loc, message, hint: "install the package next to the pipeline (npm install <name>) or give a relative path" })
       )
     )
