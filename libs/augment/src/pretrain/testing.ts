@@ -1,8 +1,9 @@
-import { Effect } from "effect"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { Effect, Schema } from "effect"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { TupleSetIndex, VolumeEntry } from "@tomoprior/core"
+import { EncoderIndex, type InputPort, type Progress, type StageDef, type TupleSetIndex, type VolumeEntry } from "@tomoprior/core"
+import { artifactFromDir } from "@tomoprior/testkit"
 import { phantomVolume, volumeEntry, writeVolume, writeVolumeSetIndex } from "@tomoprior/volume"
 import { deriveSeed, makeRng } from "../rng.ts"
 
@@ -65,3 +66,44 @@ export const phantomTupleSet = (o: PhantomTupleSetOptions): Promise<string> =>
       return dir
     })
   )
+
+/**
+ * Runs a pre-training stage with a hand-made context so a test can watch every progress event and
+ * stop the run mid-way (returning Effect.interrupt from the progress callback interrupts the
+ * stage's fiber, as Ctrl-C would).
+ */
+export const runPretrainStage = async <P>(
+  stage: StageDef<P, { readonly tuples: InputPort }, { readonly encoder: "Encoder" }>,
+  tuples: string,
+  params: Record<string, unknown>,
+  options: { readonly workDir?: string; readonly stopAt?: number; readonly onProgress?: (p: Progress) => void; readonly threads?: number } = {}
+) => {
+  const root = mkdtempSync(join(tmpdir(), `${stage.name}-`))
+  const out = join(root, "encoder")
+  mkdirSync(out)
+  const workDir = options.workDir ?? join(root, "work")
+  mkdirSync(workDir, { recursive: true })
+  const logs: Array<string> = []
+  const provenance: Record<string, unknown> = {}
+  const exit = await Effect.runPromiseExit(
+    Effect.flatMap(Schema.decodeUnknownEffect(stage.params)(params), (decoded) =>
+      stage.run({
+        pipeline: "test",
+        stageId: stage.name,
+        params: decoded,
+        inputs: { tuples: artifactFromDir("TupleSet", tuples) },
+        outputs: { encoder: out },
+        workDir,
+        compute: { backend: "wasm", threads: options.threads ?? 1 },
+        progress: (p) => {
+          options.onProgress?.(p)
+          return options.stopAt !== undefined && p.done >= options.stopAt ? Effect.interrupt : Effect.void
+        },
+        log: (m) => Effect.sync(() => void logs.push(m)),
+        provenance: (f) => Effect.sync(() => void Object.assign(provenance, f))
+      })
+    )
+  )
+  const index = () => Schema.decodeUnknownSync(Schema.fromJsonString(EncoderIndex))(readFileSync(join(out, "index.json"), "utf8"))
+  return { exit, out, workDir, logs, provenance, index }
+}

@@ -1,1 +1,4 @@
-export const stages = []
+import { pretrainSimclr } from "./stage.ts"
+
+export { pretrainSimclr, SimclrParams } from "./stage.ts"
+export const stages = [pretrainSimclr]
