@@ -7,6 +7,7 @@ export {
   type InitOptions,
   type ModuleLoader
 } from "./backend/init.ts"
+export { spawnTsWorker } from "./backend/workers.ts"
 export * from "./kernels/index.ts"
 export * from "./models/index.ts"
 export * from "./checkpoint/index.ts"
