@@ -35,7 +35,7 @@ export const registryFor = async (
 ): Promise<StageRegistry> => {
   const reg = new StageRegistry()
   for (const [i, name] of plugins.entries()) {
-    const problem = await loadPlugin(reg, name, pipelineDir)
+    const problem = await loadPlugin(reg, name, pipelineDir, [process.cwd(), repoRoot])
     if (problem) onProblem(i, problem)
   }
   if (uses.every((u) => reg.stages.has(u))) return reg

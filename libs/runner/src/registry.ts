@@ -79,18 +79,19 @@ export const loadWorkspaceStages = async (registry: StageRegistry, repoRoot: str
 }
 
 /**
- * Loads a `plugins:` entry: a package name resolved like Node does from the pipeline's directory
- * (then the current directory), or a path starting with `.` relative to the pipeline file.
- * Returns a problem description, or undefined when it loaded.
+ * Loads a `plugins:` entry: a package name resolved like Node does from the pipeline's directory,
+ * then each of `alsoFrom` (the current directory, tomoprior's own installation), or a path
+ * starting with `.` relative to the pipeline file. Returns a problem description, or undefined.
  */
-export const loadPlugin = async (registry: StageRegistry, name: string, pipelineDir: string): Promise<string | undefined> => {
+export const loadPlugin = async (registry: StageRegistry, name: string, pipelineDir: string, alsoFrom: ReadonlyArray<string> = []): Promise<string | undefined> => {
   let entry: string | undefined
   if (name.startsWith(".") || isAbsolute(name)) {
     const p = resolve(pipelineDir, name)
     entry = existsSync(join(p, "package.json")) ? entryOf(p) : existsSync(p) ? p : undefined
     if (!entry) return `plugin path not found: ${p}`
   } else {
-    for (const base of [pipelineDir, process.cwd()]) {
+    const bases = [...new Set([pipelineDir, ...alsoFrom])]
+    for (const base of bases) {
       try {
         entry = createRequire(join(base, "noop.js")).resolve(name)
         break
@@ -98,7 +99,7 @@ export const loadPlugin = async (registry: StageRegistry, name: string, pipeline
         // try the next base directory
       }
     }
-    if (!entry) return `package \`${name}\` is not installed (looked from ${pipelineDir} and ${process.cwd()})`
+    if (!entry) return `package \`${name}\` is not installed (looked from ${bases.join(", ")})`
   }
   try {
     const problem = registry.add(name, await import(pathToFileURL(entry).href))
