@@ -8,7 +8,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
+import { Effect } from "effect"
 import {
+  buildScoreModel,
+  convFlops,
+  defaultEncoderSpec,
+  makeTrainer,
+  rankingTask,
   initBackendAsync,
   matmulGflops,
   medianSeconds,
@@ -27,11 +33,15 @@ const record = (options: BenchOptions, metric: string, value: number, unit: stri
 
 const matmulSize = 1024
 
+/** Matmul ceilings measured by the sections below, by thread count (for fraction_of_ceiling). */
+const ceilings = new Map<number, number>()
+
 /** The single-thread wasm matmul ceiling, fresh operands every repetition. */
 const matmulOneThread: BenchSection = {
   name: "matmul, 1 thread",
   run: async (options) => {
     const value = matmulGflops(matmulSize, options.quick ? 3 : 7)
+    ceilings.set(1, value)
     record(options, "matmul_gflops", value, "GFLOP/s", { threads: 1, backend: "wasm", n: matmulSize })
   }
 }
@@ -42,6 +52,7 @@ const matmulTwoWorkers: BenchSection = {
   run: async (options) => {
     const perWorker = await parallelMatmulGflops(2, matmulSize, options.quick ? 3 : 7)
     const value = perWorker.reduce((a, b) => a + b, 0)
+    ceilings.set(2, value)
     record(options, "matmul_gflops", value, "GFLOP/s", { threads: 2, backend: "wasm", n: matmulSize, workers: 2 })
   }
 }
@@ -163,13 +174,103 @@ const otherKernels: BenchSection = {
   }
 }
 
+/** A ref-resnet (width 1) + score head + pairwise hinge step through the data-parallel trainer. */
+type StepConfig = {
+  readonly backend: "wasm" | "cpu"
+  readonly threads: number
+  readonly batch: number
+  readonly size: number
+}
+
+const stepShapes = (quick: boolean) => (quick ? [{ batch: 8, size: 64 }] : [{ batch: 32, size: 128 }, { batch: 64, size: 64 }])
+
+/** Conv FLOPs (forward + dW + dx) of one step, counted from the model's layer shapes. */
+const stepFlops = (batch: number, size: number): number => {
+  const model = buildScoreModel({ ...defaultEncoderSpec, width: 1, inputSize: size })
+  const flops = convFlops(model, batch).total
+  model.dispose()
+  return flops
+}
+
+/** Median wall seconds of `timed` steps after `warmup` untimed ones (XNNPACK packs, heap growth). */
+const timeSteps = (c: StepConfig, warmup: number, timed: number) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer({
+          task: { module: rankingTask, config: { width: 1, depth: 1, inputSize: c.size, margin: 0.2 } },
+          compute: { backend: c.backend, threads: c.threads },
+          partitions: 2,
+          optimizer: { lr: 3e-4 },
+          seed: 1
+        })
+        const inputs = new Float32Array(c.batch * c.size * c.size).map(() => Math.random())
+        const batch = { inputs, shape: [c.batch, c.size, c.size, 1] as const, meta: { positions: Array.from({ length: c.batch }, (_, i) => i) } }
+        const times: number[] = []
+        for (let i = 0; i < warmup + timed; i++) {
+          const t0 = performance.now()
+          yield* trainer.step(batch)
+          if (i >= warmup) times.push((performance.now() - t0) / 1000)
+        }
+        const heap = Math.max(...(yield* trainer.memory()).map((m) => m.wasmHeapBytes))
+        times.sort((a, b) => a - b)
+        return { seconds: times[Math.floor(times.length / 2)], heap }
+      })
+    )
+  )
+
+/** Wasm step times by "threads/batch/size", for speedup_vs_cpu once the cpu step is measured. */
+const wasmSteps = new Map<string, number>()
+
+const trainingStepWasm = (threads: number): BenchSection => ({
+  name: `training step, wasm, ${threads} worker${threads === 1 ? "" : "s"}`,
+  run: async (options) => {
+    for (const { batch, size } of stepShapes(options.quick)) {
+      const c: StepConfig = { backend: "wasm", threads, batch, size }
+      const { seconds, heap } = await timeSteps(c, 1, options.quick ? 2 : 3)
+      const gflops = stepFlops(batch, size) / seconds / 1e9
+      wasmSteps.set(`${threads}/${batch}/${size}`, seconds)
+      record(options, "step_s", seconds, "s", c)
+      record(options, "step_gflops", gflops, "GFLOP/s", c)
+      const ceiling = ceilings.get(threads)
+      if (ceiling !== undefined) record(options, "fraction_of_ceiling", gflops / ceiling, "ratio", { ...c, ceiling_gflops: ceiling })
+      record(options, "wasm_heap_mb", heap / 2 ** 20, "MiB", { ...c, per: "worker" })
+    }
+  }
+})
+
+/**
+ * The stock cpu backend: ONE step, on a batch of 2 (a full batch takes tens of minutes); its time
+ * per sample gives speedup_vs_cpu of the wasm steps at the full batch. Skipped in --quick.
+ */
+const trainingStepCpu: BenchSection = {
+  name: "training step, cpu backend (batch 2, scaled per sample)",
+  run: async (options) => {
+    if (options.quick) return
+    const cpuBatch = 2
+    for (const { batch, size } of stepShapes(false)) {
+      const c: StepConfig = { backend: "cpu", threads: 1, batch: cpuBatch, size }
+      const { seconds } = await timeSteps(c, 0, 1)
+      record(options, "step_s", seconds, "s", c)
+      record(options, "step_gflops", stepFlops(cpuBatch, size) / seconds / 1e9, "GFLOP/s", c)
+      for (const threads of [1, 2]) {
+        const wasm = wasmSteps.get(`${threads}/${batch}/${size}`)
+        if (wasm === undefined) continue
+        const cpuAtBatch = (seconds / cpuBatch) * batch
+        record(options, "speedup_vs_cpu", cpuAtBatch / wasm, "×", { backend: "wasm", threads, batch, size, cpu_batch: cpuBatch })
+      }
+    }
+  }
+}
+
 const sections: ReadonlyArray<BenchSection> = [
   matmulOneThread,
   matmulTwoWorkers,
   convKernels,
-  otherKernels
-  // Training-step sections (ref-resnet on cpu / wasm 1 thread / 2 workers: step_s, step_gflops,
-  // speedup_vs_cpu, fraction_of_ceiling) go here; they can read the ceilings emitted above.
+  otherKernels,
+  trainingStepWasm(1),
+  trainingStepWasm(2),
+  trainingStepCpu
 ]
 
 const bench: Bench = {

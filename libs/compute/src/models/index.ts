@@ -11,3 +11,4 @@ export {
   type EncoderSpec
 } from "./zoo.ts"
 export { buildProjectionModel, buildScoreModel, buildUNet, scoreMapLayer, scoreMapModel, type UNetSpec } from "./heads.ts"
+export { convFlops, type ConvFlops } from "./flops.ts"

@@ -107,3 +107,20 @@ describe("model zoo", () => {
     }
   }
 })
+
+describe("convFlops", () => {
+  it("counts 2·MAC per conv from layer shapes, without dx for the layer reading the input", async () => {
+    const { convFlops } = await import("./flops.ts")
+    const m = buildEncoder(spec({ width: 1, inputSize: 8 }))
+    const f = convFlops(m, 2)
+    // stem 1→16 at 8², stage 1: two 16→16 at 8²; stage 2: 16→32 s2 + 32→32 at 4² + 1×1 projection; …
+    const conv = (h: number, k: number, ci: number, co: number) => 2 * 2 * h * h * k * k * ci * co
+    const expected =
+      conv(8, 3, 1, 16) + 2 * conv(8, 3, 16, 16) +
+      conv(4, 3, 16, 32) + conv(4, 3, 32, 32) + conv(4, 1, 16, 32) +
+      conv(2, 3, 32, 64) + conv(2, 3, 64, 64) + conv(2, 1, 32, 64) +
+      conv(1, 3, 64, 128) + conv(1, 3, 128, 128) + conv(1, 1, 64, 128)
+    assert.equal(f.forward, expected)
+    assert.equal(f.total, 3 * expected - conv(8, 3, 1, 16))
+  })
+})

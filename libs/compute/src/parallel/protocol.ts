@@ -38,7 +38,11 @@ export interface MemoryReport {
   readonly tensors: number
   /** Bytes held by tfjs tensors now (between steps: weights and little else). */
   readonly tfjsBytes: number
-  /** Peak tfjs bytes during the profiled steps (0 unless the trainer profiles memory). */
+  /**
+   * Peak tfjs bytes during the profiled steps (0 unless the trainer profiles memory). tfjs counts a
+   * tensor that shares another's data (clone, reshape) again, so this overstates; the wasm heap is
+   * what the process really holds.
+   */
   readonly peakBytes: number
   /** Size of the wasm heap (it never shrinks; 0 on other backends). */
   readonly wasmHeapBytes: number

@@ -1,8 +1,9 @@
 import { availableParallelism } from "node:os"
-import { Worker } from "node:worker_threads"
+import type { Worker } from "node:worker_threads"
 import type { ComputeSettings } from "@tomoprior/core"
 import { Effect, type Scope } from "effect"
 import type { BackendInfo } from "../backend/init.ts"
+import { spawnTsWorker } from "../backend/workers.ts"
 import type { CheckpointMetadata } from "../checkpoint/checkpoint.ts"
 import type { AdamOptions } from "./adam.ts"
 import { TrainerError } from "./errors.ts"
@@ -62,8 +63,7 @@ export interface Trainer {
   memory(): Effect.Effect<ReadonlyArray<MemoryReport>, TrainerError>
 }
 
-const bootstrap = new URL("./bootstrap.mjs", import.meta.url)
-const workerEntry = new URL("./worker.ts", import.meta.url).href
+const workerEntry = new URL("./worker.ts", import.meta.url)
 
 /** One worker thread with request/response messaging. */
 class WorkerHandle {
@@ -72,7 +72,7 @@ class WorkerHandle {
   readonly worker: Worker
 
   constructor(setup: WorkerSetup, onCrash: (e: Error) => void) {
-    this.worker = new Worker(bootstrap, { workerData: { entry: workerEntry, setup } })
+    this.worker = spawnTsWorker(workerEntry, { setup })
     this.worker.on("message", (reply: Reply) => {
       const p = this.pending.get(reply.id)
       this.pending.delete(reply.id)
