@@ -5,12 +5,14 @@
  * peak RSS (process.resourceUsage().maxRSS, i.e. VmHWM) is the pipeline's alone.
  *
  * The stack is written just before it is read, so part of it may still be in the page cache; the
- * fs-read baseline runs right before the stages on the same file, so both see the same regime and
- * their ratio is the meaningful number on this shared machine.
+ * fs baselines run right before the stages on the same file, so all see the same regime and the
+ * ratios are the meaningful numbers on this shared machine. Ingest reads AND stores every byte, so
+ * besides plain reads (`fs_read_mb_s`, the issue's baseline) a plain fs copy (`fs_copy_mb_s`) is
+ * measured: it is the ceiling ingest can reach when the disk's write speed is the limit.
  */
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs"
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -57,6 +59,30 @@ const fsReadSeconds = (file: string): number => {
   return (performance.now() - t0) / 1000
 }
 
+/** Plain fs copy of the file (8 MiB chunks, no fsync): the ceiling for a stage that must store what it reads. */
+const fsCopySeconds = (file: string, target: string): number => {
+  const buffer = Buffer.alloc(8 << 20)
+  const src = openSync(file, "r")
+  const dst = openSync(target, "w")
+  const t0 = performance.now()
+  try {
+    let position = 0
+    for (;;) {
+      const got = readSync(src, buffer, 0, buffer.length, position)
+      if (got === 0) break
+      let written = 0
+      while (written < got) written += writeSync(dst, buffer, written, got - written, position + written)
+      position += got
+    }
+  } finally {
+    closeSync(src)
+    closeSync(dst)
+  }
+  const seconds = (performance.now() - t0) / 1000
+  rmSync(target)
+  return seconds
+}
+
 /** Child process: ingest the stack, normalize it to 512² float32, report timings and peak RSS. */
 const child = async (file: string, outSize: number) => {
   const { runStageForTest } = await import("@tomoprior/testkit")
@@ -95,7 +121,9 @@ const bench: Bench = {
       const mb = bytes / 1e6
       log(`wrote ${mb.toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s; plain fs read…`)
       const fsSeconds = fsReadSeconds(file)
-      log(`fs read ${(mb / fsSeconds).toFixed(0)} MB/s; ingest + normalize in a child process…`)
+      log(`fs read ${(mb / fsSeconds).toFixed(0)} MB/s; plain fs copy…`)
+      const copySeconds = fsCopySeconds(file, join(dir, "copy.tif"))
+      log(`fs copy ${(mb / copySeconds).toFixed(0)} MB/s; ingest + normalize in a child process…`)
       t = performance.now()
       const run = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, file, String(outSize)], {
         encoding: "utf8",
@@ -111,6 +139,8 @@ const bench: Bench = {
       emit({ bench: "ingest", metric: "ingest_mb_s", value: ingestMbS, unit: "MB/s", config })
       emit({ bench: "ingest", metric: "fs_read_mb_s", value: fsMbS, unit: "MB/s", config })
       emit({ bench: "ingest", metric: "ingest_over_fs_read", value: ingestMbS / fsMbS, unit: "ratio", config })
+      emit({ bench: "ingest", metric: "fs_copy_mb_s", value: mb / copySeconds, unit: "MB/s", config })
+      emit({ bench: "ingest", metric: "ingest_over_fs_copy", value: (ingestMbS * copySeconds) / mb, unit: "ratio", config })
       emit({ bench: "ingest", metric: "normalize_mb_s", value: mb / r.normalizeSeconds, unit: "MB/s", config })
       emit({ bench: "ingest", metric: "ingest_normalize_mb_s", value: mb / (r.ingestSeconds + r.normalizeSeconds), unit: "MB/s", config })
       emit({ bench: "ingest", metric: "peak_rss_mb", value: r.maxRssMb, unit: "MB", config })
