@@ -27,6 +27,7 @@ test("auto picks wasm when no tfjs-node is installed, says why, and lists the pr
   assert.equal(info.requested, "auto")
   assert.match(info.reason, /tfjs-node-gpu is not installed.*tfjs-node is not installed.*using wasm/)
   assert.equal(info.threads, 1)
+  assert.equal(info.simd, true)
   assert.equal(info.version, tf.version_core)
   assert.ok(info.kernels.includes("Conv2DBackpropFilter"))
   assert.equal(tf.getBackend(), "wasm")

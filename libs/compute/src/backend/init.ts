@@ -20,6 +20,8 @@ export interface BackendInfo {
   readonly version: string
   /** Kernels the project registered over (or in addition to) the stock backend. */
   readonly kernels: ReadonlyArray<string>
+  /** wasm only: whether the SIMD build runs (about 3× faster than the plain one). */
+  readonly simd?: boolean
 }
 
 /** Loads a module by specifier; injectable so tests can pretend tfjs-node is installed. */
@@ -49,7 +51,7 @@ export const describeBackend = (info: BackendInfo): string => {
   const threads = `${info.threads} thread${info.threads === 1 ? "" : "s"} per worker`
   switch (info.backend) {
     case "wasm":
-      return `compute: wasm (SIMD, ${threads}, tfjs ${info.version}, project kernels: ${info.kernels.join(", ")})`
+      return `compute: wasm (${info.simd === false ? "no SIMD" : "SIMD"}, ${threads}, tfjs ${info.version}, project kernels: ${info.kernels.join(", ")})`
     case "cpu":
       return `compute: cpu (pure-JS reference backend, ~50× slower than wasm, tfjs ${info.version})`
     default:
@@ -74,7 +76,7 @@ const tryNodeBackend = async (name: "tensorflow-gpu" | "tensorflow", loader: Mod
   }
 }
 
-const initWasm = async (): Promise<ReadonlyArray<string>> => {
+const initWasm = async (): Promise<{ kernels: ReadonlyArray<string>; simd: boolean }> => {
   const wasm = await import("@tensorflow/tfjs-backend-wasm")
   // The node bundle reads the .wasm files with fs when given a directory path ending in "/".
   const dist = dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm"))
@@ -82,7 +84,7 @@ const initWasm = async (): Promise<ReadonlyArray<string>> => {
   if (!(await tf.setBackend("wasm"))) {
     throw new BackendUnavailable({ backend: "wasm", reason: `the wasm binaries in ${dist} did not load; reinstall @tensorflow/tfjs-backend-wasm` })
   }
-  return registerProjectKernels()
+  return { kernels: registerProjectKernels(), simd: Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) }
 }
 
 const threadsOf = async (backend: ConcreteBackend): Promise<number> => {
@@ -113,8 +115,11 @@ export const initBackendAsync = async (settings: ComputeSettings, options: InitO
   // tfjs-core's node bundle ships no gradients; the @tensorflow/tfjs bundle registers them into the
   // same (single) tfjs-core instance, which is all it is imported for.
   await import("@tensorflow/tfjs")
-  const finish = async (backend: ConcreteBackend, reason: string, kernels: ReadonlyArray<string> = []) => {
-    const info: BackendInfo = { backend, requested, reason, threads: await threadsOf(backend), version: tf.version_core, kernels }
+  const finish = async (backend: ConcreteBackend, reason: string, wasm?: { kernels: ReadonlyArray<string>; simd: boolean }) => {
+    const info: BackendInfo = {
+      backend, requested, reason, threads: await threadsOf(backend), version: tf.version_core, kernels: wasm?.kernels ?? [],
+      ...(wasm === undefined ? {} : { simd: wasm.simd })
+    }
     log(describeBackend(info))
     return info
   }
