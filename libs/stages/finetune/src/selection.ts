@@ -53,3 +53,17 @@ export const splitVolumes = (labelled: ReadonlyArray<string>, heldOut: number): 
   const n = Math.min(heldOut, Math.max(0, labelled.length - 1))
   return { train: labelled.slice(0, labelled.length - n), heldOut: labelled.slice(labelled.length - n) }
 }
+
+/**
+ * Slice indices for each training step: consecutive seeded permutations of 0..n−1 cut into
+ * batches of exactly `batchSize` (the trainer splits a batch into equal partitions), so every
+ * slice is seen equally often and a batch may repeat slices when n < batchSize.
+ */
+export const batchSampler = (n: number, batchSize: number, seed: number): (() => ReadonlyArray<number>) => {
+  const rng = makeRng(seed ^ 0x51ce)
+  let order: Array<number> = []
+  return () => {
+    while (order.length < batchSize) order = [...order, ...rng.shuffle(Array.from({ length: n }, (_, i) => i))]
+    return order.splice(0, batchSize)
+  }
+}

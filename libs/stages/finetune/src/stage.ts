@@ -10,7 +10,8 @@ import {
   type SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
-import { asSelections, type Budget, selectSlices, splitVolumes } from "./selection.ts"
+import { asSelections, batchSampler, type Budget, selectSlices, splitVolumes } from "./selection.ts"
+import type { SegmentationTaskConfig } from "./task.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -62,8 +63,8 @@ export const finetuneStage = defineStage({
       const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
       const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
       const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
-      const { makeSegmenterTrainer } = yield* Effect.promise(() => import("./train.ts"))
-      const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
+      // tfjs here only resizes the chosen slices; training runs in the trainer's workers
+      yield* compute.initBackend(ctx.compute, { log: () => {} })
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
       const labelled = set.volumes.filter((v) => v.entry.hasLabels)
@@ -88,10 +89,10 @@ export const finetuneStage = defineStage({
       })
       const chosen = selectSlices(labelling, budget, seed)
 
-      // model: the encoder's checkpoint fixes architecture, width and input size
+      // the encoder's checkpoint fixes width, depth and input size; the baseline takes them from params
       let pretraining = "none"
-      let encoderSpec = { ...compute.defaultEncoderSpec, width: p.width ?? 1, inputSize: p.inputSize ?? H, seed }
-      let source: import("@tensorflow/tfjs-layers").LayersModel | undefined
+      let encoderCheckpoint: string | null = null
+      let spec = { width: p.width ?? 1, depth: 1, inputSize: p.inputSize ?? H }
       const encoderRef = ctx.inputs.encoder
       if (encoderRef) {
         const file = join(encoderRef.dir, INDEX_FILE)
@@ -102,22 +103,14 @@ export const finetuneStage = defineStage({
         const enc = yield* Schema.decodeUnknownEffect(EncoderIndex)(json).pipe(
           Effect.mapError((e) => new InputError({ file, problem: `not a valid Encoder index: ${e.message}` }))
         )
-        const loaded = yield* compute.loadCheckpoint(join(encoderRef.dir, enc.model)).pipe(
-          Effect.mapError((e) => new InputError({ file: join(encoderRef.dir, enc.model), problem: e.message }))
+        encoderCheckpoint = join(encoderRef.dir, enc.model)
+        const meta = yield* compute.readCheckpointMetadata(encoderCheckpoint).pipe(
+          Effect.mapError((e) => new InputError({ file: encoderCheckpoint ?? file, problem: e.message }))
         )
-        source = loaded.model
         pretraining = enc.method
-        encoderSpec = { ...encoderSpec, width: loaded.metadata.width, depth: loaded.metadata.depth ?? 1, inputSize: enc.inputSize }
+        spec = { width: meta.width, depth: meta.depth ?? 1, inputSize: enc.inputSize }
       }
-      const size = encoderSpec.inputSize
-      const unet = compute.buildUNet({ encoder: encoderSpec, numClasses, upsample: "transpose", skip: "add" })
-      if (source) {
-        const copied = yield* compute.transferWeights(source, unet).pipe(
-          Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `the encoder does not fit the U-Net: ${e.message}`, cause: e }))
-        )
-        source.dispose()
-        yield* ctx.log(`encoder weights transferred into ${copied.length} layers`)
-      }
+      const size = spec.inputSize
 
       // the chosen slices, resized to the model's input (bilinear images, nearest labels)
       const n = chosen.length
@@ -128,61 +121,64 @@ export const finetuneStage = defineStage({
         pixels.set(h.readSlice(s.slice), i * H * W)
         classes.set(h.readLabelSlice(s.slice), i * H * W)
       })
-      const data = tf.tidy(() => {
-        const images = tf.tensor4d(pixels, [n, H, W, 1])
-        const labels = tf.tensor4d(classes, [n, H, W, 1])
-        if (H === size && W === size) return { images, labels: tf.squeeze(labels, [3]) as import("@tensorflow/tfjs-core").Tensor3D }
-        return {
-          images: tf.image.resizeBilinear(images, [size, size]),
-          labels: tf.squeeze(tf.image.resizeNearestNeighbor(labels, [size, size]), [3]).toInt() as import("@tensorflow/tfjs-core").Tensor3D
-        }
+      const [images, labels] = tf.tidy(() => {
+        const img = tf.tensor4d(pixels, [n, H, W, 1])
+        const lab = tf.tensor4d(classes, [n, H, W, 1])
+        if (H === size && W === size) return [img.dataSync() as Float32Array, classes]
+        return [
+          tf.image.resizeBilinear(img, [size, size]).dataSync() as Float32Array,
+          Int32Array.from(tf.image.resizeNearestNeighbor(lab, [size, size]).dataSync())
+        ]
       })
 
+      const config: SegmentationTaskConfig = { ...spec, numClasses, encoderCheckpoint, freezeEncoderSteps: p.freezeEncoderSteps ?? 0 }
+      const trainer = yield* compute
+        .makeTrainer({
+          task: { module: new URL("./task.ts", import.meta.url), config },
+          compute: ctx.compute,
+          partitions: 2,
+          optimizer: { lr: p.learningRate ?? 1e-3 },
+          seed
+        })
+        .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot start training: ${e.message}`, cause: e })))
+      yield* ctx.log(`${compute.describeBackend(trainer.backend)}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`)
+
       const batchSize = p.batchSize ?? 8
-      const trainer = makeSegmenterTrainer(unet, data, {
-        batchSize,
-        learningRate: p.learningRate ?? 1e-3,
-        numClasses,
-        freezeEncoderSteps: p.freezeEncoderSteps ?? 0,
-        seed
-      })
+      const batches = batchSampler(n, batchSize, seed)
+      const pixelsPerSlice = size * size
       const history: Array<EpochRecord> = []
       let window: Array<number> = []
       let last = Number.NaN
       for (let step = 0; step < steps; step++) {
-        last = yield* Effect.try({
-          try: () => trainer.step(),
-          catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `training failed at step ${step}: ${String(e)}`, cause: e })
+        const picked = batches()
+        const inputs = new Float32Array(batchSize * pixelsPerSlice)
+        const targets = new Float32Array(batchSize * pixelsPerSlice * numClasses)
+        picked.forEach((slice, b) => {
+          inputs.set(images.subarray(slice * pixelsPerSlice, (slice + 1) * pixelsPerSlice), b * pixelsPerSlice)
+          for (let i = 0; i < pixelsPerSlice; i++) targets[(b * pixelsPerSlice + i) * numClasses + labels[slice * pixelsPerSlice + i]] = 1
         })
+        const result = yield* trainer
+          .step({ inputs, shape: [batchSize, size, size, 1], targets: { data: targets, shape: [batchSize, size, size, numClasses] } })
+          .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `training failed at step ${step}: ${e.message}`, cause: e })))
+        last = result.loss
         window.push(last)
         if ((step + 1) % logEvery === 0 || step === steps - 1) {
           const loss = window.reduce((a, b) => a + b, 0) / window.length
-          history.push({ epoch: Math.floor(((step + 1) * Math.min(batchSize, n)) / n), step: step + 1, loss, metrics: {} })
+          history.push({ epoch: Math.floor(((step + 1) * batchSize) / n), step: step + 1, loss, metrics: {} })
           window = []
           yield* ctx.progress({ done: step + 1, total: steps, unit: "steps", metrics: { loss } })
         }
       }
-      trainer.dispose()
-      tf.dispose([data.images, data.labels])
 
       const out = ctx.outputs.segmenter
-      yield* compute
-        .saveCheckpoint(unet, join(out, "model"), {
-          architecture: `${encoderSpec.architecture}-unet`,
-          width: encoderSpec.width,
-          depth: encoderSpec.depth,
-          inputSize: size,
-          method: "finetune",
-          backend: backend.backend,
-          steps,
-          settings: { pretraining, seed, ...budget }
-        })
-        .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: e.message, cause: e })))
-      unet.dispose()
+      const architecture = `${compute.defaultEncoderSpec.architecture}-unet`
+      yield* trainer
+        .save(join(out, "model"), { architecture, width: spec.width, depth: spec.depth, inputSize: size, method: "finetune", settings: { pretraining, seed, ...budget } })
+        .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot save the model: ${e.message}`, cause: e })))
       const index: SegmenterIndex = {
         kind: "Segmenter",
         pretraining,
-        architecture: `${encoderSpec.architecture}-unet`,
+        architecture,
         inputSize: size,
         numClasses,
         labelNames: set.index.labelNames,
@@ -196,7 +192,7 @@ export const finetuneStage = defineStage({
         history
       }
       yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 1)))
-      yield* ctx.provenance({ backend: backend.backend, seed, slices: n, pretraining })
+      yield* ctx.provenance({ backend: trainer.backend.backend, workers: trainer.threads, seed, slices: n, pretraining })
       yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${seed}); final loss ${last.toFixed(4)}`)
     }).pipe(Effect.scoped)
 })
