@@ -1,7 +1,7 @@
 import { type StageDef, type StageError, canonicalJson } from "@tomoprior/core"
 import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
-import { dirname, join, relative, resolve } from "node:path"
+import { dirname, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type FileHasher, hashText } from "./hash.ts"
 
@@ -27,12 +27,14 @@ export const cacheKey = (parts: KeyParts): Promise<string> => hashText(canonical
 const codeHashes = new Map<string, Promise<string>>()
 
 /**
- * Hash of the implementation: every non-test .ts file under `src/` of the package containing the
- * stage's module (or the module alone when it is not in a package). Memoised per process.
+ * Hash of the implementation: every non-test source file under `src/` of the package containing
+ * the stage's module, or the module alone when it does not live under a package's `src/`.
+ * Memoised per process.
  */
 export const stageCodeHash = (stage: StageDef, hasher: FileHasher): Promise<string> => {
   const file = stage.source.startsWith("file:") ? fileURLToPath(stage.source) : resolve(stage.source)
-  const pkg = packageDirOf(file)
+  const owner = packageDirOf(file)
+  const pkg = owner && file.startsWith(join(owner, "src") + sep) ? owner : undefined
   const id = pkg ?? file
   let h = codeHashes.get(id)
   if (!h) {

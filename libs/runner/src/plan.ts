@@ -106,6 +106,7 @@ export const planPipeline = (
     const outputs = new Map<string, Record<string, string>>()
     const plans: Array<StagePlan> = []
     const byId = new Map<string, StagePlan>()
+    const specOf = new Map(p.nodes.map((n) => [n.id, n.specId]))
     for (const node of selectNodes(p, options.only ?? [])) {
       const prev = lock?.stages[node.id]
       const forced = (options.force ?? []).some((f) => matches(node, f))
@@ -113,9 +114,11 @@ export const planPipeline = (
       let plan: StagePlan
       if (!inputs) {
         const { parts } = yield* keyParts(node, {}, p.dir, hasher)
-        const rerunning = node.deps.filter((d) => byId.get(d)?.status === "run")
+        // Name matrix stages once, not once per run.
+        const rerunning = [...new Set(node.deps.filter((d) => byId.get(d)?.status === "run").map((d) => specOf.get(d)!))]
+        const named = rerunning.slice(0, 4).map((d) => `\`${d}\``).join(", ") + (rerunning.length > 4 ? ` and ${rerunning.length - 4} more` : "")
         const reasons = [...(forced ? ["forced"] : []), ...explain(node, prev, { ...parts, inputs: undefined })]
-        reasons.push(`upstream ${rerunning.map((d) => `\`${d}\``).join(", ")} will rerun`)
+        reasons.push(`upstream ${named} will rerun`)
         plan = { stage: node.id, uses: node.stage.name, status: "run", reasons }
       } else {
         const { parts, key } = yield* keyParts(node, inputs, p.dir, hasher)
