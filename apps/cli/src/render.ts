@@ -15,7 +15,8 @@ export const jsonRenderer = (io: Io): Renderer => ({
 
 interface Live {
   readonly stage: string
-  t0: number
+  /** Rate and ETA count from the first progress report, not from the stage's start-up. */
+  t0?: number
   done0: number
   done: number
   total?: number
@@ -31,7 +32,7 @@ const BAR_WIDTH = 24
 const duration = (s: number): string => (s < 60 ? `${s.toFixed(1)}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`)
 
 const progressText = (l: Live, now: number): string => {
-  const elapsed = (now - l.t0) / 1000
+  const elapsed = l.t0 === undefined ? 0 : (now - l.t0) / 1000
   const rate = elapsed > 0 ? (l.done - l.done0) / elapsed : 0
   const unit = l.unit ?? "items"
   const parts = [l.total ? `${l.done}/${l.total} ${unit}` : `${l.done} ${unit}`]
@@ -85,12 +86,12 @@ export const humanRenderer = (io: Io, options: { readonly tty: boolean }): Rende
         case "stage-cached":
           return print(`✓ ${e.stage}  cached`)
         case "stage-start":
-          live.set(e.stage, { stage: e.stage, t0: Date.now(), done0: 0, done: 0, lastPrinted: 0 })
+          live.set(e.stage, { stage: e.stage, done0: 0, done: 0, lastPrinted: 0 })
           return print(`▶ ${e.stage} (${e.uses})  ${e.reasons.join("; ")}`)
         case "stage-progress": {
           const l = live.get(e.stage)
           if (!l) return
-          if (l.done === 0 && l.done0 === 0) [l.t0, l.done0] = [Date.now(), e.done]
+          if (l.t0 === undefined) [l.t0, l.done0] = [Date.now(), e.done]
           Object.assign(l, { done: e.done, total: e.total, unit: e.unit, message: e.message, metrics: e.metrics })
           const now = Date.now()
           if (options.tty) {
