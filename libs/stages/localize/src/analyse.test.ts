@@ -13,7 +13,7 @@ test("analysis: ideal scores localise exactly where proportional placement fails
   // b: 30 slices covering anatomy 5..34 (shifted by 5); organ at slices 3..6
   const a = { id: "a", scores: Array.from({ length: 20 }, (_, i) => i), organs: new Map([[1, [8, 11] as const]]) }
   const b = { id: "b", scores: Array.from({ length: 30 }, (_, i) => i + 5), organs: new Map([[1, [3, 6] as const]]) }
-  const r = analyse([a, b], { method: "sorting", labelNames: { "1": "heart" }, partialLength: 0.3, seed: 1 })
+  const r = analyse([a, b], { method: "sorting", labelNames: { "1": "heart" }, partialLength: 0.3, seed: 1, smoothing: "none" })
   assert.deepEqual(r.volumes.map((v) => v.spearman), [1, 1])
   const bFromA = r.organs.find((o) => o.reference === "a" && o.query === "b")!
   assert.equal(bFromA.name, "heart")
@@ -36,4 +36,16 @@ test("the first principal component is oriented to rise along the first volume",
   for (let i = 1; i < s2.length; i++) assert.ok(s2[i] > s2[i - 1])
   const [flipped] = firstPrincipalComponent([vol(5, -1)])
   for (let i = 1; i < flipped.length; i++) assert.ok(flipped[i] > flipped[i - 1])
+})
+
+test("isotonic smoothing keeps a noisy organ range in one piece", () => {
+  // reference organ [4, 6] -> score range [4, 6]; the query's score dips back into the range later
+  const ref = { id: "r", scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], organs: new Map([[1, [4, 6] as const]]) }
+  const query = { id: "q", scores: [0, 1, 2, 3, 4, 5, 6, 7, 5, 9], organs: new Map([[1, [4, 6] as const]]) }
+  const opts = { method: "sorting", labelNames: {}, partialLength: 0.3, seed: 1 }
+  const raw = analyse([ref, query], { ...opts, smoothing: "none" }).organs.find((o) => o.query === "q")!
+  const smooth = analyse([ref, query], { ...opts, smoothing: "isotonic" }).organs.find((o) => o.query === "q")!
+  assert.deepEqual(raw.predicted, [4, 6])
+  // fit: 7 and 5 pool to 6 -> slices 4..8 lie in [4, 6]
+  assert.deepEqual(smooth.predicted, [4, 8])
 })

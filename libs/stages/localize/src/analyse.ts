@@ -2,6 +2,7 @@ import type { LocalizationIndex } from "@tomoprior/core"
 import { makeRng } from "@tomoprior/augment"
 import {
   intervalIoU,
+  isotonic,
   landmarkMap,
   locateBlock,
   presentInterval,
@@ -24,6 +25,8 @@ export interface AnalysisOptions {
   /** Length of a partial scan as a share of its volume. */
   readonly partialLength: number
   readonly seed: number
+  /** Localise on the isotonic fit of each volume's scores ("isotonic") or on the raw scores. */
+  readonly smoothing: "isotonic" | "none"
 }
 
 /** Per-slice label presence → the interval of every foreground label. */
@@ -38,12 +41,15 @@ export const organIntervals = (presence: ReadonlyMap<number, ReadonlyArray<boole
 
 /**
  * Everything the Localization artifact reports, from slice scores and label intervals:
- * Spearman per volume; every organ localised from every other volume that has it (score range vs
- * proportional); and one seeded partial scan per (query, reference) pair located by score matching,
+ * Spearman per volume (raw scores); every organ localised from every other volume that has it
+ * (score range vs proportional); and one seeded partial scan per (query, reference) pair located by score matching,
  * its true offset taken from the organ landmarks both volumes share.
  */
 export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisOptions): LocalizationIndex => {
   const rng = makeRng(options.seed)
+  const localised = new Map(
+    volumes.map((v) => [v.id, options.smoothing === "isotonic" ? isotonic(v.scores) : v.scores] as const)
+  )
   const organs: Array<LocalizationIndex["organs"][number]> = []
   const partialScans: Array<LocalizationIndex["partialScans"][number]> = []
   for (const query of volumes) {
@@ -56,7 +62,7 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
         const refInterval = reference.organs.get(label)
         if (!refInterval) continue
         shared.push({ query: truth, reference: refInterval })
-        const predicted = scoreRangeLocalise(reference.scores, refInterval, query.scores)
+        const predicted = scoreRangeLocalise(localised.get(reference.id)!, refInterval, localised.get(query.id)!)
         const proportional = proportionalInterval(refInterval, reference.scores.length, query.scores.length)
         organs.push({
           labelId: label,

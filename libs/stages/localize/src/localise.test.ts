@@ -3,6 +3,7 @@ import { test } from "node:test"
 import {
   averageRanks,
   intervalIoU,
+  isotonic,
   landmarkMap,
   locateBlock,
   longestRun,
@@ -101,4 +102,12 @@ test("landmark map fits a line through organ end points", () => {
   ])!
   close(f(24), 12)
   assert.equal(landmarkMap([]), null)
+})
+
+test("isotonic fit pools adjacent violators (hand-computed)", () => {
+  // 1 3 2 4 -> (3, 2) pooled to 2.5; 5 4 4 1 all pooled to their mean 3.5
+  assert.deepEqual(isotonic([1, 3, 2, 4]), [1, 2.5, 2.5, 4])
+  assert.deepEqual(isotonic([5, 4, 4, 1]), [3.5, 3.5, 3.5, 3.5])
+  assert.deepEqual(isotonic([0, 1, 2]), [0, 1, 2])
+  assert.deepEqual(isotonic([]), [])
 })

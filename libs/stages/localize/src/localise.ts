@@ -51,6 +51,27 @@ export const spearman = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): nu
   return Number.isFinite(r) ? r : 0
 }
 
+/**
+ * Isotonic (non-decreasing) least-squares fit of a sequence, by pool-adjacent-violators. Slice
+ * scores of a good sorter rise along the axis; the fit removes the local wiggles that would
+ * split a score range into fragments, without assuming any shape beyond monotonicity.
+ */
+export const isotonic = (values: ReadonlyArray<number>): Array<number> => {
+  const means: Array<number> = []
+  const sizes: Array<number> = []
+  for (const v of values) {
+    means.push(v)
+    sizes.push(1)
+    while (means.length > 1 && means[means.length - 2] > means[means.length - 1]) {
+      const n = sizes[sizes.length - 2] + sizes[sizes.length - 1]
+      const m = (means[means.length - 2] * sizes[sizes.length - 2] + means[means.length - 1] * sizes[sizes.length - 1]) / n
+      means.splice(-2, 2, m)
+      sizes.splice(-2, 2, n)
+    }
+  }
+  return means.flatMap((m, i) => new Array<number>(sizes[i]).fill(m))
+}
+
 const length = (a: SliceInterval): number => a[1] - a[0] + 1
 
 /** |A ∩ B| / |A ∪ B| counted in slices. */

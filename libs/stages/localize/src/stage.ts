@@ -18,6 +18,8 @@ export const localizeStage = defineStage({
     batchSize: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
     /** Length of each partial scan, as a share of its volume. */
     partialLength: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))),
+    /** "isotonic" (default): localise on a monotone fit of each volume's scores; "none": raw scores. */
+    smoothing: Schema.optional(Schema.Literals(["isotonic", "none"])),
     seed: Schema.optional(Schema.Int)
   }),
   resources: { cpu: "all" },
@@ -89,7 +91,8 @@ export const localizeStage = defineStage({
         method,
         labelNames: set.index.labelNames,
         partialLength: ctx.params.partialLength ?? 0.3,
-        seed: ctx.params.seed ?? 0
+        seed: ctx.params.seed ?? 0,
+        smoothing: ctx.params.smoothing ?? "isotonic"
       })
       yield* Effect.promise(() => writeFile(join(ctx.outputs.localization, INDEX_FILE), JSON.stringify(index, null, 1)))
       yield* ctx.provenance({ backend: backend.backend, scoring: hasScore ? "score head" : "pc1" })
