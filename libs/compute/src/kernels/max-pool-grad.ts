@@ -29,6 +29,10 @@ export const maxPoolGrad = (
   const g = backend.typedArrayFromHeap(dy) as Float32Array
   const out = backend.typedArrayFromHeap(dx) as Float32Array
   out.fill(0)
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && OH * 2 <= H && OW * 2 <= W) {
+    pool2x2Grad(x, g, out, batchSize, H, W, C, OH, OW)
+    return dx
+  }
   const best = new Float32Array(C)
   const bestAt = new Int32Array(C)
   for (let n = 0; n < batchSize; n++) {
@@ -58,6 +62,31 @@ export const maxPoolGrad = (
     }
   }
   return dx
+}
+
+/** The U-Net's 2×2/2 pooling without padding: the same first-max rule, unrolled, no window bookkeeping. */
+const pool2x2Grad = (
+  x: Float32Array, g: Float32Array, out: Float32Array, batch: number, H: number, W: number, C: number, OH: number, OW: number
+): void => {
+  const row = W * C
+  let gAt = 0
+  for (let n = 0; n < batch; n++) {
+    for (let yo = 0; yo < OH; yo++) {
+      for (let xo = 0; xo < OW; xo++) {
+        const a = ((n * H + 2 * yo) * W + 2 * xo) * C
+        for (let c = 0; c < C; c++, gAt++) {
+          let at = a + c
+          let best = x[at]
+          if (!(best > -Infinity)) best = -Infinity
+          const p1 = at + C, p2 = at + row, p3 = at + row + C
+          if (x[p1] > best) { best = x[p1]; at = p1 }
+          if (x[p2] > best) { best = x[p2]; at = p2 }
+          if (x[p3] > best) at = p3
+          if (x[at] > -Infinity) out[at] = g[gAt]
+        }
+      }
+    }
+  }
 }
 
 export const maxPoolGradConfig: KernelConfig = {
