@@ -109,6 +109,9 @@ export class BatchNorm extends tfl.layers.Layer {
     const axes = x.shape.slice(0, -1).map((_, i) => i)
     const count = x.size / x.shape[x.shape.length - 1]
     const { epsilon, relu, recorded } = this
+    // Every full-size pass costs about as much as the others (wasm elementwise kernels are memory
+    // bound; its FusedBatchNorm measured slower than mul + add), so both directions are written as
+    // few passes as possible, with the per-channel algebra done on [C] vectors.
     const op = tf.customGrad((xIn, gamma, beta, save) => {
       const input = xIn as tf.Tensor
       const g = gamma as tf.Tensor
@@ -116,26 +119,29 @@ export class BatchNorm extends tfl.layers.Layer {
       const { mean, variance } = tf.moments(input, axes)
       recorded.push({ mean: Float32Array.from(mean.dataSync()), variance: Float32Array.from(variance.dataSync()) })
       const invStd = tf.rsqrt(tf.add(variance, epsilon))
-      const affine = tf.add(tf.mul(tf.mul(tf.sub(input, mean), invStd), g), b)
+      const scale = tf.mul(g, invStd)
+      const affine = tf.add(tf.mul(input, scale), tf.sub(b, tf.mul(mean, scale)))
       const value = relu ? tf.relu(affine) : affine
       // The input is kept alive by the op that produced it anyway; saving it (shared, not copied)
-      // and recomputing x̂ in the backward pass costs one elementwise op and no full-size tensor.
-      ;(save as tf.GradSaveFunc)(relu ? [input, mean, invStd, g, value] : [input, mean, invStd, g])
+      // keeps no full-size tensor of this op's own for the backward pass.
+      ;(save as tf.GradSaveFunc)(relu ? [input, mean, invStd, scale, value] : [input, mean, invStd, scale])
       return {
         value,
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
           // The engine does not tidy a custom gradient: without this every temporary of the
           // backward pass would live until the whole gradient computation ends.
           tf.tidy(() => {
-            const [sInput, sMean, sInvStd, sGamma, sValue] = saved
+            const [sInput, sMean, sInvStd, sScale, sValue] = saved
             const upstream = Array.isArray(dy) ? dy[0] : dy
-            const xHat = tf.mul(tf.sub(sInput, sMean), sInvStd)
             // ReLU's gradient from its own output: y > 0 exactly where it let the input through.
             const dAffine = sValue === undefined ? upstream : tf.mul(upstream, tf.step(sValue))
             const dBeta = tf.sum(dAffine, axes)
-            const dGamma = tf.sum(tf.mul(dAffine, xHat), axes)
-            const centred = tf.sub(tf.sub(dAffine, tf.div(dBeta, count)), tf.mul(xHat, tf.div(dGamma, count)))
-            return [tf.mul(centred, tf.mul(sGamma, sInvStd)), dGamma, dBeta]
+            // Σ dA·x̂ = (Σ dA·x − μ Σ dA)/σ, without materialising x̂.
+            const dGamma = tf.mul(tf.sub(tf.sum(tf.mul(dAffine, sInput), axes), tf.mul(sMean, dBeta)), sInvStd)
+            // dx = γ/σ · (dA − ΣdA/n − x̂ Σ(dA·x̂)/n) = (γ/σ)·dA + k·x + c per channel.
+            const k = tf.neg(tf.div(tf.mul(tf.mul(sScale, dGamma), sInvStd), count))
+            const c = tf.sub(tf.neg(tf.div(tf.mul(sScale, dBeta), count)), tf.mul(k, sMean))
+            return [tf.add(tf.add(tf.mul(dAffine, sScale), tf.mul(sInput, k)), c), dGamma, dBeta]
           })
       }
     })

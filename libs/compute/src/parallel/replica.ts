@@ -41,6 +41,18 @@ interface Param {
   readonly size: number
 }
 
+/**
+ * Every weight that can be trained, including those of layers frozen right now (a task may freeze
+ * its encoder for the first N steps): the flat parameter layout must not change when they thaw.
+ */
+const trainableKind = (model: tfl.LayersModel): tfl.LayerVariable[] => {
+  const frozen = model.layers.filter((l) => !l.trainable)
+  frozen.forEach((l) => (l.trainable = true))
+  const weights = model.trainableWeights
+  frozen.forEach((l) => (l.trainable = false))
+  return weights
+}
+
 const numel = (shape: ReadonlyArray<number | null>): number => shape.reduce<number>((a, b) => a * (b ?? 1), 1)
 
 /** Cheap order-sensitive fingerprint of a float array, to check replicas agree. */
@@ -72,7 +84,7 @@ export class Replica {
     optimizer: AdamOptions
   ) {
     let offset = 0
-    this.params = task.model.trainableWeights.map((variable) => {
+    this.params = trainableKind(task.model).map((variable) => {
       const size = numel(variable.shape)
       const p = { variable, offset, size }
       offset += size
