@@ -240,3 +240,18 @@ test("gc --dry-run reports the bytes of unreferenced entries; gc deletes exactly
   const plan = await cli(["plan", file, "--json"], dir)
   assert.equal(jsonLines(plan.stdout)[0].status, "cached")
 })
+
+test("compute settings reach stages: pipeline `compute:`, overridden by TOMOPRIOR_BACKEND, overridden by --backend", async () => {
+  const dir = tempDir()
+  const file = writePipeline(dir, "c.yaml", `pipeline: c\nplugins: ["$FAKE"]\ncompute: { backend: wasm, threads: 1 }\nstages:\n  c: { uses: fake-compute }\n`)
+  const seen = async (args: Array<string>, env: Record<string, string> = {}) => {
+    const r = await cli(["run", file, "--json", "--force", "c", ...args], dir, env)
+    assert.equal(r.code, 0, r.stderr)
+    const out = jsonLines(r.stdout).find((e) => e.type === "stage-done")!.outputs.report
+    return JSON.parse(readFileSync(join(out, "index.json"), "utf8"))
+  }
+  assert.deepEqual(await seen([]), { backend: "wasm", threads: 1 })
+  assert.deepEqual(await seen([], { TOMOPRIOR_BACKEND: "cpu" }), { backend: "cpu", threads: 1 })
+  assert.deepEqual(await seen(["--backend", "tensorflow"], { TOMOPRIOR_BACKEND: "cpu" }), { backend: "tensorflow", threads: 1 })
+  assert.equal((await cli(["run", file, "--backend", "cuda"], dir)).code, 2)
+})
