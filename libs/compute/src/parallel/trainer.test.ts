@@ -79,6 +79,8 @@ describe("data-parallel trainer (wasm)", () => {
     const one = await run(
       Effect.gen(function* () {
         const trainer = yield* makeTrainer(rankingOptions(1))
+        const odd = yield* Effect.exit(trainer.step({ inputs: new Float32Array(3 * size * size), shape: [3, size, size, 1], meta: { positions: [0, 1, 2] } }))
+        assert.ok(Exit.isFailure(odd) && String(odd.cause).includes("divisible by 2 partitions"))
         for (let s = 0; s < 20; s++) yield* trainer.step(rankingBatch(s % 4))
         yield* trainer.step(rankingBatch(7))
         yield* trainer.step(rankingBatch(8))
@@ -92,7 +94,7 @@ describe("data-parallel trainer (wasm)", () => {
     assert.ok(bnWorst < 1e-3, `BN moving statistics differ by ${bnWorst}`)
   })
 
-  it("U-Net: 20 Adam steps of softmax cross-entropy lower the loss", async () => {
+  it("U-Net (concat skips): 20 Adam steps of softmax cross-entropy lower the loss, tensor count flat", async () => {
     const k = 3
     const inputs = new Float32Array(4 * size * size)
     const targets = new Float32Array(4 * size * size * k)
@@ -106,32 +108,26 @@ describe("data-parallel trainer (wasm)", () => {
     const losses = await run(
       Effect.gen(function* () {
         const trainer = yield* makeTrainer({
-          task: { module: segmentationTask, config: { width: 0.25, inputSize: size, numClasses: k, upsample: "transpose", skip: "add" } },
+          task: { module: segmentationTask, config: { width: 0.25, inputSize: size, numClasses: k, upsample: "transpose", skip: "concat" } },
           compute: { backend: "wasm", threads: 2 },
           optimizer: { lr: 1e-2 },
           seed: 5
         })
         const out: number[] = []
+        const tensors: number[] = []
         for (let s = 0; s < 20; s++) {
           const r = yield* trainer.step({ inputs, shape: [4, size, size, 1], targets: { data: targets, shape: [4, size, size, k] } })
           out.push(r.loss)
+          if (s === 0 || s === 19) tensors.push(...(yield* trainer.memory()).map((m) => m.tensors))
         }
+        assert.deepEqual(tensors.slice(2), tensors.slice(0, 2), "tensor count grew")
         return out
       })
     )
     assert.ok(mean(losses.slice(-5)) < 0.8 * mean(losses.slice(0, 5)), `loss did not fall: ${losses.map((l) => l.toFixed(3))}`)
   })
 
-  it("rejects a batch that does not split into the partitions, and a module that is not a task", async () => {
-    const exit = await Effect.runPromiseExit(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const trainer = yield* makeTrainer({ ...rankingOptions(1), partitions: 3 })
-          return yield* trainer.step(rankingBatch(0))
-        })
-      )
-    )
-    assert.ok(Exit.isFailure(exit) && String(exit.cause).includes("divisible by 3 partitions"))
+  it("rejects a module that is not a task", async () => {
     const bad = await Effect.runPromiseExit(
       Effect.scoped(makeTrainer({ ...rankingOptions(1), task: { module: new URL("./adam.ts", import.meta.url), config: {} } }))
     )
