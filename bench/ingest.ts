@@ -23,6 +23,9 @@ const CHILD_FLAG = "--ingest-bench-child"
 interface ChildResult {
   readonly ingestSeconds: number
   readonly normalizeSeconds: number
+  /** CPU time (user + system) of each stage: on a contended machine, wall time / CPU time shows the wait. */
+  readonly ingestCpuSeconds: number
+  readonly normalizeCpuSeconds: number
   readonly maxRssMb: number
   readonly storedBytes: number
 }
@@ -40,6 +43,12 @@ const writeStack = async (file: string, size: number, slices: number) => {
     )
   )
 }
+
+/**
+ * Every phase starts with no dirty pages waiting for the disk (sync(1) flushes, it drops nothing
+ * from the cache), so no phase pays for the previous one's writes.
+ */
+const flushDirtyPages = () => void spawnSync("sync")
 
 /** Plain fs reads of the whole file in 8 MiB chunks into one reused buffer. */
 const fsReadSeconds = (file: string): number => {
@@ -88,15 +97,25 @@ const child = async (file: string, outSize: number) => {
   const { runStageForTest } = await import("@tomoprior/testkit")
   const { ingest } = await import("@tomoprior/stage-ingest")
   const { normalize } = await import("@tomoprior/stage-normalize")
+  const cpu = (since: NodeJS.CpuUsage) => {
+    const u = process.cpuUsage(since)
+    return (u.user + u.system) / 1e6
+  }
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   const ingested = await Effect.runPromise(runStageForTest(ingest, { params: { source: file, spacing: [1, 0.1, 0.1] } }))
   const t1 = performance.now()
+  const ingestCpuSeconds = cpu(c0)
+  const c1 = process.cpuUsage()
   await Effect.runPromise(runStageForTest(normalize, { params: { window: [0, 4095], size: outSize }, inputs: { volumes: ingested.outputs.volumes } }))
   const t2 = performance.now()
+  const normalizeCpuSeconds = cpu(c1)
   const storedBytes = ingested.outputs.volumes.manifest.files.reduce((s, f) => s + f.size, 0)
   const result: ChildResult = {
     ingestSeconds: (t1 - t0) / 1000,
     normalizeSeconds: (t2 - t1) / 1000,
+    ingestCpuSeconds,
+    normalizeCpuSeconds,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     storedBytes
   }
@@ -120,9 +139,12 @@ const bench: Bench = {
       const bytes = statSync(file).size
       const mb = bytes / 1e6
       log(`wrote ${mb.toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s; plain fs read…`)
+      flushDirtyPages()
       const fsSeconds = fsReadSeconds(file)
       log(`fs read ${(mb / fsSeconds).toFixed(0)} MB/s; plain fs copy…`)
+      flushDirtyPages()
       const copySeconds = fsCopySeconds(file, join(dir, "copy.tif"))
+      flushDirtyPages()
       log(`fs copy ${(mb / copySeconds).toFixed(0)} MB/s; ingest + normalize in a child process…`)
       t = performance.now()
       const run = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, file, String(outSize)], {
@@ -141,11 +163,13 @@ const bench: Bench = {
       emit({ bench: "ingest", metric: "ingest_over_fs_read", value: ingestMbS / fsMbS, unit: "ratio", config })
       emit({ bench: "ingest", metric: "fs_copy_mb_s", value: mb / copySeconds, unit: "MB/s", config })
       emit({ bench: "ingest", metric: "ingest_over_fs_copy", value: (ingestMbS * copySeconds) / mb, unit: "ratio", config })
+      emit({ bench: "ingest", metric: "ingest_cpu_mb_s", value: mb / r.ingestCpuSeconds, unit: "MB per CPU-s", config })
       emit({ bench: "ingest", metric: "normalize_mb_s", value: mb / r.normalizeSeconds, unit: "MB/s", config })
+      emit({ bench: "ingest", metric: "normalize_cpu_mb_s", value: mb / r.normalizeCpuSeconds, unit: "MB per CPU-s", config })
       emit({ bench: "ingest", metric: "ingest_normalize_mb_s", value: mb / (r.ingestSeconds + r.normalizeSeconds), unit: "MB/s", config })
       emit({ bench: "ingest", metric: "peak_rss_mb", value: r.maxRssMb, unit: "MB", config })
       emit({ bench: "ingest", metric: "stack_mb", value: mb, unit: "MB", config: { ...config, storedMb: r.storedBytes / 1e6 } })
-      log(`child: ingest ${r.ingestSeconds.toFixed(1)} s, normalize ${r.normalizeSeconds.toFixed(1)} s, total wall ${((performance.now() - t) / 1000).toFixed(1)} s`)
+      log(`child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ${r.normalizeSeconds.toFixed(1)} s (CPU ${r.normalizeCpuSeconds.toFixed(1)} s), total wall ${((performance.now() - t) / 1000).toFixed(1)} s`)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
