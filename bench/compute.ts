@@ -153,7 +153,9 @@ const otherKernels: BenchSection = {
       { kernel: "MaxPoolGrad", shape: `${act.join("x")} pool 2/2`, shapes: { dy: pooled, input: act, output: pooled }, attrs: { filterSize: 2, strides: 2, pad: "valid" } },
       { kernel: "Tile", shape: `1x1x1x16 -> ${act.join("x")}`, shapes: { x: [1, 1, 1, 16] }, attrs: { reps: [b, 128, 128, 1] } },
       { kernel: "SplitV", shape: `${[b, 64, 64, 64].join("x")} -> 2 on channels`, shapes: { x: [b, 64, 64, 64] }, attrs: { numOrSizeSplits: [32, 32], axis: 3 } },
-      { kernel: "Slice", shape: `${[b, 64, 64, 64].join("x")} channels 0..31`, shapes: { x: [b, 64, 64, 64] }, attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] } }
+      { kernel: "Slice", shape: `${[b, 64, 64, 64].join("x")} channels 0..31`, shapes: { x: [b, 64, 64, 64] }, attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] } },
+      { kernel: "Sum", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: false } },
+      { kernel: "Mean", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: true } }
     ]
     for (const c of cases) {
       const time = (impl: Impl) => {
