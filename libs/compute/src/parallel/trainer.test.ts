@@ -109,7 +109,7 @@ describe("data-parallel trainer (wasm)", () => {
       Effect.gen(function* () {
         const trainer = yield* makeTrainer({
           task: { module: segmentationTask, config: { width: 0.25, inputSize: size, numClasses: k, upsample: "transpose", skip: "concat" } },
-          compute: { backend: "wasm", threads: 2 },
+          compute: { backend: "wasm", threads: 1 },
           optimizer: { lr: 1e-2 },
           seed: 5
         })
@@ -127,7 +127,19 @@ describe("data-parallel trainer (wasm)", () => {
     assert.ok(mean(losses.slice(-5)) < 0.8 * mean(losses.slice(0, 5)), `loss did not fall: ${losses.map((l) => l.toFixed(3))}`)
   })
 
-  it("rejects a module that is not a task", async () => {
+  it("a worker failing mid-step fails that step and later ones instead of hanging; a module that is not a task is rejected", async () => {
+    const failing = await run(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: new URL("./testing/failing-task.ts", import.meta.url), config: rankingOptions(2).task.config } })
+        const batch = rankingBatch(0)
+        yield* trainer.step(batch)
+        const failed = yield* Effect.exit(trainer.step({ ...batch, meta: { ...(batch.meta as object), fail: true } }))
+        const after = yield* Effect.exit(trainer.step(batch))
+        return [failed, after].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
+      })
+    )
+    assert.match(failing[0], /forward failed on purpose/)
+    assert.match(failing[1], /a worker failed earlier/)
     const bad = await Effect.runPromiseExit(
       Effect.scoped(makeTrainer({ ...rankingOptions(1), task: { module: new URL("./adam.ts", import.meta.url), config: {} } }))
     )
