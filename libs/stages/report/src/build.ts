@@ -53,6 +53,27 @@ const iouTable = (summary: ReadonlyArray<MetricSummaryRow>, split: MetricSummary
   return table(caption, ["pre-training", ...budgets.map(budgetLabel)], body, "iou")
 }
 
+/** The extrapolation foreground-mean table as plain text, for the terminal. */
+export const iouTextTable = (summary: ReadonlyArray<MetricSummaryRow>, split: MetricSummaryRow["split"] = "extrapolation"): string => {
+  const rows = summary.filter((r) => r.split === split && r.classId === null)
+  if (rows.length === 0) return ""
+  const budgets = uniqueSorted(rows, budgetLabel, budgetOrder).map(budgetLabel)
+  const methods = [...new Set(rows.map((r) => r.pretraining))].sort()
+  const cells = [
+    ["pre-training", ...budgets],
+    ...methods.map((m) => [
+      m,
+      ...budgets.map((b) => {
+        const c = rows.find((r) => r.pretraining === m && budgetLabel(r) === b)
+        return c ? `${pct(c.iouMean)} ± ${pct(c.iouStd)}` : "–"
+      })
+    ])
+  ]
+  const widths = cells[0].map((_, j) => Math.max(...cells.map((r) => r[j].length)))
+  const lines = cells.map((r) => r.map((c, j) => c.padEnd(widths[j])).join("  ").trimEnd())
+  return [`mean foreground IoU ×100, ${split}, mean ± std over seeds`, ...lines].join("\n")
+}
+
 const segmentationSection = async (data: ReportData): Promise<string> => {
   const summary = data.metrics.flatMap((m) => m.index.summary ?? [])
   if (summary.length === 0) return section("segmentation", "Segmentation", note("No Metrics input was given."))

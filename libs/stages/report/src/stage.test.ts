@@ -23,6 +23,8 @@ test("the report is one self-contained page with the IoU table, charts and inlin
   assert.match(html, /<img class="slice" alt="[^"]+" src="data:image\/png;base64,iVBORw0KGgo/)
   // organ table: mean over the two pairs, 1 of 2 wins for the score localiser
   assert.match(html, /<td>sorting \(localize\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/)
+  // the terminal gets the same table as text
+  assert.ok(run.logs.some((l) => l.includes("none          42.3 ± 5.0   –") && l.includes("sorting       50.0 ± 14.1  81.0 ± 2.0")), run.logs.join("\n"))
   // nothing to fetch when viewing
   assert.doesNotMatch(html, /<script|<link|src="http|href="http|url\(http/)
 })

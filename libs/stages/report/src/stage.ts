@@ -13,7 +13,7 @@ import {
   SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
-import { buildReport } from "./build.ts"
+import { buildReport, iouTextTable } from "./build.ts"
 
 const readIndex = <S extends Schema.Codec<any, any, never, never>>(ref: ArtifactRef, schema: S) => {
   const file = join(ref.dir, INDEX_FILE)
@@ -74,6 +74,8 @@ export const reportStage = defineStage({
       const index: ReportIndex = { kind: "Report", html: "report.html" }
       yield* Effect.promise(() => writeFile(join(out, "report.html"), html))
       yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 2)))
+      const table = iouTextTable(metrics.flatMap((m) => m.index.summary ?? []))
+      if (table) yield* ctx.log(table)
       yield* ctx.log(`report: ${join(out, "report.html")}`)
     })
 })
