@@ -255,3 +255,17 @@ test("compute settings reach stages: pipeline `compute:`, overridden by TOMOPRIO
   assert.deepEqual(await seen(["--backend", "tensorflow"], { TOMOPRIOR_BACKEND: "cpu" }), { backend: "tensorflow", threads: 1 })
   assert.equal((await cli(["run", file, "--backend", "cuda"], dir)).code, 2)
 })
+
+test("gc keeps a store's results when another store's run rewrote the shared lock file, and frees them when the lock file is gone", async () => {
+  const dir = tempDir()
+  const file = writePipeline(dir, "g.yaml", `pipeline: g\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source }\n`)
+  assert.equal((await cli(["run", file], dir)).code, 0)
+  writePipeline(dir, "g.yaml", `pipeline: g\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source, with: { seed: 5 } }\n`)
+  assert.equal((await cli(["run", file, "--store", join(dir, "other")], dir)).code, 0)
+  const kept = await cli(["gc", "--dry-run"], dir)
+  assert.match(kept.stdout, /would free 0 B \(0 bytes\) in 0 entries/)
+  rmSync(join(dir, "g.lock.json"))
+  const freed = await cli(["gc"], dir)
+  assert.match(freed.stdout, /deleted {2}artifacts\/[0-9a-f]+/)
+  assert.match(freed.stdout, /deleted {2}runs\/[0-9a-f]+\.json/)
+})

@@ -51,7 +51,6 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
     const lockPath = lockPathFor(p.file)
     const previous = yield* Effect.promise(() => readLock(lockPath))
     const lock: { pipeline: string; stages: Record<string, LockEntry> } = { pipeline: p.name, stages: { ...(previous?.stages ?? {}) } }
-    yield* Effect.promise(() => store.addRoot(lockPath))
 
     const done = new Map<string, Deferred.Deferred<void>>()
     for (const n of nodes) done.set(n.id, yield* Deferred.make<void>())
@@ -61,9 +60,10 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
 
     const record = (node: PlanNode, entry: LockEntry) =>
       Semaphore.withPermits(lockWrites, 1)(
-        Effect.promise(() => {
+        Effect.promise(async () => {
           lock.stages[node.id] = entry
-          return writeLock(lockPath, lock as LockFile)
+          await writeLock(lockPath, lock as LockFile)
+          await store.recordRoot(lockPath, lock as LockFile)
         })
       )
 

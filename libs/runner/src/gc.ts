@@ -12,24 +12,33 @@ export interface GcReport {
   readonly dryRun: boolean
 }
 
-/** Lock files under `<cwd>/pipelines/` plus those the store has recorded (a missing one pins nothing). */
+/**
+ * Lock files under `<cwd>/pipelines/` plus every lock file this store has written (see `RootCopy`);
+ * a lock file that no longer exists pins nothing.
+ */
 export const findLockFiles = async (store: Store, cwd: string): Promise<Array<string>> => {
   const dir = join(cwd, "pipelines")
   const local = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".lock.json")).map((f) => join(dir, f)) : []
-  return [...new Set([...local, ...(await store.roots())])].filter((f) => existsSync(f)).sort()
+  const recorded = (await store.rootCopies()).map((c) => c.lockFile)
+  return [...new Set([...local, ...recorded])].filter((f) => existsSync(f)).sort()
 }
 
 /**
  * Deletes what no lock file references: artifacts, run records, scratch work directories and temp
- * outputs. Call it while holding the store's lease. With `dryRun` nothing is deleted.
+ * outputs. A lock file pins what it lists now and what this store's copy of it lists (another
+ * store's run may have rewritten the shared file). Call it while holding the store's lease.
  */
 export const collectGarbage = (store: Store, cwd: string, dryRun: boolean) =>
   Effect.promise(async (): Promise<GcReport> => {
     const lockFiles = await findLockFiles(store, cwd)
+    const locks = [
+      ...(await Promise.all(lockFiles.map((f) => readLock(f)))),
+      ...(await store.rootCopies()).filter((c) => lockFiles.includes(c.lockFile)).map((c) => c.lock)
+    ]
     const keys = new Set<string>()
     const hashes = new Set<string>()
-    for (const f of lockFiles)
-      for (const e of Object.values((await readLock(f))?.stages ?? {})) {
+    for (const lock of locks)
+      for (const e of Object.values(lock?.stages ?? {})) {
         keys.add(e.key)
         for (const h of Object.values(e.outputs)) hashes.add(h)
       }

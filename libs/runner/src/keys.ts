@@ -1,6 +1,6 @@
 import { type StageDef, type StageError, canonicalJson } from "@tomoprior/core"
 import { Effect } from "effect"
-import { existsSync, readdirSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs"
 import { dirname, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type FileHasher, hashText } from "./hash.ts"
@@ -24,28 +24,65 @@ export interface KeyParts {
 
 export const cacheKey = (parts: KeyParts): Promise<string> => hashText(canonicalJson({ keySchema: KEY_SCHEMA_VERSION, ...parts }))
 
-const codeHashes = new Map<string, Promise<string>>()
+/** Per hasher (one per command), so a long-lived process sees edits made between commands. */
+const codeHashes = new WeakMap<FileHasher, Map<string, Promise<string>>>()
 
 /**
  * Hash of the implementation: every non-test source file under `src/` of the package containing
- * the stage's module, or the module alone when it does not live under a package's `src/`.
- * Memoised per process.
+ * the stage's module and of every workspace package it depends on, transitively (an edit to
+ * libs/volume must invalidate ingest). Installed packages (under node_modules) count through their
+ * version in the lock file, not here. A module not under a package's `src/` is hashed alone.
+ * Memoised per hasher.
  */
 export const stageCodeHash = (stage: StageDef, hasher: FileHasher): Promise<string> => {
   const file = stage.source.startsWith("file:") ? fileURLToPath(stage.source) : resolve(stage.source)
   const owner = packageDirOf(file)
   const pkg = owner && file.startsWith(join(owner, "src") + sep) ? owner : undefined
   const id = pkg ?? file
-  let h = codeHashes.get(id)
+  const memo = codeHashes.get(hasher) ?? new Map<string, Promise<string>>()
+  codeHashes.set(hasher, memo)
+  let h = memo.get(id)
   if (!h) {
     h = (async () => {
-      const files = pkg ? listSources(join(pkg, "src")) : [file]
-      const entries = await Promise.all(files.map(async (f) => [relative(pkg ?? dirname(file), f).split("\\").join("/"), (await hasher.hash(f)).hash]))
+      const roots = pkg ? workspaceClosure(pkg) : [dirname(file)]
+      const files = pkg ? roots.flatMap((r) => listSources(join(r, "src"))) : [file]
+      const base = pkg ? commonDir(roots) : dirname(file)
+      const entries = await Promise.all(files.map(async (f) => [relative(base, f).split("\\").join("/"), (await hasher.hash(f)).hash]))
       return hashText(canonicalJson(entries))
     })()
-    codeHashes.set(id, h)
+    memo.set(id, h)
   }
   return h
+}
+
+/** The package and the workspace packages it depends on (resolved through node_modules symlinks). */
+const workspaceClosure = (pkg: string): Array<string> => {
+  const seen = new Set<string>()
+  const visit = (dir: string) => {
+    if (seen.has(dir)) return
+    seen.add(dir)
+    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> }
+    for (const name of Object.keys(manifest.dependencies ?? {})) {
+      const target = findInstalled(dir, name)
+      if (target && !target.split(sep).includes("node_modules")) visit(target)
+    }
+  }
+  visit(pkg)
+  return [...seen].sort()
+}
+
+const findInstalled = (from: string, name: string): string | undefined => {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, "node_modules", name)
+    if (existsSync(join(candidate, "package.json"))) return realpathSync(candidate)
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+const commonDir = (dirs: ReadonlyArray<string>): string => {
+  let common = dirs[0]
+  while (!dirs.every((d) => d === common || d.startsWith(common + sep))) common = dirname(common)
+  return common
 }
 
 const packageDirOf = (file: string): string | undefined => {

@@ -5,6 +5,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises"
 import { join, relative, resolve } from "node:path"
 import { type FileHasher, hashText } from "./hash.ts"
 import { readJsonFile, writeJsonAtomic } from "./json.ts"
+import { LockFile } from "./lockfile.ts"
 
 export const DEFAULT_STORE = ".tomoprior"
 export const MANIFEST_FILE = "manifest.json"
@@ -19,7 +20,13 @@ export const RunRecord = Schema.Struct({
 })
 export type RunRecord = typeof RunRecord.Type
 
-const Roots = Schema.Array(Schema.String)
+/**
+ * The store's own copy of a lock file as this store last wrote it. A lock file lives beside its
+ * pipeline and is shared by every store the pipeline runs against, so a run on another store
+ * rewrites it; the copy keeps this store's artifacts pinned for gc as long as the lock file exists.
+ */
+export const RootCopy = Schema.Struct({ lockFile: Schema.String, lock: LockFile })
+export type RootCopy = typeof RootCopy.Type
 
 /**
  * The content-addressed store:
@@ -27,7 +34,8 @@ const Roots = Schema.Array(Schema.String)
  *   runs/<cacheKey>.json       cache key → output hashes; written only after every output is in artifacts/
  *   tmp/<runId>/               outputs being written (deleted on failure, interruption, or the next run)
  *   work/<cacheKey>/           a stage's scratch space that survives an interrupted attempt
- *   hashes.json                file-hash cache; roots.json: lock files that pin artifacts (for gc)
+ *   hashes.json                file-hash cache
+ *   roots/<hash>.json          this store's copy of each lock file it wrote (gc roots)
  *   locks/run.lease            the writer lease
  * A crash at any point leaves at worst orphans that gc removes, never a run record that lies.
  */
@@ -54,8 +62,8 @@ export class Store {
   get hashesFile() {
     return join(this.root, "hashes.json")
   }
-  get rootsFile() {
-    return join(this.root, "roots.json")
+  get rootsDir() {
+    return join(this.root, "roots")
   }
   artifactDir(hash: string) {
     return join(this.artifacts, hash)
@@ -66,7 +74,7 @@ export class Store {
   }
 
   async init(): Promise<void> {
-    for (const d of [this.artifacts, this.runs, this.tmp, this.work, this.locks]) await mkdir(d, { recursive: true })
+    for (const d of [this.artifacts, this.runs, this.tmp, this.work, this.locks, this.rootsDir]) await mkdir(d, { recursive: true })
   }
 
   /** A cache hit: the run record exists and every artifact it names has its manifest. */
@@ -115,14 +123,14 @@ export class Store {
     await writeJsonAtomic(join(this.runs, `${record.key}.json`), record)
   }
 
-  /** Lock files whose artifacts gc must keep. */
-  async addRoot(lockFile: string): Promise<void> {
-    const roots = (await readJsonFile(this.rootsFile, Roots)) ?? []
-    if (!roots.includes(lockFile)) await writeJsonAtomic(this.rootsFile, [...roots, lockFile].sort(), true)
+  async recordRoot(lockFile: string, lock: LockFile): Promise<void> {
+    await writeJsonAtomic(join(this.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })
   }
 
-  async roots(): Promise<ReadonlyArray<string>> {
-    return (await readJsonFile(this.rootsFile, Roots)) ?? []
+  async rootCopies(): Promise<Array<RootCopy>> {
+    const names = existsSync(this.rootsDir) ? await readdir(this.rootsDir) : []
+    const copies = await Promise.all(names.filter((n) => n.endsWith(".json")).map((n) => readJsonFile(join(this.rootsDir, n), RootCopy)))
+    return copies.filter((c): c is RootCopy => c !== undefined)
   }
 
   /** Removes all temp output directories; only called while holding the lease. */

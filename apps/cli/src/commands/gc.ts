@@ -10,8 +10,10 @@ export const gc: Command = {
   summary: "delete store entries no lock file references",
   usage: `tomoprior gc [--dry-run] [--store DIR] [--wait SECONDS]
 
-Keeps every artifact and run record referenced by a lock file in ./pipelines/ or by any lock file
-a run has recorded in the store (roots.json); deletes the rest, plus scratch and temp directories.
+Keeps every artifact and run record referenced by a lock file in ./pipelines/ or by any lock file a
+run on this store wrote (the store keeps a copy of each under roots/, so a run of the same pipeline
+on another store does not unpin this store's results); deletes the rest, plus scratch and temp
+directories. A deleted lock file pins nothing.
 --dry-run lists what would go and how many bytes it would free.`,
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, { "dry-run": { type: "boolean" }, store: { type: "string" }, wait: { type: "string" } })
