@@ -75,3 +75,10 @@ test("stacks recompressed by libtiff's tiffcp (LZW, PackBits, Deflate, tiles, bi
     }
   }
 })
+
+test("a directory of slices is read in natural name order (s2 before s10)", async () => {
+  const dir = tempDir()
+  for (const z of [10, 1, 2]) await Effect.runPromise(writeTiff(join(dir, `s${z}.tif`), { dims: [1, 2, 2], dtype: "uint8" }, () => Effect.succeed(new Uint8Array(4).fill(z))))
+  const data = await runScoped(Effect.flatMap(readTiffDirectory(dir), readAll))
+  assert.deepEqual([...data], [1, 1, 1, 1, 2, 2, 2, 2, 10, 10, 10, 10])
+})
