@@ -74,6 +74,17 @@ test("stacks recompressed by libtiff's tiffcp (LZW, PackBits, Deflate, tiles, bi
       expectStack(await runScoped(Effect.flatMap(readTiffStack(out), readAll)), dtype, out)
     }
   }
+  // a directory of LZW slices goes through geotiff one file at a time
+  const plainDir = join(dir, "plain-slices")
+  const lzwDir = join(dir, "lzw-slices")
+  mkdirSync(plainDir)
+  mkdirSync(lzwDir)
+  await Effect.runPromise(writeTiffDirectory(plainDir, { dims: DIMS, dtype: "int16" }, (z) => Effect.succeed(pattern("int16", z))))
+  for (let z = 0; z < DIMS[0]; z++) {
+    const name = `slice_${String(z).padStart(5, "0")}.tif`
+    assert.equal(spawnSync("tiffcp", ["-c", "lzw", join(plainDir, name), join(lzwDir, name)]).status, 0)
+  }
+  expectStack(await runScoped(Effect.flatMap(readTiffDirectory(lzwDir), readAll)), "int16", lzwDir)
 })
 
 test("a directory of slices is read in natural name order (s2 before s10)", async () => {

@@ -237,7 +237,7 @@ const pageSource = (
   format: "tiff" | "tiff-directory",
   refs: ReadonlyArray<PageRef>,
   withReader: <A>(file: string, use: (r: Reader) => A) => A,
-  geotiffFor: (file: string) => Promise<GeoTIFF>,
+  withGeotiff: <A>(file: string, use: (tiff: GeoTIFF) => Promise<A>) => Promise<A>,
   options: TiffOptions
 ): VolumeSource => {
   const first = refs[0].page
@@ -272,9 +272,7 @@ const pageSource = (
     }
     return Effect.tryPromise({
       try: async () => {
-        const tiff = await geotiffFor(f)
-        const image = await tiff.getImage(page.index)
-        const rasters = (await image.readRasters({ samples: [0] })) as unknown as ReadonlyArray<ArrayLike<number>>
+        const rasters = await withGeotiff(f, async (tiff) => (await (await tiff.getImage(page.index)).readRasters({ samples: [0] })) as unknown as ReadonlyArray<ArrayLike<number>>)
         const band = rasters[0]
         if (band.length !== n) throw new Error(`decoded ${band.length} pixels, expected ${n}`)
         out.set(band as ArrayLike<number>)
@@ -296,19 +294,22 @@ const pageSource = (
   }
 }
 
+const closeGeotiff = async (tiff: GeoTIFF) => void (await tiff.close())
+
+/** A stack keeps its one geotiff handle open (it parses the IFD chain once) until the scope closes. */
 const geotiffCache = () => {
   const open = new Map<string, Promise<GeoTIFF>>()
   return {
-    get: (file: string) => {
+    use: async <A>(file: string, use: (tiff: GeoTIFF) => Promise<A>): Promise<A> => {
       let t = open.get(file)
       if (!t) {
         t = fromFile(file)
         open.set(file, t)
       }
-      return t
+      return use(await t)
     },
     close: Effect.promise(async () => {
-      for (const t of open.values()) await t.then(async (g) => void (await g.close())).catch(() => undefined)
+      for (const t of open.values()) await t.then(closeGeotiff).catch(() => undefined)
     })
   }
 }
@@ -321,7 +322,7 @@ export const readTiffStack = (file: string, options: TiffOptions = {}): Effect.E
     const reader = new Reader(fd, file, fstatSync(fd).size)
     const cache = yield* Effect.acquireRelease(Effect.sync(geotiffCache), (c) => c.close)
     return yield* Effect.try({
-      try: () => pageSource(file, "tiff", pages.map((page) => ({ file, page })), (_f, use) => use(reader), cache.get, options),
+      try: () => pageSource(file, "tiff", pages.map((page) => ({ file, page })), (_f, use) => use(reader), cache.use, options),
       catch: toInputError(file)
     })
   })
@@ -356,9 +357,17 @@ export const readTiffDirectory = (dir: string, options: TiffOptions = {}): Effec
         catch: toInputError(file)
       })
     })
-    const cache = yield* Effect.acquireRelease(Effect.sync(geotiffCache), (c) => c.close)
+    // one file per slice: open and close each, so thousands of slices never hold thousands of handles
+    const withGeotiff = async <A>(file: string, use: (tiff: GeoTIFF) => Promise<A>): Promise<A> => {
+      const tiff = await fromFile(file)
+      try {
+        return await use(tiff)
+      } finally {
+        await closeGeotiff(tiff)
+      }
+    }
     return yield* Effect.try({
-      try: () => pageSource(dir, "tiff-directory", refs, withReader, cache.get, options),
+      try: () => pageSource(dir, "tiff-directory", refs, withReader, withGeotiff, options),
       catch: toInputError(dir)
     })
   })
