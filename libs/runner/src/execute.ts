@@ -70,8 +70,8 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
     const runNode = (node: PlanNode) =>
       Effect.gen(function* () {
         for (const d of node.deps) yield* Deferred.await(done.get(d)!)
-        const broken = node.deps.map((d) => outcomes.get(d)!).find((o) => o.status === "failed" || o.status === "skipped")
-        if (broken && (broken.status === "failed" || broken.status === "skipped")) {
+        const broken = node.deps.map((d) => outcomes.get(d)!).find((o): o is Extract<Outcome, { root: string }> => "root" in o)
+        if (broken) {
           emit({ type: "stage-skipped", stage: node.id, reason: `upstream \`${broken.root}\` failed` })
           return { status: "skipped", root: broken.root } as Outcome
         }
