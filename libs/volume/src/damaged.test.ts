@@ -84,6 +84,7 @@ const cases: ReadonlyArray<Case> = [
   { name: "truncated.tif", problem: /outside the file/, make: async () => { const p = file("truncated.tif", await validTiff("f.tif")); truncateSync(p, 900); return p } },
   { name: "huge-page.tif", problem: /not usable/, make: async () => { const b = await validTiff("g.tif", "none", 1); return file("huge-page.tif", patched(b, (c) => { c.writeUInt32LE(1_000_000, tagValueAt(b, 256)); c.writeUInt32LE(1_000_000, tagValueAt(b, 257)) })) } },
   { name: "corrupt-deflate.tif", problem: /corrupt Deflate/, make: async () => { const b = await validTiff("h.tif", "deflate", 1); const off = b.readUInt32LE(tagValueAt(b, 273)); return file("corrupt-deflate.tif", patched(b, (c) => c.fill(0x55, off, off + 8))) } },
+  { name: "zero-rows-per-strip.tif", problem: /RowsPerStrip is 0/, make: async () => { const b = await validTiff("j.tif", "none", 1); return file("zero-rows-per-strip.tif", patched(b, (c) => c.writeUInt32LE(0, tagValueAt(b, 278)))) } },
   { name: "rgb.tif", problem: /samples per pixel/, make: async () => { const b = await validTiff("i.tif", "none", 1); return file("rgb.tif", patched(b, (c) => c.writeUInt16LE(3, tagValueAt(b, 277)))) } },
   { name: "empty-dir", problem: /no \.tif/, make: async () => { const p = join(dir, "empty-dir"); mkdirSync(p); return p } },
   { name: "unknown.xyz", problem: /unknown format/, make: async () => file("unknown.xyz", "hello") },

@@ -153,6 +153,8 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
       if (offsets[s] + byteCounts[s] > size)
         throw new InputError({ file, problem: `page ${index}: strip ${s} at byte ${offsets[s]} (+${byteCounts[s]}) lies outside the file (${size} bytes)` })
     const rowsPerStrip = Math.min(one(278, height), height)
+    if (!tiled && rowsPerStrip < 1) throw new InputError({ file, problem: `page ${index}: RowsPerStrip is 0` })
+    if (tiled && (one(322) < 1 || one(323, 0) < 1)) throw new InputError({ file, problem: `page ${index}: tile size ${one(322)}×${one(323, 0)} is not usable` })
     if (!tiled && offsets.length < Math.ceil(height / Math.max(rowsPerStrip, 1)))
       throw new InputError({ file, problem: `page ${index}: ${offsets.length} strips cannot hold ${height} rows of ${rowsPerStrip}` })
     pages.push({ index, width, height, sample, compression: one(259, 1), predictor: one(317, 1), littleEndian: le, offsets, byteCounts, rowsPerStrip, tiled })
