@@ -15,6 +15,7 @@ import {
   defaultEncoderSpec,
   makeTrainer,
   rankingTask,
+  segmentationTask,
   initBackendAsync,
   matmulGflops,
   medianSeconds,
@@ -155,6 +156,7 @@ const otherKernels: BenchSection = {
       { kernel: "SplitV", shape: `${[b, 64, 64, 64].join("x")} -> 2 on channels`, shapes: { x: [b, 64, 64, 64] }, attrs: { numOrSizeSplits: [32, 32], axis: 3 } },
       { kernel: "Slice", shape: `${[b, 64, 64, 64].join("x")} channels 0..31`, shapes: { x: [b, 64, 64, 64] }, attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] } },
       { kernel: "Sum", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: false } },
+      { kernel: "BatchMatMul", shape: "1024x256 T · 1024x256 (dense weight gradient)", shapes: { a: [1024, 256], b: [1024, 256] }, attrs: { transposeA: true, transposeB: false } },
       { kernel: "Mean", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: true } }
     ]
     for (const c of cases) {
@@ -265,6 +267,42 @@ const trainingStepCpu: BenchSection = {
   }
 }
 
+/** U-Net decoder variants (upsampling × skip join), one wasm worker: concat's gradient is a channel split. */
+const unetVariants: BenchSection = {
+  name: "U-Net variants, wasm, 1 worker",
+  run: async (options) => {
+    const [batch, size, classes] = options.quick ? [4, 64, 3] : [16, 128, 3]
+    const inputs = new Float32Array(batch * size * size).map(() => Math.random())
+    const targets = new Float32Array(batch * size * size * classes)
+    for (let i = 0; i < batch * size * size; i++) targets[i * classes + (i % classes)] = 1
+    for (const upsample of ["transpose", "nearest"] as const) {
+      for (const skip of ["add", "concat"] as const) {
+        const seconds = await Effect.runPromise(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const trainer = yield* makeTrainer({
+                task: { module: segmentationTask, config: { width: 1, inputSize: size, numClasses: classes, upsample, skip } },
+                compute: { backend: "wasm", threads: 1 },
+                seed: 1
+              })
+              const step = { inputs, shape: [batch, size, size, 1] as const, targets: { data: targets, shape: [batch, size, size, classes] } }
+              yield* trainer.step(step)
+              const times: number[] = []
+              for (let i = 0; i < (options.quick ? 1 : 3); i++) {
+                const t0 = performance.now()
+                yield* trainer.step(step)
+                times.push((performance.now() - t0) / 1000)
+              }
+              return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]
+            })
+          )
+        )
+        record(options, "unet_step_s", seconds, "s", { backend: "wasm", threads: 1, batch, size, upsample, skip })
+      }
+    }
+  }
+}
+
 const sections: ReadonlyArray<BenchSection> = [
   matmulOneThread,
   matmulTwoWorkers,
@@ -272,6 +310,7 @@ const sections: ReadonlyArray<BenchSection> = [
   otherKernels,
   trainingStepWasm(1),
   trainingStepWasm(2),
+  unetVariants,
   trainingStepCpu
 ]
 

@@ -55,6 +55,17 @@ const trainableKind = (model: tfl.LayersModel): tfl.LayerVariable[] => {
 
 const numel = (shape: ReadonlyArray<number | null>): number => shape.reduce<number>((a, b) => a * (b ?? 1), 1)
 
+/** One Float32Array holding the given arrays back to back. */
+export const concatFloats = (arrays: ReadonlyArray<Float32Array>): Float32Array => {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0))
+  let at = 0
+  for (const a of arrays) {
+    out.set(a, at)
+    at += a.length
+  }
+  return out
+}
+
 /** Cheap order-sensitive fingerprint of a float array, to check replicas agree. */
 export const checksum = (values: Float32Array): number => {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length)
@@ -165,26 +176,16 @@ export class Replica {
       chunks.push(out.dataSync() as Float32Array)
       out.dispose()
     }
-    const data = new Float32Array(chunks.reduce((a, c) => a + c.length, 0))
-    let at = 0
-    for (const c of chunks) {
-      data.set(c, at)
-      at += c.length
-    }
-    return { data, shape: [n, ...outShape] }
+    return { data: concatFloats(chunks), shape: [n, ...outShape] }
   }
 
   getState(): TrainerState {
-    const bn = this.batchNorms.flatMap((l) => {
-      const stats = l.movingStatistics()
-      return [stats.mean, stats.variance]
-    })
-    const batchNorm = new Float32Array(bn.reduce((a, b) => a + b.length, 0))
-    let at = 0
-    for (const b of bn) {
-      batchNorm.set(b, at)
-      at += b.length
-    }
+    const batchNorm = concatFloats(
+      this.batchNorms.flatMap((l) => {
+        const stats = l.movingStatistics()
+        return [stats.mean, stats.variance]
+      })
+    )
     return {
       step: this.adam.step,
       names: this.params.map((p) => p.variable.originalName),

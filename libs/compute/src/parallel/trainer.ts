@@ -8,7 +8,7 @@ import type { CheckpointMetadata } from "../checkpoint/checkpoint.ts"
 import type { AdamOptions } from "./adam.ts"
 import { TrainerError } from "./errors.ts"
 import { partitionsOf, type InitReply, type MemoryReport, type Request, type Reply, type StepReply, type WorkerSetup } from "./protocol.ts"
-import type { FlatTensor, PartitionInput, TrainerState } from "./replica.ts"
+import { concatFloats, type FlatTensor, type PartitionInput, type TrainerState } from "./replica.ts"
 
 export interface TrainerOptions {
   /** The task module (URL or path) and the JSON config its factory receives. */
@@ -208,9 +208,14 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
       })
     }
 
-    const evaluate = (inputs: Float32Array, shape: readonly [number, number, number, number]) =>
-      serial("evaluate", async () => {
-        const [n, h, w, c] = shape
+    const evaluate = (inputs: Float32Array, shape: readonly [number, number, number, number]): Effect.Effect<FlatTensor, TrainerError> => {
+      const [n, h, w, c] = shape
+      if (n < 1 || inputs.length !== n * h * w * c) {
+        return Effect.fail(
+          new TrainerError({ operation: "evaluate", reason: `inputs of ${inputs.length} floats do not match shape [${shape.join(",")}] with at least one sample` })
+        )
+      }
+      return serial("evaluate", async () => {
         const per = h * w * c
         const chunk = Math.ceil(n / threads)
         const parts = await Promise.all(
@@ -223,14 +228,9 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
           })
         )
         const done = parts.filter((p): p is FlatTensor => p !== undefined)
-        const data = new Float32Array(done.reduce((a, p) => a + p.data.length, 0))
-        let at = 0
-        for (const p of done) {
-          data.set(p.data, at)
-          at += p.data.length
-        }
-        return { data, shape: [n, ...done[0].shape.slice(1)] }
+        return { data: concatFloats(done.map((p) => p.data)), shape: [n, ...done[0].shape.slice(1)] }
       })
+    }
 
     const trainer: Trainer = {
       threads,
