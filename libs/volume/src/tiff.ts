@@ -59,6 +59,8 @@ const TYPE_SIZES: Readonly<Record<number, number>> = { 1: 1, 2: 1, 3: 2, 4: 4, 5
 /** Hard caps so hostile headers cannot make us allocate or loop without end. */
 const MAX_PAGES = 1_000_000
 const MAX_PAGE_PIXELS = 1 << 30
+/** No TIFF codec we accept expands data more than this (Deflate ≈ 1032:1, LZW ≈ 2700:1 at most). */
+const MAX_EXPANSION = 5000
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
 const toInputError = (file: string) => (e: unknown) => (e instanceof InputError ? e : new InputError({ file, problem: describe(e) }))
@@ -157,7 +159,12 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
     if (tiled && (one(322) < 1 || one(323, 0) < 1)) throw new InputError({ file, problem: `page ${index}: tile size ${one(322)}×${one(323, 0)} is not usable` })
     if (!tiled && offsets.length < Math.ceil(height / Math.max(rowsPerStrip, 1)))
       throw new InputError({ file, problem: `page ${index}: ${offsets.length} strips cannot hold ${height} rows of ${rowsPerStrip}` })
-    pages.push({ index, width, height, sample, compression: one(259, 1), predictor: one(317, 1), littleEndian: le, offsets, byteCounts, rowsPerStrip, tiled })
+    const compression = one(259, 1)
+    const stored = byteCounts.reduce((a, b) => a + b, 0)
+    const decoded = width * height * sample.bytes
+    if (compression === 1 ? stored < decoded : decoded > stored * MAX_EXPANSION)
+      throw new InputError({ file, problem: `page ${index}: ${width}×${height} ${sample.name} needs ${decoded} bytes but its strips hold ${stored}${compression === 1 ? "" : " compressed"} (dims larger than the data?)` })
+    pages.push({ index, width, height, sample, compression, predictor: one(317, 1), littleEndian: le, offsets, byteCounts, rowsPerStrip, tiled })
     offset = big ? u64(body, n * entrySize) : u32(body, n * entrySize)
   }
   if (pages.length === 0) throw new InputError({ file, problem: "TIFF has no pages" })
