@@ -1,4 +1,5 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core"
+import { batchMatMulConfig } from "./batch-mat-mul.ts"
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter.ts"
 import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.ts"
 import { castConfig, identityConfig } from "./identity.ts"
@@ -8,6 +9,7 @@ import { sliceConfig, splitVConfig } from "./slice.ts"
 import { tileConfig } from "./tile.ts"
 import { captureOriginals } from "./wasm-ops.ts"
 
+export { batchMatMul } from "./batch-mat-mul.ts"
 export { conv2dBackpropFilter } from "./conv2d-backprop-filter.ts"
 export { conv2dBackpropInput } from "./conv2d-backprop-input.ts"
 export { cast, identity } from "./identity.ts"
@@ -29,7 +31,8 @@ export const projectKernels: ReadonlyArray<KernelConfig> = [
   sumConfig,
   meanConfig,
   identityConfig,
-  castConfig
+  castConfig,
+  batchMatMulConfig
 ]
 
 /**
