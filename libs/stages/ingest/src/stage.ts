@@ -53,7 +53,8 @@ export const resolveInputs = (params: IngestParams, baseDir: string): Effect.Eff
     const where = resolve(baseDir, params.source)
     if (matched.length === 0 || (!isGlob(params.source) && !existsSync(matched[0])))
       return yield* new InputError({ file: where, problem: isGlob(params.source) ? "the glob matches no .nii/.nii.gz/.tif/.tiff files or directories" : "no such file or directory" })
-    const rule = params.labels
+    // an empty string (e.g. an unset `${params.labels}`) means no labels
+    const rule = params.labels || undefined
     if (rule === undefined) return matched.map((image) => ({ image }))
     if (rule.includes("{name}")) {
       const labelOf = (image: string) => resolve(dirname(image), rule.replaceAll("{name}", nameOf(image)))
