@@ -16,7 +16,6 @@ export interface SharedBuffers {
 
 export interface WorkerSetup {
   readonly rank: number
-  readonly threads: number
   readonly partitions: number
   readonly taskModule: string
   readonly taskConfig: unknown
@@ -50,7 +49,7 @@ export interface MemoryReport {
 
 export type Request =
   | { readonly type: "init" }
-  | { readonly type: "attach"; readonly buffers: SharedBuffers }
+  | { readonly type: "attach"; readonly buffers: SharedBuffers; readonly threads: number }
   | { readonly type: "step"; readonly step: StepRequest }
   | { readonly type: "evaluate"; readonly input: FlatTensor; readonly batchSize: number }
   | { readonly type: "getState" }

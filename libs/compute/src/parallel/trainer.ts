@@ -117,15 +117,14 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
     if (!Number.isInteger(wanted) || wanted < 1) {
       return yield* new TrainerError({ operation: "start", reason: `threads must be 0 (one per core) or a positive integer, got ${options.compute.threads}` })
     }
-    const threads = Math.min(wanted, partitions)
+    const spawned = Math.min(wanted, partitions)
     const seed = options.seed ?? 0
     let broken: string | undefined
-    const handles = yield* Effect.acquireRelease(
+    const spawnedHandles = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        Array.from({ length: threads }, (_, rank) => {
+        Array.from({ length: spawned }, (_, rank) => {
           const setup: WorkerSetup = {
             rank,
-            threads,
             partitions,
             taskModule: String(options.task.module),
             taskConfig: options.task.config,
@@ -141,6 +140,7 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
       ),
       (hs) => Effect.promise(() => Promise.all(hs.map((h) => h.worker.terminate())))
     )
+    let handles = spawnedHandles
 
     // One collective call at a time: workers meet at barriers, so calls must not interleave.
     let queue: Promise<unknown> = Promise.resolve()
@@ -165,13 +165,20 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
 
     const inits = yield* serial("start", () => all<InitReply>({ type: "init" }))
     const { slotSize, paramCount, backend } = inits[0]
+    // tfjs-node already uses every core (and a GPU is one device): extra replicas would only
+    // compete, so "one per core" means one worker there. An explicit thread count is obeyed.
+    if (options.compute.threads === 0 && (backend.backend === "tensorflow" || backend.backend === "tensorflow-gpu")) {
+      yield* Effect.promise(() => Promise.all(handles.slice(1).map((h) => h.worker.terminate())))
+      handles = handles.slice(0, 1)
+    }
+    const threads = handles.length
     const exchangeFloats = options.exchangeFloats ?? 8 * 1024 * 1024
     const buffers = {
       control: new SharedArrayBuffer(8),
       slots: new SharedArrayBuffer(threads * slotSize * 4),
       outputs: new SharedArrayBuffer(exchangeFloats * 4)
     }
-    yield* serial("start", () => all({ type: "attach", buffers }))
+    yield* serial("start", () => all({ type: "attach", buffers, threads }))
     // Same seed, same weights in principle; copying worker 0's state makes it so for any task.
     yield* serial("start", async () => {
       const state = await handles[0].call<TrainerState>({ type: "getState" })

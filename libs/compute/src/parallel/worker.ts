@@ -11,6 +11,8 @@ const setup = (workerData as { setup: WorkerSetup }).setup
 const port = parentPort!
 
 interface Attached {
+  /** Workers taking part in each step (barrier parties). */
+  readonly threads: number
   readonly control: Int32Array
   readonly slots: ReadonlyArray<Float32Array>
   readonly outputs: Float32Array
@@ -36,11 +38,12 @@ const init = async (): Promise<InitReply> => {
   return { slotSize: replica.slotSize, paramCount: replica.paramCount, backend }
 }
 
-const attach = (buffers: SharedBuffers): void => {
+const attach = (buffers: SharedBuffers, threads: number): void => {
   const { slotSize } = replica!
   shared = {
+    threads,
     control: new Int32Array(buffers.control),
-    slots: Array.from({ length: setup.threads }, (_, r) => new Float32Array(buffers.slots, r * slotSize * 4, slotSize)),
+    slots: Array.from({ length: threads }, (_, r) => new Float32Array(buffers.slots, r * slotSize * 4, slotSize)),
     outputs: new Float32Array(buffers.outputs),
     total: new Float32Array(slotSize)
   }
@@ -53,7 +56,7 @@ const step = async (request: StepRequest): Promise<StepReply> => {
       throw new Error(`head outputs of ${perPartition * setup.partitions} floats exceed the exchange buffer (${shared.outputs.length}); raise exchangeFloats`)
     }
     for (const [p, data] of own) shared.outputs.set(data, p * perPartition)
-    barrier(shared.control, setup.threads)
+    barrier(shared.control, shared.threads)
     return (p) => shared.outputs.slice(p * perPartition, (p + 1) * perPartition)
   }
   const targets = request.targets === undefined ? undefined : tf.tensor(request.targets.data, [...request.targets.shape])
@@ -64,10 +67,10 @@ const step = async (request: StepRequest): Promise<StepReply> => {
   if (setup.profileMemory) peakBytes = Math.max(peakBytes, (await tf.profile(run)).peakBytes)
   else run()
   targets?.dispose()
-  barrier(shared.control, setup.threads)
+  barrier(shared.control, shared.threads)
   sumSlots(shared.slots, shared.total)
   // Nobody may write a slot for the next step before everybody has summed this one.
-  barrier(shared.control, setup.threads)
+  barrier(shared.control, shared.threads)
   replica.apply(shared.total, request.lr)
   return { loss: mine[replica.slotSize - 1], step: replica.step, checksum: checksum(replica.weights) }
 }
@@ -83,7 +86,7 @@ const handle = async (request: Request): Promise<unknown> => {
     case "init":
       return init()
     case "attach":
-      return attach(request.buffers)
+      return attach(request.buffers, request.threads)
     case "step":
       return step(request.step)
     case "evaluate":
