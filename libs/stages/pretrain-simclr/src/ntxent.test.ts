@@ -2,7 +2,8 @@ import { before, describe, it } from "node:test"
 import assert from "node:assert/strict"
 import * as tf from "@tensorflow/tfjs-core"
 import { makeRng } from "@tomoprior/augment"
-import { alignmentUniformity, ntXentLoss, viewRetrieval } from "./ntxent.ts"
+import { ntXentLoss } from "./ntxent.ts"
+import { alignmentUniformity, viewRetrieval } from "./view-metrics.ts"
 
 /** Float64 NT-Xent written from the formula: L2-normalise, −log softmax over k ≠ a, mean over 2N anchors. */
 const refNtXent = (e: Array<Array<number>>, tau: number): number => {
