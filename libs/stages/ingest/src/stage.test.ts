@@ -1,5 +1,5 @@
 import assert from "node:assert/strict"
-import { mkdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
 import { Effect, Schema } from "effect"
@@ -90,4 +90,24 @@ test("an empty glob, a label grid mismatch and unpaired label globs fail with In
   const e3 = await failure({ source: join(dir, "x.nii"), labels: join(dir, "*_seg.nii*") + "-none" })
   assert.ok(e3 instanceof InputError)
   assert.match(e3.problem, /0 label maps for 1 images/)
+})
+
+const REAL = "/work/shared/data/real/totalseg_example_ct.nii.gz"
+
+test("a real CT ingests to a RAS+ stored volume whose statistics match nibabel's", { skip: !existsSync(REAL) && "real data absent" }, async () => {
+  const reference = JSON.parse(readFileSync(new URL("../../../volume/fixtures/real-reference.json", import.meta.url), "utf8")).volumes["totalseg_example_ct.nii.gz"]
+  const r = await run({ source: REAL })
+  const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+  const v = set.index.volumes[0]
+  assert.deepEqual(v.dims, [...reference.dims].reverse())
+  await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const h = (yield* openVolume(set.volumes[0].dir)).header
+        assert.deepEqual(h.axisCodes, ["R", "A", "S"])
+        assert.ok(Math.abs(h.stats.mean - reference.mean) <= 1e-4 * Math.abs(reference.mean))
+        assert.ok(Math.abs(h.stats.std - reference.std) <= 1e-4 * reference.std)
+      })
+    )
+  )
 })
