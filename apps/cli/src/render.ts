@@ -65,7 +65,7 @@ export const humanRenderer = (io: Io, options: { readonly tty: boolean }): Rende
       const frac = l.total ? Math.min(1, l.done / l.total) : 0
       const filled = Math.round(frac * BAR_WIDTH)
       const bar = l.total ? `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%` : "[running]"
-      return `  ${l.stage}  ${bar}  ${progressText(l, now)}`.slice(0, 200)
+      return (l.t0 === undefined ? `  ${l.stage}  ${bar}` : `  ${l.stage}  ${bar}  ${progressText(l, now)}`).slice(0, 200)
     })
     for (const line of lines) io.stdout(line + "\n")
     drawn = lines.length
