@@ -1,0 +1,41 @@
+/**
+ * The demo pipeline and the real-data templates validate against the workspace's stages (nothing
+ * runs; the templates' data paths need not exist), and wire what they promise.
+ */
+import assert from "node:assert/strict"
+import { join, resolve } from "node:path"
+import { test } from "node:test"
+import { Effect } from "effect"
+import { loadPipeline } from "@tomoprior/runner"
+
+const root = resolve(import.meta.dirname, "../..")
+const load = (name: string) => Effect.runPromise(loadPipeline(join(root, "pipelines", name), { repoRoot: root }))
+const params = (p: Awaited<ReturnType<typeof load>>, id: string) => p.nodes.find((n) => n.id === id)?.params as Record<string, unknown>
+
+test("demo: three pre-training choices × 3 fractions × 3 seeds feed one evaluate and the report", async () => {
+  const p = await load("demo.yaml")
+  const finetunes = p.nodes.filter((n) => n.stage.name === "finetune")
+  assert.equal(finetunes.length, 27)
+  for (const f of ["0.01", "0.1", "1"]) for (const s of [1, 2, 3]) assert.ok(p.nodes.some((n) => n.id === `ft-none[fraction=${f},seed=${s}]`), `${f}/${s}`)
+  assert.equal(finetunes.filter((n) => n.inputs.encoder === undefined).length, 9)
+  const evaluate = p.nodes.find((n) => n.id === "evaluate")!
+  assert.equal(evaluate.inputs.segmenters.wires.length, 27)
+  const report = p.nodes.find((n) => n.id === "report")!
+  assert.deepEqual(Object.keys(report.inputs).sort(), ["encoders", "localizations", "metrics", "segmenters"])
+  // the random-init baseline has the pre-trained encoders' width and input size
+  assert.equal(params(p, "ft-none[fraction=1,seed=1]").width, params(p, "sorting").width)
+  assert.equal(params(p, "ft-none[fraction=1,seed=1]").inputSize, params(p, "sorting").inputSize)
+})
+
+test("covid-lungs and medaka point the same chain at NIfTI / TIFF paths given as params", async () => {
+  const covid = await load("covid-lungs.yaml")
+  assert.equal(params(covid, "data").source, "../data/COVID-19-CT-Seg_20cases/*.nii.gz")
+  assert.equal(params(covid, "data").labels, "../Lung_Mask/{name}.nii.gz")
+  assert.deepEqual(params(covid, "norm").window, [-900, 500])
+  assert.equal(params(covid, "norm").size, 128)
+  const medaka = await load("medaka.yaml")
+  assert.equal(params(medaka, "data").source, "../data/medaka/fish/*.tif")
+  assert.deepEqual(params(medaka, "norm").percentiles, [1, 99])
+  assert.equal(params(medaka, "norm").window, undefined)
+  for (const p of [covid, medaka]) assert.equal(p.nodes.filter((n) => n.stage.name === "finetune").length, 27)
+})
