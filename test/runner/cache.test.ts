@@ -269,3 +269,12 @@ test("gc keeps a store's results when another store's run rewrote the shared loc
   assert.match(freed.stdout, /deleted {2}artifacts\/[0-9a-f]+/)
   assert.match(freed.stdout, /deleted {2}runs\/[0-9a-f]+\.json/)
 })
+
+test("two stages with the same key in one pipeline run once; the other is served from the store", async () => {
+  const dir = tempDir()
+  const file = writePipeline(dir, "twins.yaml", `pipeline: twins\nplugins: ["$FAKE"]\nstages:\n  a: { uses: fake-source, with: { delayMs: 20 } }\n  b: { uses: fake-source, with: { delayMs: 20 } }\n`)
+  const r = await cli(["run", file, "--json"], dir)
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(stagesWith(r.stdout, "stage-done").length, 1)
+  assert.equal(stagesWith(r.stdout, "stage-cached").length, 1)
+})

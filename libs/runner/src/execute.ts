@@ -52,6 +52,12 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
     const previous = yield* Effect.promise(() => readLock(lockPath))
     const lock: { pipeline: string; stages: Record<string, LockEntry> } = { pipeline: p.name, stages: { ...(previous?.stages ?? {}) } }
 
+    const keyLocks = new Map<string, Semaphore.Semaphore>()
+    const keyLock = (key: string) => {
+      let lock = keyLocks.get(key)
+      if (!lock) keyLocks.set(key, (lock = Semaphore.makeUnsafe(1)))
+      return lock
+    }
     const done = new Map<string, Deferred.Deferred<void>>()
     for (const n of nodes) done.set(n.id, yield* Deferred.make<void>())
     const outcomes = new Map<string, Outcome>()
@@ -88,25 +94,30 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
           outputs: Object.fromEntries(Object.entries(outputs).map(([k, r]) => [k, r.hash]))
         })
 
-        const hit = forced ? undefined : yield* Effect.promise(() => store.lookup(key))
-        if (hit) {
-          yield* record(node, entry(hit))
-          emit({ type: "stage-cached", stage: node.id, uses: node.stage.name, key, outputs: dirs(hit) })
-          return { status: "cached", outputs: hit } as Outcome
-        }
-
-        const prev = previous?.stages[node.id]
-        const reasons = forced ? ["forced"] : prev?.key === key ? ["cached result missing from store"] : explain(node, prev, parts)
-        const permits = node.stage.resources?.cpu === "all" ? slots : 1
-        return yield* Semaphore.withPermits(budget, permits)(
+        // Two stages with the same key (identical type, params and inputs) run once; the second is a cache hit.
+        return yield* Semaphore.withPermits(keyLock(key), 1)(
           Effect.gen(function* () {
-            emit({ type: "stage-start", stage: node.id, uses: node.stage.name, key, reasons })
-            const t0 = Date.now()
-            const ran = yield* Effect.exit(attempt(node, key, refOf))
-            if (Exit.isFailure(ran)) return yield* fail(node, ran.cause)
-            yield* record(node, entry(ran.value))
-            emit({ type: "stage-done", stage: node.id, key, seconds: (Date.now() - t0) / 1000, outputs: dirs(ran.value) })
-            return { status: "ran", outputs: ran.value } as Outcome
+            const hit = forced ? undefined : yield* Effect.promise(() => store.lookup(key))
+            if (hit) {
+              yield* record(node, entry(hit))
+              emit({ type: "stage-cached", stage: node.id, uses: node.stage.name, key, outputs: dirs(hit) })
+              return { status: "cached", outputs: hit } as Outcome
+            }
+
+            const prev = previous?.stages[node.id]
+            const reasons = forced ? ["forced"] : prev?.key === key ? ["cached result missing from store"] : explain(node, prev, parts)
+            const permits = node.stage.resources?.cpu === "all" ? slots : 1
+            return yield* Semaphore.withPermits(budget, permits)(
+              Effect.gen(function* () {
+                emit({ type: "stage-start", stage: node.id, uses: node.stage.name, key, reasons })
+                const t0 = Date.now()
+                const ran = yield* Effect.exit(attempt(node, key, refOf))
+                if (Exit.isFailure(ran)) return yield* fail(node, ran.cause)
+                yield* record(node, entry(ran.value))
+                emit({ type: "stage-done", stage: node.id, key, seconds: (Date.now() - t0) / 1000, outputs: dirs(ran.value) })
+                return { status: "ran", outputs: ran.value } as Outcome
+              })
+            )
           })
         )
       }).pipe(
