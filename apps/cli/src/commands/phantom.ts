@@ -1,4 +1,3 @@
-import { Effect } from "effect"
 import { resolve } from "node:path"
 import { writePhantomFiles } from "@tomoprior/volume"
 import { type Command, EXIT_OK, parseFlags, UsageError } from "../command.ts"
