@@ -89,7 +89,3 @@ export const view = (t: TensorInfo, shape: ReadonlyArray<number>): TensorInfo =>
   }
   return { dataId: t.dataId, shape: [...shape], dtype: t.dtype }
 }
-
-/** A float32 heap view of a tensor. Take it after the last allocation: heap growth detaches it. */
-export const heapF32 = (backend: BackendWasm, t: TensorInfo): Float32Array =>
-  backend.typedArrayFromHeap(t) as Float32Array
