@@ -198,13 +198,10 @@ export class Replica {
     }
   }
 
-  /** Restores a state of the same model; throws naming the first weight that does not fit. */
+  /** Restores a state of the same model; throws naming the first thing that does not fit. */
   setState(state: TrainerState): void {
-    const names = this.params.map((p) => p.variable.originalName)
-    const wrong = names.findIndex((n, i) => state.names[i] !== n || numel(state.shapes[i]) !== this.params[i].size)
-    if (wrong >= 0 || state.names.length !== names.length || state.bnNames.join() !== this.batchNorms.map((l) => l.name).join()) {
-      throw new Error(`the state does not fit this model (first difference: ${names[wrong] ?? "BatchNorm layers"})`)
-    }
+    const problem = stateMismatch(this.getState(), state)
+    if (problem !== undefined) throw new Error(problem)
     this.weights.set(state.weights)
     this.adam.m.set(state.m)
     this.adam.v.set(state.v)
@@ -245,6 +242,17 @@ export class Replica {
       variance += c
     })
   }
+}
+
+/** Why `state` cannot be restored into a model whose state looks like `current`, if it cannot. */
+export const stateMismatch = (current: TrainerState, state: TrainerState): string | undefined => {
+  const wrong = current.names.findIndex((n, i) => state.names[i] !== n || state.shapes[i]?.join() !== current.shapes[i].join())
+  if (wrong >= 0) return `the state does not fit this model: weight ${current.names[wrong]} is missing or has another shape`
+  if (state.names.length !== current.names.length) return `the state has ${state.names.length} weights, the model ${current.names.length}`
+  if (state.bnNames.join() !== current.bnNames.join()) return "the state's BatchNorm layers differ from the model's"
+  const sizes = [current.weights, current.m, current.v, current.batchNorm].map((a) => a.length).join()
+  if ([state.weights, state.m, state.v, state.batchNorm].map((a) => a.length).join() !== sizes) return "the state's arrays have the wrong lengths"
+  return undefined
 }
 
 /** Sums replica slots in replica order, so every replica computes the bit-identical total. */

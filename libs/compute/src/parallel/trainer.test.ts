@@ -84,7 +84,11 @@ describe("data-parallel trainer (wasm)", () => {
         for (let s = 0; s < 20; s++) yield* trainer.step(rankingBatch(s % 4))
         yield* trainer.step(rankingBatch(7))
         yield* trainer.step(rankingBatch(8))
-        return yield* trainer.getState()
+        const state = yield* trainer.getState()
+        const foreign = yield* Effect.exit(trainer.setState({ ...state, shapes: state.shapes.map((s, i) => (i === 0 ? [1, ...s] : s)) }))
+        assert.ok(Exit.isFailure(foreign) && String(foreign.cause).includes(`weight ${state.names[0]}`))
+        yield* trainer.evaluate(rankingBatch(0).inputs, rankingBatch(0).shape)
+        return state
       })
     )
     const scale = Math.max(...two.state.weights.map(Math.abs))

@@ -8,7 +8,7 @@ import type { CheckpointMetadata } from "../checkpoint/checkpoint.ts"
 import type { AdamOptions } from "./adam.ts"
 import { TrainerError } from "./errors.ts"
 import { partitionsOf, type InitReply, type MemoryReport, type Request, type Reply, type StepReply, type WorkerSetup } from "./protocol.ts"
-import { concatFloats, type FlatTensor, type PartitionInput, type TrainerState } from "./replica.ts"
+import { concatFloats, stateMismatch, type FlatTensor, type PartitionInput, type TrainerState } from "./replica.ts"
 
 export interface TrainerOptions {
   /** The task module (URL or path) and the JSON config its factory receives. */
@@ -180,10 +180,12 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
     }
     yield* serial("start", () => all({ type: "attach", buffers, threads }))
     // Same seed, same weights in principle; copying worker 0's state makes it so for any task.
-    yield* serial("start", async () => {
+    const initial = yield* serial("start", async () => {
       const state = await handles[0].call<TrainerState>({ type: "getState" })
       await Promise.all(handles.slice(1).map((h) => h.call({ type: "setState", state })))
+      return state
     })
+    let steps = 0
 
     const step = (batch: Batch): Effect.Effect<StepResult, TrainerError> => {
       const [n, h, w, c] = batch.shape
@@ -211,7 +213,8 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
             })
           )
         )
-        return { loss: replies[0].loss, step: replies[0].step, checksums: replies.map((r) => r.checksum) }
+        steps = replies[0].step
+        return { loss: replies[0].loss, step: steps, checksums: replies.map((r) => r.checksum) }
       })
     }
 
@@ -247,12 +250,17 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
       step,
       evaluate,
       getState: () => serial("getState", () => handles[0].call<TrainerState>({ type: "getState" })),
-      setState: (state) => serial("setState", () => all({ type: "setState", state }).then(() => undefined)),
+      setState: (state) => {
+        // Checked here so that a wrong state file is an ordinary error, not a broken trainer.
+        const problem = stateMismatch(initial, state)
+        if (problem !== undefined) return Effect.fail(new TrainerError({ operation: "setState", reason: problem }))
+        return serial("setState", async () => {
+          await all({ type: "setState", state })
+          steps = state.step
+        })
+      },
       save: (dir, metadata) =>
-        serial("save", async () => {
-          const { step: steps } = await handles[0].call<TrainerState>({ type: "getState" })
-          await handles[0].call({ type: "save", dir, metadata: { ...metadata, backend: backend.backend, steps } })
-        }),
+        serial("save", () => handles[0].call<void>({ type: "save", dir, metadata: { ...metadata, backend: backend.backend, steps } })),
       memory: () => serial("memory", () => all<MemoryReport>({ type: "memory" }))
     }
     return trainer
