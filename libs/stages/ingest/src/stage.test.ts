@@ -111,3 +111,16 @@ test("a real CT ingests to a RAS+ stored volume whose statistics match nibabel's
     )
   )
 })
+
+test("a relative source resolves against the pipeline's directory that externalFiles was given, not the cwd", async () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, "scans"))
+  await Effect.runPromise(writeNifti(join(dir, "scans", "s.nii"), { dims: [2, 3, 3], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("int16", 9, z))))
+  const params = { source: "scans/*.nii" }
+  const files = await Effect.runPromise(Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir)))
+  assert.deepEqual(files, [join(dir, "scans", "s.nii")])
+  assert.notEqual(process.cwd(), dir)
+  const r = await run(params)
+  const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+  assert.equal(set.index.volumes[0].source, join(dir, "scans", "s.nii"))
+})

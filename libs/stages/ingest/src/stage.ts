@@ -84,6 +84,14 @@ const uniqueIds = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
   })
 }
 
+/**
+ * The runner hands `externalFiles` the pipeline's directory but (so far) not `run`: remember it per
+ * source so `run` resolves relative paths exactly as the cache key did. `ctx.pipelineDir` wins when
+ * the runner provides it.
+ */
+const pipelineDirs = new Map<string, string>()
+const sourceKey = (params: IngestParams) => `${params.source}\u0000${params.labels ?? ""}`
+
 export const ingest = defineStage({
   name: "ingest",
   version: "1",
@@ -93,10 +101,11 @@ export const ingest = defineStage({
   params: IngestParams,
   resources: { cpu: 1 },
   source: import.meta.url,
-  externalFiles: (params, pipelineDir) =>
-    params.source === PHANTOM_SOURCE
-      ? Effect.succeed([])
-      : Effect.map(resolveInputs(params, pipelineDir), (pairs) => pairs.flatMap((p) => [...filesUnder(p.image), ...(p.labels ? filesUnder(p.labels) : [])])),
+  externalFiles: (params, pipelineDir) => {
+    if (params.source === PHANTOM_SOURCE) return Effect.succeed([])
+    pipelineDirs.set(sourceKey(params), pipelineDir)
+    return Effect.map(resolveInputs(params, pipelineDir), (pairs) => pairs.flatMap((p) => [...filesUnder(p.image), ...(p.labels ? filesUnder(p.labels) : [])]))
+  },
   run: (ctx) =>
     Effect.gen(function* () {
       const params = ctx.params
@@ -119,7 +128,7 @@ export const ingest = defineStage({
         yield* writeVolumeSetIndex(out, entries, params.labelNames ?? PHANTOM_LABELS)
         return
       }
-      const baseDir = ctx.pipelineDir ?? process.cwd()
+      const baseDir = ctx.pipelineDir ?? pipelineDirs.get(sourceKey(params)) ?? process.cwd()
       const pairs = yield* resolveInputs(params, baseDir)
       const ids = uniqueIds(pairs.map((p) => nameOf(p.image)))
       const tiff = params.spacing ? { spacing: params.spacing } : {}
