@@ -151,6 +151,7 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
             let lastProgress = 0
             const ctx: StageContext<unknown, any, any> = {
               pipeline: p.name,
+              pipelineDir: p.dir,
               stageId: node.id,
               params: node.params,
               inputs: resolvedInputs(node, refOf),

@@ -64,6 +64,7 @@ export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
     readonly params?: unknown
     readonly inputs?: ResolvedInputs<I>
     readonly workDir?: string
+    readonly pipelineDir?: string
     readonly compute?: ComputeSettings
   }
 ): Effect.Effect<StageTestRun<O>, unknown> =>
@@ -82,6 +83,7 @@ export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
     const provenance: Record<string, unknown> = {}
     yield* stage.run({
       pipeline: "test",
+      ...(options.pipelineDir === undefined ? {} : { pipelineDir: options.pipelineDir }),
       stageId: stage.name,
       params,
       inputs: (options.inputs ?? {}) as ResolvedInputs<I>,

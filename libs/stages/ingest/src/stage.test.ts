@@ -8,7 +8,8 @@ import { runStageForTest, tempDir } from "@tomoprior/testkit"
 import { allocate, identityAffine, openVolume, readVolumeSet, writeNifti, writeTiff, writeTiffDirectory, type Dtype } from "@tomoprior/volume"
 import { ingest, IngestParams } from "./stage.ts"
 
-const run = (params: unknown) => Effect.runPromise(runStageForTest(ingest, { params }))
+const run = (params: unknown, pipelineDir?: string) =>
+  Effect.runPromise(runStageForTest(ingest, pipelineDir === undefined ? { params } : { params, pipelineDir }))
 const failure = (params: unknown) => Effect.runPromise(Effect.flip(runStageForTest(ingest, { params })))
 
 test("phantom:torso ingests deterministic labelled volumes that differ between seeds", async () => {
@@ -112,7 +113,7 @@ test("a real CT ingests to a RAS+ stored volume whose statistics match nibabel's
   )
 })
 
-test("a relative source resolves against the pipeline's directory that externalFiles was given, not the cwd", async () => {
+test("a relative source resolves against the pipeline's directory, not the cwd, in the cache key and in the run", async () => {
   const dir = tempDir()
   mkdirSync(join(dir, "scans"))
   await Effect.runPromise(writeNifti(join(dir, "scans", "s.nii"), { dims: [2, 3, 3], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("int16", 9, z))))
@@ -120,7 +121,7 @@ test("a relative source resolves against the pipeline's directory that externalF
   const files = await Effect.runPromise(Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir)))
   assert.deepEqual(files, [join(dir, "scans", "s.nii")])
   assert.notEqual(process.cwd(), dir)
-  const r = await run(params)
+  const r = await run(params, dir)
   const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
   assert.equal(set.index.volumes[0].source, join(dir, "scans", "s.nii"))
 })

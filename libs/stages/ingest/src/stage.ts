@@ -84,14 +84,6 @@ const uniqueIds = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
   })
 }
 
-/**
- * The runner hands `externalFiles` the pipeline's directory but (so far) not `run`: remember it per
- * source so `run` resolves relative paths exactly as the cache key did. `ctx.pipelineDir` wins when
- * the runner provides it.
- */
-const pipelineDirs = new Map<string, string>()
-const sourceKey = (params: IngestParams) => `${params.source}\u0000${params.labels ?? ""}`
-
 export const ingest = defineStage({
   name: "ingest",
   version: "1",
@@ -103,7 +95,6 @@ export const ingest = defineStage({
   source: import.meta.url,
   externalFiles: (params, pipelineDir) => {
     if (params.source === PHANTOM_SOURCE) return Effect.succeed([])
-    pipelineDirs.set(sourceKey(params), pipelineDir)
     return Effect.map(resolveInputs(params, pipelineDir), (pairs) => pairs.flatMap((p) => [...filesUnder(p.image), ...(p.labels ? filesUnder(p.labels) : [])]))
   },
   run: (ctx) =>
@@ -128,7 +119,7 @@ export const ingest = defineStage({
         yield* writeVolumeSetIndex(out, entries, params.labelNames ?? PHANTOM_LABELS)
         return
       }
-      const baseDir = ctx.pipelineDir ?? pipelineDirs.get(sourceKey(params)) ?? process.cwd()
+      const baseDir = ctx.pipelineDir ?? process.cwd()
       const pairs = yield* resolveInputs(params, baseDir)
       const ids = uniqueIds(pairs.map((p) => nameOf(p.image)))
       const tiff = params.spacing ? { spacing: params.spacing } : {}
