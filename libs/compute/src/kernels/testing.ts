@@ -84,6 +84,10 @@ export const convCases: ReadonlyArray<ConvCase> = [
   { x: [1, 13, 13, 2], k: [3, 3], co: 3, stride: 3, pad: "same" },
   { x: [2, 6, 7, 2], k: [3, 3], co: 3, stride: 1, pad: [[0, 0], [3, 2], [0, 3], [0, 0]] },
   { x: [2, 9, 6, 3], k: [2, 2], co: 4, stride: 2, pad: "same" },
+  { x: [2, 9, 7, 12], k: [3, 3], co: 5, stride: 1, pad: "same" },
+  { x: [1, 8, 9, 10], k: [3, 2], co: 4, stride: 1, pad: "valid" },
+  { x: [2, 7, 7, 9], k: [5, 5], co: 3, stride: 1, pad: [[0, 0], [1, 3], [4, 0], [0, 0]] },
+  { x: [2, 6, 6, 9], k: [3, 3], co: 2, stride: 1, pad: [[0, 0], [3, 1], [0, 2], [0, 0]] },
   ...randomConvCases(8, 2026)
 ]
 
