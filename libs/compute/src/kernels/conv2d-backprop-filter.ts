@@ -50,9 +50,16 @@ const patchMatmul = (backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: 
               }
               let xo = 0
               for (; xo < xoFirst; xo++) dst[at++] = 0
-              let from = ((n * H + yi) * W + xoFirst * sw - left + j) * ci + c
+              const from = ((n * H + yi) * W + xoFirst * sw - left + j) * ci + c
               const step = sw * ci
-              for (; xo < xoEnd; xo++, from += step) dst[at++] = src[from]
+              if (step === 1) {
+                // The stem conv (one channel, stride 1): each row is one contiguous run.
+                dst.set(src.subarray(from, from + xoEnd - xoFirst), at)
+                at += xoEnd - xoFirst
+                xo = xoEnd
+              } else {
+                for (let f = from; xo < xoEnd; xo++, f += step) dst[at++] = src[f]
+              }
               for (; xo < ow; xo++) dst[at++] = 0
             }
           }
