@@ -31,6 +31,9 @@ interface ChildResult {
   readonly slicesPerStep: number
   readonly steps: number
   readonly epochSeconds: number
+  /** CPU seconds of the whole child (main thread and workers) over the epoch: far less sensitive to
+   * other processes on the machine than wall time. */
+  readonly epochCpuSeconds: number
   /** Sum over workers of each worker's peak tfjs bytes in a step. */
   readonly peakTfjsBytes: number
   readonly wasmHeapBytes: number
@@ -76,14 +79,18 @@ const child = async (spec: ChildSpec): Promise<void> => {
           })
         yield* step(groups.length) // warm-up: first-call allocations and kernel set-up
         const t0 = performance.now()
+        const cpu0 = process.cpuUsage()
         for (let s = 0; s < groups.length; s++) yield* step(s)
         const epochSeconds = (performance.now() - t0) / 1000
+        const cpu = process.cpuUsage(cpu0)
+        const epochCpuSeconds = (cpu.user + cpu.system) / 1e6
         const memory = yield* trainer.memory()
         return {
           method: spec.method,
           slicesPerStep: data.index.groupSize,
           steps: groups.length,
           epochSeconds,
+          epochCpuSeconds,
           peakTfjsBytes: memory.reduce((a, m) => a + m.peakBytes, 0),
           wasmHeapBytes: memory.reduce((a, m) => a + m.wasmHeapBytes, 0),
           maxRssMb: process.resourceUsage().maxRSS / 1024
@@ -138,7 +145,7 @@ const bench: Bench = {
         for (const method of methods) {
           log(`${method}: ${stepsPerEpoch} steps × ${B} slices at ${size}² (repeat ${r + 1}/${repeats}, fresh process)…`)
           const res = await runChild({ method, tuples: main, size, threads })
-          log(`  ${res.epochSeconds.toFixed(1)} s per epoch, peak tfjs ${(res.peakTfjsBytes / MB).toFixed(0)} MB, peak RSS ${res.maxRssMb.toFixed(0)} MB`)
+          log(`  ${res.epochSeconds.toFixed(1)} s per epoch (${res.epochCpuSeconds.toFixed(1)} CPU s), peak tfjs ${(res.peakTfjsBytes / MB).toFixed(0)} MB, peak RSS ${res.maxRssMb.toFixed(0)} MB`)
           runs[method].push(res)
         }
       const smallRuns: Partial<Record<MethodName, ChildResult>> = {}
@@ -148,7 +155,8 @@ const bench: Bench = {
       }
       for (const method of methods) {
         const rs = runs[method]
-        record("epoch_seconds", mean(rs.map((r) => r.epochSeconds)), "s", { method, repeats })
+        record("epoch_seconds", mean(rs.map((r) => r.epochSeconds)), "s", { method, repeats, each: rs.map((r) => r.epochSeconds) })
+        record("epoch_cpu_seconds", mean(rs.map((r) => r.epochCpuSeconds)), "s", { method, repeats, each: rs.map((r) => r.epochCpuSeconds) })
         record("peak_tfjs_mb", mean(rs.map((r) => r.peakTfjsBytes)) / MB, "MB", { method })
         record("peak_rss_mb", mean(rs.map((r) => r.maxRssMb)), "MB", { method })
         record("wasm_heap_mb", mean(rs.map((r) => r.wasmHeapBytes)) / MB, "MB", { method })
@@ -162,6 +170,7 @@ const bench: Bench = {
       }
       const ratio = (f: (r: ChildResult) => number) => mean(runs.simclr.map(f)) / mean(runs.sorting.map(f))
       record("epoch_time_ratio_simclr_over_sorting", ratio((r) => r.epochSeconds), "ratio", { repeats })
+      record("epoch_cpu_time_ratio_simclr_over_sorting", ratio((r) => r.epochCpuSeconds), "ratio", { repeats })
       record("peak_memory_ratio_simclr_over_sorting", ratio((r) => r.peakTfjsBytes), "ratio", { measure: "peak tfjs bytes" })
       record("peak_rss_ratio_simclr_over_sorting", ratio((r) => r.maxRssMb), "ratio")
     } finally {
