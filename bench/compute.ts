@@ -34,15 +34,11 @@ const record = (options: BenchOptions, metric: string, value: number, unit: stri
 
 const matmulSize = 1024
 
-/** Matmul ceilings measured by the sections below, by thread count (for fraction_of_ceiling). */
-const ceilings = new Map<number, number>()
-
 /** The single-thread wasm matmul ceiling, fresh operands every repetition. */
 const matmulOneThread: BenchSection = {
   name: "matmul, 1 thread",
   run: async (options) => {
     const value = matmulGflops(matmulSize, options.quick ? 3 : 7)
-    ceilings.set(1, value)
     record(options, "matmul_gflops", value, "GFLOP/s", { threads: 1, backend: "wasm", n: matmulSize })
   }
 }
@@ -53,7 +49,6 @@ const matmulTwoWorkers: BenchSection = {
   run: async (options) => {
     const perWorker = await parallelMatmulGflops(2, matmulSize, options.quick ? 3 : 7)
     const value = perWorker.reduce((a, b) => a + b, 0)
-    ceilings.set(2, value)
     record(options, "matmul_gflops", value, "GFLOP/s", { threads: 2, backend: "wasm", n: matmulSize, workers: 2 })
   }
 }
@@ -196,75 +191,121 @@ const stepFlops = (batch: number, size: number): number => {
   return flops
 }
 
-/** Median wall seconds of `timed` steps after `warmup` untimed ones (XNNPACK packs, heap growth). */
-const timeSteps = (c: StepConfig, warmup: number, timed: number) =>
-  Effect.runPromise(
-    Effect.scoped(
-      Effect.gen(function* () {
-        const trainer = yield* makeTrainer({
-          task: { module: rankingTask, config: { width: 1, depth: 1, inputSize: c.size, margin: 0.2 } },
-          compute: { backend: c.backend, threads: c.threads },
-          partitions: 2,
-          optimizer: { lr: 3e-4 },
-          seed: 1
-        })
-        const inputs = new Float32Array(c.batch * c.size * c.size).map(() => Math.random())
-        const batch = { inputs, shape: [c.batch, c.size, c.size, 1] as const, meta: { positions: Array.from({ length: c.batch }, (_, i) => i) } }
-        const times: number[] = []
-        for (let i = 0; i < warmup + timed; i++) {
-          const t0 = performance.now()
-          yield* trainer.step(batch)
-          if (i >= warmup) times.push((performance.now() - t0) / 1000)
-        }
-        const heap = Math.max(...(yield* trainer.memory()).map((m) => m.wasmHeapBytes))
-        times.sort((a, b) => a - b)
-        return { seconds: times[Math.floor(times.length / 2)], heap }
-      })
-    )
-  )
+/** Wall and process-CPU seconds of one call (CPU time counts every thread and barely moves with contention). */
+const measure = async (run: () => Promise<unknown>) => {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await run()
+  const cpu = process.cpuUsage(cpu0)
+  return { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }
+}
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** The matmul ceiling at this parallelism, measured right next to a step so both see the same load. */
+const ceilingNow = async (threads: number) =>
+  threads === 1 ? matmulGflops(matmulSize, 3) : (await parallelMatmulGflops(threads, matmulSize, 3)).reduce((a, b) => a + b, 0)
+
+const stepTrainer = (c: StepConfig) =>
+  makeTrainer({
+    task: { module: rankingTask, config: { width: 1, depth: 1, inputSize: c.size, margin: 0.2 } },
+    compute: { backend: c.backend, threads: c.threads },
+    partitions: 2,
+    optimizer: { lr: 3e-4 },
+    seed: 1
+  })
+
+const stepBatch = (c: StepConfig) => ({
+  inputs: new Float32Array(c.batch * c.size * c.size).map(() => Math.random()),
+  shape: [c.batch, c.size, c.size, 1] as const,
+  meta: { positions: Array.from({ length: c.batch }, (_, i) => i) }
+})
 
 /** Wasm step times by "threads/batch/size", for speedup_vs_cpu once the cpu step is measured. */
-const wasmSteps = new Map<string, number>()
+const wasmSteps = new Map<string, { readonly wall: number; readonly cpu: number }>()
 
-const trainingStepWasm = (threads: number): BenchSection => ({
-  name: `training step, wasm, ${threads} worker${threads === 1 ? "" : "s"}`,
-  run: async (options) => {
-    for (const { batch, size } of stepShapes(options.quick)) {
-      const c: StepConfig = { backend: "wasm", threads, batch, size }
-      const { seconds, heap } = await timeSteps(c, 1, options.quick ? 2 : 3)
-      const gflops = stepFlops(batch, size) / seconds / 1e9
-      wasmSteps.set(`${threads}/${batch}/${size}`, seconds)
-      record(options, "step_s", seconds, "s", c)
-      record(options, "step_gflops", gflops, "GFLOP/s", c)
-      const ceiling = ceilings.get(threads)
-      if (ceiling !== undefined) record(options, "fraction_of_ceiling", gflops / ceiling, "ratio", { ...c, ceiling_gflops: ceiling })
-      record(options, "wasm_heap_mb", heap / 2 ** 20, "MiB", { ...c, per: "worker" })
-    }
-  }
-})
+/**
+ * 1 worker and 2 workers side by side: both trainers live at once and their steps alternate, each
+ * right after a matmul ceiling at its own parallelism, so the ratios compare like with like on a
+ * machine whose load changes from minute to minute.
+ */
+const trainingStepWasm: BenchSection = {
+  name: "training step, wasm, 1 and 2 workers interleaved",
+  run: (options) =>
+    Effect.runPromise(
+      Effect.forEach(stepShapes(options.quick), ({ batch, size }) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const configs: ReadonlyArray<StepConfig> = [1, 2].map((threads) => ({ backend: "wasm", threads, batch, size }))
+            const flops = stepFlops(batch, size)
+            const trainers = [yield* stepTrainer(configs[0]), yield* stepTrainer(configs[1])]
+            const data = stepBatch(configs[0])
+            for (const t of trainers) yield* t.step(data)
+            const runs = configs.map(() => ({ wall: [] as number[], cpu: [] as number[], fraction: [] as number[] }))
+            for (let rep = 0; rep < (options.quick ? 2 : 3); rep++) {
+              for (let i = 0; i < configs.length; i++) {
+                const ceiling = yield* Effect.promise(() => ceilingNow(configs[i].threads))
+                const m = yield* Effect.promise(() => measure(() => Effect.runPromise(trainers[i].step(data))))
+                runs[i].wall.push(m.wall)
+                runs[i].cpu.push(m.cpu)
+                runs[i].fraction.push(flops / m.wall / 1e9 / ceiling)
+              }
+            }
+            for (let i = 0; i < configs.length; i++) {
+              const c = configs[i]
+              const wall = median(runs[i].wall)
+              const cpu = median(runs[i].cpu)
+              wasmSteps.set(`${c.threads}/${batch}/${size}`, { wall, cpu })
+              record(options, "step_s", wall, "s", c)
+              record(options, "step_cpu_s", cpu, "s", { ...c, note: "process CPU time, all threads" })
+              record(options, "step_gflops", flops / wall / 1e9, "GFLOP/s", c)
+              record(options, "fraction_of_ceiling", median(runs[i].fraction), "ratio", { ...c, ceiling: "matmul 1024 at the same parallelism, measured before each step" })
+              const heap = Math.max(...(yield* trainers[i].memory()).map((m) => m.wasmHeapBytes))
+              record(options, "wasm_heap_mb", heap / 2 ** 20, "MiB", { ...c, per: "worker" })
+            }
+            const pairs = runs[0].wall.map((w, k) => w / runs[1].wall[k])
+            record(options, "speedup_2_vs_1_workers", median(pairs), "×", { backend: "wasm", batch, size })
+          })
+        )
+      ).pipe(Effect.asVoid)
+    )
+}
 
 /**
  * The stock cpu backend: ONE step, on a batch of 2 (a full batch takes tens of minutes); its time
- * per sample gives speedup_vs_cpu of the wasm steps at the full batch. Skipped in --quick.
+ * per sample gives speedup_vs_cpu of the wasm steps at the full batch, from wall time and, less
+ * sensitive to other load, from CPU time (1 worker). Skipped in --quick.
  */
 const trainingStepCpu: BenchSection = {
   name: "training step, cpu backend (batch 2, scaled per sample)",
-  run: async (options) => {
-    if (options.quick) return
-    const cpuBatch = 2
-    for (const { batch, size } of stepShapes(false)) {
-      const c: StepConfig = { backend: "cpu", threads: 1, batch: cpuBatch, size }
-      const { seconds } = await timeSteps(c, 0, 1)
-      record(options, "step_s", seconds, "s", c)
-      record(options, "step_gflops", stepFlops(cpuBatch, size) / seconds / 1e9, "GFLOP/s", c)
-      for (const threads of [1, 2]) {
-        const wasm = wasmSteps.get(`${threads}/${batch}/${size}`)
-        if (wasm === undefined) continue
-        const cpuAtBatch = (seconds / cpuBatch) * batch
-        record(options, "speedup_vs_cpu", cpuAtBatch / wasm, "×", { backend: "wasm", threads, batch, size, cpu_batch: cpuBatch })
-      }
-    }
-  }
+  run: (options) =>
+    options.quick
+      ? Promise.resolve()
+      : Effect.runPromise(
+          Effect.forEach(stepShapes(false), ({ batch, size }) =>
+            Effect.scoped(
+              Effect.gen(function* () {
+                const cpuBatch = 2
+                const c: StepConfig = { backend: "cpu", threads: 1, batch: cpuBatch, size }
+                const trainer = yield* stepTrainer(c)
+                const data = stepBatch(c)
+                const m = yield* Effect.promise(() => measure(() => Effect.runPromise(trainer.step(data))))
+                record(options, "step_s", m.wall, "s", c)
+                record(options, "step_cpu_s", m.cpu, "s", { ...c, note: "process CPU time, all threads" })
+                record(options, "step_gflops", stepFlops(cpuBatch, size) / m.wall / 1e9, "GFLOP/s", c)
+                for (const threads of [1, 2]) {
+                  const wasm = wasmSteps.get(`${threads}/${batch}/${size}`)
+                  if (wasm === undefined) continue
+                  const scale = batch / cpuBatch
+                  record(options, "speedup_vs_cpu", (m.wall * scale) / wasm.wall, "×", { backend: "wasm", threads, batch, size, cpu_batch: cpuBatch, from: "wall time" })
+                  if (threads === 1) {
+                    record(options, "speedup_vs_cpu", (m.cpu * scale) / wasm.cpu, "×", { backend: "wasm", threads, batch, size, cpu_batch: cpuBatch, from: "CPU time" })
+                  }
+                }
+              })
+            )
+          ).pipe(Effect.asVoid)
+        )
 }
 
 /** U-Net decoder variants (upsampling × skip join), one wasm worker: concat's gradient is a channel split. */
@@ -308,8 +349,7 @@ const sections: ReadonlyArray<BenchSection> = [
   matmulTwoWorkers,
   convKernels,
   otherKernels,
-  trainingStepWasm(1),
-  trainingStepWasm(2),
+  trainingStepWasm,
   unetVariants,
   trainingStepCpu
 ]
