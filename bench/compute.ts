@@ -152,6 +152,7 @@ const otherKernels: BenchSection = {
       { kernel: "Slice", shape: `${[b, 64, 64, 64].join("x")} channels 0..31`, shapes: { x: [b, 64, 64, 64] }, attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] } },
       { kernel: "Sum", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: false } },
       { kernel: "BatchMatMul", shape: "1024x256 T · 1024x256 (dense weight gradient)", shapes: { a: [1024, 256], b: [1024, 256] }, attrs: { transposeA: true, transposeB: false } },
+      { kernel: "ResizeNearestNeighborGrad", shape: `${act.join("x")} -> ${pooled.join("x")} (×2 upsampling)`, shapes: { images: pooled, dy: act }, attrs: { alignCorners: false, halfPixelCenters: false, size: [128, 128] } },
       { kernel: "Mean", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: true } }
     ]
     for (const c of cases) {

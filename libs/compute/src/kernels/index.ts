@@ -5,6 +5,7 @@ import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.ts"
 import { castConfig, identityConfig } from "./identity.ts"
 import { maxPoolGradConfig } from "./max-pool-grad.ts"
 import { meanConfig, sumConfig } from "./reduce.ts"
+import { resizeNearestNeighborGradConfig } from "./resize-nearest-grad.ts"
 import { sliceConfig, splitVConfig } from "./slice.ts"
 import { tileConfig } from "./tile.ts"
 import { captureOriginals } from "./wasm-ops.ts"
@@ -15,6 +16,7 @@ export { conv2dBackpropInput } from "./conv2d-backprop-input.ts"
 export { cast, identity } from "./identity.ts"
 export { maxPoolGrad } from "./max-pool-grad.ts"
 export { mean, sum } from "./reduce.ts"
+export { resizeNearestNeighborGrad } from "./resize-nearest-grad.ts"
 export { slice, sliceBox, splitV } from "./slice.ts"
 export { tile } from "./tile.ts"
 export { matmulGflops, medianSeconds, parallelMatmulGflops } from "./measure.ts"
@@ -32,7 +34,8 @@ export const projectKernels: ReadonlyArray<KernelConfig> = [
   meanConfig,
   identityConfig,
   castConfig,
-  batchMatMulConfig
+  batchMatMulConfig,
+  resizeNearestNeighborGradConfig
 ]
 
 /**
