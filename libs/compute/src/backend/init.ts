@@ -1,5 +1,6 @@
 import { createRequire } from "node:module"
 import { dirname } from "node:path"
+import { isMainThread } from "node:worker_threads"
 import * as tf from "@tensorflow/tfjs-core"
 import { BackendUnavailable, type ComputeSettings } from "@tomoprior/core"
 import { Effect } from "effect"
@@ -31,7 +32,7 @@ export interface InitOptions {
   readonly loader?: ModuleLoader
   /** Environment to read TOMOPRIOR_BACKEND from (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>
-  /** Where the one-line summary and warnings go (default stderr). */
+  /** Where the one-line summary and warnings go (default: stderr on the main thread, nowhere in workers). */
   readonly log?: (line: string) => void
 }
 
@@ -110,7 +111,8 @@ const resolveRequest = (settings: ComputeSettings, env: InitOptions["env"]): Bac
  */
 export const initBackendAsync = async (settings: ComputeSettings, options: InitOptions = {}): Promise<BackendInfo> => {
   const loader = options.loader ?? defaultLoader
-  const log = options.log ?? ((line: string) => console.error(line))
+  // Worker threads of a data-parallel run would repeat the main thread's line once each.
+  const log = options.log ?? (isMainThread ? (line: string) => console.error(line) : () => {})
   const requested = resolveRequest(settings, options.env ?? process.env)
   // tfjs-core's node bundle ships no gradients; the @tensorflow/tfjs bundle registers them into the
   // same (single) tfjs-core instance, which is all it is imported for.
