@@ -3,7 +3,7 @@
  * localize → report. Checks what each writes and that they agree with each other.
  */
 import assert from "node:assert/strict"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
 import { Effect, Schema } from "effect"
@@ -12,7 +12,7 @@ import { evaluateStage } from "@tomoprior/stage-evaluate"
 import { finetuneStage } from "@tomoprior/stage-finetune"
 import { localizeStage } from "@tomoprior/stage-localize"
 import { reportStage } from "@tomoprior/stage-report"
-import { runStageForTest } from "@tomoprior/testkit"
+import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
 import { tinyVolumeSet, untrainedEncoder } from "./fixtures.ts"
 
 const compute = { backend: "wasm", threads: 1 } as const
@@ -67,4 +67,24 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
   const html = readFileSync(join(report.outputs.report.dir, "report.html"), "utf8")
   assert.match(html, /Mean foreground IoU — extrapolation/)
   assert.equal(html.match(/data:image\/png;base64/g)?.length, 4)
+})
+
+test("evaluate names the volumes a segmenter needs that the VolumeSet lacks", async () => {
+  const volumes = await Effect.runPromise(tinyVolumeSet(2))
+  const dir = tempDir()
+  const index: SegmenterIndex = {
+    kind: "Segmenter", pretraining: "none", architecture: "ref-resnet-unet", inputSize: 16, numClasses: 3, labelNames: {}, model: "model",
+    fraction: 1, everyK: null, seed: 0, trainingSlices: [], trainVolumes: ["v0"], heldOutVolumes: ["elsewhere"], history: []
+  }
+  writeFileSync(join(dir, "index.json"), JSON.stringify(index))
+  const exit = await Effect.runPromiseExit(runStageForTest(evaluateStage, { inputs: { segmenters: [artifactFromDir("Segmenter", dir)], volumes }, compute }))
+  assert.equal(exit._tag, "Failure")
+  assert.match(String(exit.cause), /InputError[\s\S]*elsewhere/)
+})
+
+test("finetune refuses fraction and everyK together", async () => {
+  const volumes = await Effect.runPromise(tinyVolumeSet(2))
+  const exit = await Effect.runPromiseExit(runStageForTest(finetuneStage, { params: { fraction: 0.5, everyK: 5 }, inputs: { volumes } as never, compute }))
+  assert.equal(exit._tag, "Failure")
+  assert.match(String(exit.cause), /both `fraction` and `everyK`/)
 })
