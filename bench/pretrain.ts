@@ -12,7 +12,7 @@ import { spawn } from "node:child_process"
 import { rmSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Effect, Schema } from "effect"
-import type { Method, PretrainParams, TupleData } from "@tomoprior/augment/pretrain"
+import type { Method, PretrainParams, TupleData } from "@tomoprior/pretrain"
 import type { Bench } from "./contract.ts"
 
 const CHILD_FLAG = "--pretrain-bench-child"
@@ -43,7 +43,7 @@ interface ChildResult {
 /** Child process: one method, one epoch over the TupleSet's groups after a warm-up step. */
 const child = async (spec: ChildSpec): Promise<void> => {
   const { makeTrainer } = await import("@tomoprior/compute")
-  const { openTupleSet, stepImages } = await import("@tomoprior/augment/pretrain")
+  const { openTupleSet, stepImages } = await import("@tomoprior/pretrain")
   const make = async (data: TupleData): Promise<{ params: PretrainParams; method: Method }> => {
     if (spec.method === "sorting") {
       const { SortingParams } = await import("@tomoprior/stage-pretrain-sorting")
@@ -124,7 +124,7 @@ const bench: Bench = {
   name: "pretrain",
   description: "SortingLoss vs SimCLR at equal distinct slices per step: time per epoch, peak memory, batch that fits a budget",
   run: async ({ quick, emit, log }) => {
-    const { phantomTupleSet } = await import("@tomoprior/augment/testing")
+    const { phantomTupleSet } = await import("@tomoprior/pretrain/testing")
     const size = quick ? 64 : 128
     const B = quick ? 16 : 32
     const small = quick ? 4 : 8

@@ -1,5 +1,5 @@
 import { deriveSeed, augmentSlice } from "@tomoprior/augment"
-import { evenlySpaced, validationVolumes, type Method, type TupleData } from "@tomoprior/augment/pretrain"
+import { evenlySpaced, validationVolumes, type Method, type TupleData } from "@tomoprior/pretrain"
 import { alignmentUniformity, viewRetrieval } from "./view-metrics.ts"
 import type { SimclrParams } from "./stage.ts"
 import type { SimclrTaskConfig } from "./task.ts"

@@ -2,7 +2,7 @@ import { before, describe, it } from "node:test"
 import assert from "node:assert/strict"
 import { Exit } from "effect"
 import type { Progress } from "@tomoprior/core"
-import { phantomTupleSet, runPretrainStage } from "@tomoprior/augment/testing"
+import { phantomTupleSet, runPretrainStage } from "@tomoprior/pretrain/testing"
 import { pretrainSimclr } from "./stage.ts"
 
 let tuples: string

@@ -10,7 +10,7 @@ import {
   type Method,
   type Predict,
   type TupleData
-} from "@tomoprior/augment/pretrain"
+} from "@tomoprior/pretrain"
 import type { SortingParams } from "./stage.ts"
 import type { SortingMeta, SortingTaskConfig } from "./task.ts"
 

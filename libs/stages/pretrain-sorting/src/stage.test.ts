@@ -4,7 +4,7 @@ import { Exit } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Progress } from "@tomoprior/core"
-import { phantomTupleSet, runPretrainStage } from "@tomoprior/augment/testing"
+import { phantomTupleSet, runPretrainStage } from "@tomoprior/pretrain/testing"
 import { pretrainSorting } from "./stage.ts"
 
 const weights = (dir: string) => new Float32Array(new Uint8Array(readFileSync(join(dir, "model", "weights.bin"))).buffer)

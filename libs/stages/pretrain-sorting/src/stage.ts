@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import { defineStage } from "@tomoprior/core"
-import { pretrainFields, runPretraining } from "@tomoprior/augment/pretrain"
+import { pretrainFields, runPretraining } from "@tomoprior/pretrain"
 import { sortingMethod } from "./method.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>

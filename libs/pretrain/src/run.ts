@@ -9,7 +9,7 @@ import {
   StageFailure,
   type TupleGroup
 } from "@tomoprior/core"
-import { centerCropOrPad } from "../ops.ts"
+import { centerCropOrPad } from "@tomoprior/augment"
 import { openTupleSet, type TupleData, stepImages } from "./data.ts"
 import { runTrainingLoop } from "./loop.ts"
 import type { PretrainParams } from "./params.ts"

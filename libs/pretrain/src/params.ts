@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { AugmentConfig } from "../augment.ts"
+import { AugmentConfig } from "@tomoprior/augment"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))

@@ -3,8 +3,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { INDEX_FILE, InputError, TupleSetIndex, type TupleGroup } from "@tomoprior/core"
 import { openVolume, readVolumeSet, type VolumeHandle } from "@tomoprior/volume"
-import { augmentSlice, type AugmentConfig } from "../augment.ts"
-import { deriveSeed } from "../rng.ts"
+import { augmentSlice, deriveSeed, type AugmentConfig } from "@tomoprior/augment"
 
 /** A TupleSet opened for training: its index and a handle per volume it carries under `volumes/`. */
 export interface TupleData {

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { EncoderIndex, type InputPort, type Progress, type StageDef, type TupleSetIndex, type VolumeEntry } from "@tomoprior/core"
 import { artifactFromDir } from "@tomoprior/testkit"
 import { phantomVolume, volumeEntry, writeVolume, writeVolumeSetIndex } from "@tomoprior/volume"
-import { deriveSeed, makeRng } from "../rng.ts"
+import { deriveSeed, makeRng } from "@tomoprior/augment"
 
 export interface PhantomTupleSetOptions {
   readonly volumes: number
