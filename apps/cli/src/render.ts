@@ -1,10 +1,23 @@
+import { INDEX_FILE, ReportIndex } from "@tomoprior/core"
 import type { RunEvent } from "@tomoprior/runner"
-import { relative } from "node:path"
+import { Schema } from "effect"
+import { readFileSync } from "node:fs"
+import { join, relative } from "node:path"
 import type { Io } from "./command.ts"
 
 export interface Renderer {
   readonly emit: (event: RunEvent) => void
   readonly close: () => void
+}
+
+/** The HTML page of a Report artifact, so the last thing a run prints is where to look. */
+const reportPage = (dir: string): string | undefined => {
+  try {
+    const index = Schema.decodeUnknownSync(ReportIndex)(JSON.parse(readFileSync(join(dir, INDEX_FILE), "utf8")))
+    return join(dir, index.html)
+  } catch {
+    return undefined
+  }
 }
 
 /** `--json`: one object per line, exactly the runner's events. */
@@ -123,6 +136,10 @@ export const humanRenderer = (io: Io, options: { readonly tty: boolean }): Rende
           io.stdout(`${e.ok ? "done" : "FAILED"} in ${duration(e.seconds)}: ${counts.join(", ")}\n`)
           const rows = Object.entries(e.outputs).flatMap(([stage, ports]) => Object.entries(ports).map(([port, dir]) => `  ${stage}.${port}  ${rel(dir)}`))
           if (rows.length) io.stdout(`outputs:\n${rows.join("\n")}\n`)
+          for (const dir of Object.values(e.outputs).flatMap((ports) => Object.values(ports))) {
+            const html = reportPage(dir)
+            if (html) io.stdout(`report: ${rel(html)}\n`)
+          }
           return
         }
       }

@@ -109,8 +109,10 @@ export const phantomSpec = (seed: number, options: PhantomOptions): PhantomSpec 
     center: [center[0] + U(-0.04, 0.04), center[1] + U(-0.04, 0.04)],
     radii: [jitter(radii[0]), jitter(radii[1])]
   })
-  const t0 = U(0, 0.25)
-  const t1 = U(0.75, 1)
+  // Scans cover different stretches of the body (chest-only vs chest-abdomen), as real ones do,
+  // so the same relative slice position is a different anatomical level in different volumes.
+  const t0 = U(0, 0.35)
+  const t1 = U(0.65, 1)
   const scale = U(0.85, 1.1)
   const lungs = organ([0.42, 1.04], [0.43, 0.02], [0.34, 0.58])
   const heart = organ([0.48, 0.74], [-0.12, 0.24], [0.31, 0.3])
