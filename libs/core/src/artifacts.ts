@@ -158,12 +158,17 @@ export const SegmenterIndex = Schema.Struct({
 })
 export type SegmenterIndex = typeof SegmenterIndex.Type
 
-export const MetricRow = Schema.Struct({
+/** Which fine-tuning setting and evaluation split a metric belongs to (the cell of a results table). */
+const metricCell = {
   pretraining: Schema.String,
   fraction: Schema.NullOr(Schema.Number),
   everyK: Schema.NullOr(Schema.Number),
+  split: Schema.Literals(["interpolation", "extrapolation"])
+}
+
+export const MetricRow = Schema.Struct({
+  ...metricCell,
   seed: Schema.Number,
-  split: Schema.Literals(["interpolation", "extrapolation"]),
   classId: Schema.Number,
   className: Schema.String,
   iou: Schema.Number,
@@ -173,10 +178,7 @@ export type MetricRow = typeof MetricRow.Type
 
 /** Mean ± sample std over seeds of one (pretraining, fraction|everyK, split, class) cell. */
 export const MetricSummaryRow = Schema.Struct({
-  pretraining: Schema.String,
-  fraction: Schema.NullOr(Schema.Number),
-  everyK: Schema.NullOr(Schema.Number),
-  split: Schema.Literals(["interpolation", "extrapolation"]),
+  ...metricCell,
   /** null = the mean over foreground classes (the number the paper's tables show). */
   classId: Schema.NullOr(Schema.Number),
   className: Schema.String,
@@ -190,11 +192,8 @@ export type MetricSummaryRow = typeof MetricSummaryRow.Type
 
 /** A rendered example slice (image | truth | prediction side by side) for reports. */
 export const SegmentationExample = Schema.Struct({
-  pretraining: Schema.String,
-  fraction: Schema.NullOr(Schema.Number),
-  everyK: Schema.NullOr(Schema.Number),
+  ...metricCell,
   seed: Schema.Number,
-  split: Schema.Literals(["interpolation", "extrapolation"]),
   volume: Schema.String,
   slice: Schema.Number,
   /** PNG file, relative to the artifact directory. */
