@@ -12,6 +12,31 @@ export type LabelDtype = (typeof LabelDtypes)[number]
 export type VoxelArray = Uint8Array | Int16Array | Uint16Array | Int32Array | Float32Array
 export type LabelArray = Uint8Array | Uint16Array
 
+/** Sample types met on disk (NIfTI datatypes, TIFF bits/format), wider than the stored `Dtype`s. */
+export type RawArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array
+
+export interface RawSample {
+  readonly name: string
+  readonly bytes: number
+  readonly make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => RawArray
+  /** The stored dtype its values are kept in (int8 widens to int16; uint32 and float64 become float32). */
+  readonly dtype: Dtype
+  readonly integer: boolean
+}
+
+const raw = (name: string, bytes: number, make: RawSample["make"], dtype: Dtype, integer: boolean): RawSample => ({ name, bytes, make, dtype, integer })
+
+export const RAW_SAMPLES = {
+  uint8: raw("uint8", 1, (b, o, n) => new Uint8Array(b, o, n), "uint8", true),
+  int8: raw("int8", 1, (b, o, n) => new Int8Array(b, o, n), "int16", true),
+  uint16: raw("uint16", 2, (b, o, n) => new Uint16Array(b, o, n), "uint16", true),
+  int16: raw("int16", 2, (b, o, n) => new Int16Array(b, o, n), "int16", true),
+  uint32: raw("uint32", 4, (b, o, n) => new Uint32Array(b, o, n), "float32", true),
+  int32: raw("int32", 4, (b, o, n) => new Int32Array(b, o, n), "int32", true),
+  float32: raw("float32", 4, (b, o, n) => new Float32Array(b, o, n), "float32", false),
+  float64: raw("float64", 8, (b, o, n) => new Float64Array(b, o, n), "float32", false)
+} as const
+
 export const bytesPerVoxel = (dtype: Dtype): number =>
   dtype === "uint8" ? 1 : dtype === "int16" || dtype === "uint16" ? 2 : 4
 

@@ -4,7 +4,7 @@ import { createWriteStream, fstatSync, readFileSync, readSync } from "node:fs"
 import { once } from "node:events"
 import { constants as zlibConstants, createGzip, gunzipSync } from "node:zlib"
 import { InputError } from "@tomoprior/core"
-import { bytesPerVoxel, type Dtype, hostIsLittleEndian, type VoxelArray } from "./dtype.ts"
+import { bytesPerVoxel, type Dtype, hostIsLittleEndian, RAW_SAMPLES, type RawArray, type RawSample, type VoxelArray } from "./dtype.ts"
 import { axisCodesOf, canonicalPlan, type Affine, type Vec3 } from "./orientation.ts"
 import type { VolumeSource } from "./source.ts"
 import { openFd } from "./store.ts"
@@ -15,25 +15,16 @@ import { openFd } from "./store.ts"
  * size against the file before allocating, and get only the 348/540 header bytes of a .nii.gz.
  */
 
-type RawArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array
-
-interface RawType {
-  readonly name: string
-  readonly bytes: number
-  readonly make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => RawArray
-  /** Stored dtype for unscaled values. */
-  readonly dtype: Dtype
-}
-
-const RAW_TYPES: Readonly<Record<number, RawType>> = {
-  2: { name: "uint8", bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n), dtype: "uint8" },
-  4: { name: "int16", bytes: 2, make: (b, o, n) => new Int16Array(b, o, n), dtype: "int16" },
-  8: { name: "int32", bytes: 4, make: (b, o, n) => new Int32Array(b, o, n), dtype: "int32" },
-  16: { name: "float32", bytes: 4, make: (b, o, n) => new Float32Array(b, o, n), dtype: "float32" },
-  64: { name: "float64", bytes: 8, make: (b, o, n) => new Float64Array(b, o, n), dtype: "float32" },
-  256: { name: "int8", bytes: 1, make: (b, o, n) => new Int8Array(b, o, n), dtype: "int16" },
-  512: { name: "uint16", bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n), dtype: "uint16" },
-  768: { name: "uint32", bytes: 4, make: (b, o, n) => new Uint32Array(b, o, n), dtype: "float32" }
+/** NIfTI datatype codes we read. */
+const RAW_TYPES: Readonly<Record<number, RawSample>> = {
+  2: RAW_SAMPLES.uint8,
+  4: RAW_SAMPLES.int16,
+  8: RAW_SAMPLES.int32,
+  16: RAW_SAMPLES.float32,
+  64: RAW_SAMPLES.float64,
+  256: RAW_SAMPLES.int8,
+  512: RAW_SAMPLES.uint16,
+  768: RAW_SAMPLES.uint32
 }
 const UNSUPPORTED_TYPES: Readonly<Record<number, string>> = {
   1: "binary", 32: "complex64", 128: "RGB24", 1024: "int64", 1280: "uint64", 1536: "float128", 1792: "complex128", 2048: "complex256", 2304: "RGBA32"
@@ -161,7 +152,7 @@ const scaleOf = (h: NiftiHeader): { slope: number; inter: number } | undefined =
     : undefined
 
 /** A typed array over raw voxels in host order, copying when misaligned or big-endian. */
-const rawView = (type: RawType, bytes: Uint8Array, littleEndian: boolean, length: number): RawArray => {
+const rawView = (type: RawSample, bytes: Uint8Array, littleEndian: boolean, length: number): RawArray => {
   const aligned = (bytes.byteOffset % type.bytes) === 0
   if (aligned && littleEndian === hostIsLittleEndian) return type.make(bytes.buffer, bytes.byteOffset, length)
   const copy = Buffer.from(bytes.subarray(0, length * type.bytes))

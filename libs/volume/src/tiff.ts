@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { deflateSync, inflateSync } from "node:zlib"
 import { fromFile, type GeoTIFF } from "geotiff"
 import { InputError } from "@tomoprior/core"
-import { bytesPerVoxel, type Dtype, hostIsLittleEndian, type VoxelArray } from "./dtype.ts"
+import { bytesPerVoxel, type Dtype, hostIsLittleEndian, RAW_SAMPLES, type RawArray, type RawSample, type VoxelArray } from "./dtype.ts"
 import { identityAffine } from "./orientation.ts"
 import type { VolumeSource } from "./source.ts"
 import { openFd } from "./store.ts"
@@ -16,25 +16,16 @@ import { openFd } from "./store.ts"
  * tiles, other codecs).
  */
 
-type RawArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array
-
-interface SampleType {
-  readonly name: string
-  readonly bytes: number
-  readonly make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => RawArray
-  readonly dtype: Dtype
-  readonly integer: boolean
-}
-
-const SAMPLE_TYPES: Readonly<Record<string, SampleType>> = {
-  "8/1": { name: "uint8", bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n), dtype: "uint8", integer: true },
-  "8/2": { name: "int8", bytes: 1, make: (b, o, n) => new Int8Array(b, o, n), dtype: "int16", integer: true },
-  "16/1": { name: "uint16", bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n), dtype: "uint16", integer: true },
-  "16/2": { name: "int16", bytes: 2, make: (b, o, n) => new Int16Array(b, o, n), dtype: "int16", integer: true },
-  "32/1": { name: "uint32", bytes: 4, make: (b, o, n) => new Uint32Array(b, o, n), dtype: "float32", integer: true },
-  "32/2": { name: "int32", bytes: 4, make: (b, o, n) => new Int32Array(b, o, n), dtype: "int32", integer: true },
-  "32/3": { name: "float32", bytes: 4, make: (b, o, n) => new Float32Array(b, o, n), dtype: "float32", integer: false },
-  "64/3": { name: "float64", bytes: 8, make: (b, o, n) => new Float64Array(b, o, n), dtype: "float32", integer: false }
+/** TIFF "BitsPerSample/SampleFormat" pairs we read. */
+const SAMPLE_TYPES: Readonly<Record<string, RawSample>> = {
+  "8/1": RAW_SAMPLES.uint8,
+  "8/2": RAW_SAMPLES.int8,
+  "16/1": RAW_SAMPLES.uint16,
+  "16/2": RAW_SAMPLES.int16,
+  "32/1": RAW_SAMPLES.uint32,
+  "32/2": RAW_SAMPLES.int32,
+  "32/3": RAW_SAMPLES.float32,
+  "64/3": RAW_SAMPLES.float64
 }
 
 const COMPRESSION_NAMES: Readonly<Record<number, string>> = { 1: "none", 5: "LZW", 8: "Deflate", 32946: "Deflate", 32773: "PackBits", 7: "JPEG", 50000: "zstd" }
@@ -43,7 +34,7 @@ export interface TiffPage {
   readonly index: number
   readonly width: number
   readonly height: number
-  readonly sample: SampleType
+  readonly sample: RawSample
   readonly compression: number
   readonly predictor: number
   readonly littleEndian: boolean
