@@ -14,6 +14,8 @@ export interface BenchRecord {
 export interface BenchOptions {
   /** Finish in under a minute: smaller sizes, fewer repeats. */
   readonly quick: boolean
+  /** `--only <text>`: run just the sections whose name contains it (checked by the CLI). */
+  readonly only?: string
   readonly emit: (record: BenchRecord) => void
   /** Human-readable progress lines (stderr); silent under --json. */
   readonly log: (line: string) => void
@@ -22,5 +24,7 @@ export interface BenchOptions {
 export interface Bench {
   readonly name: string
   readonly description: string
+  /** Names of the parts `--only` can pick; a bench without them always runs whole. */
+  readonly sections?: ReadonlyArray<string>
   readonly run: (options: BenchOptions) => Promise<void>
 }

@@ -10,21 +10,30 @@ const available = (dir: string): Array<string> =>
 export const bench: Command = {
   name: "bench",
   summary: "run a benchmark from bench/<name>.ts",
-  usage: `tomoprior bench <name> [--quick] [--json]
+  usage: `tomoprior bench <name> [--quick] [--json] [--only <section>]
 
 Runs bench/<name>.ts (contract: bench/contract.ts) and prints its figures as a table, or with --json
-one object per line: {"bench","metric","value","unit","config"}. --quick finishes in under a minute.`,
+one object per line: {"bench","metric","value","unit","config"}. --quick finishes in under a minute.
+--only runs just the sections whose name contains the text (for benches made of sections).`,
   run: async (argv, io) => {
-    const { values, positionals } = parseFlags(argv, { quick: { type: "boolean" }, json: { type: "boolean" } })
+    const { values, positionals } = parseFlags(argv, { quick: { type: "boolean" }, json: { type: "boolean" }, only: { type: "string" } })
     const dir = join(repoRoot(), "bench")
     const names = available(dir)
     if (positionals.length !== 1 || !names.includes(positionals[0]))
       throw new UsageError(`${positionals.length === 1 ? `no benchmark '${positionals[0]}'` : "name one benchmark"}; available: ${names.join(", ") || "(none)"}`)
     const mod = (await import(pathToFileURL(join(dir, `${positionals[0]}.ts`)).href)) as { default: Bench }
+    const only = values.only
+    if (only !== undefined && !(mod.default.sections ?? []).some((name) => name.includes(only))) {
+      const sections = mod.default.sections
+      throw new UsageError(
+        sections === undefined ? `bench ${positionals[0]} has no sections to pick with --only` : `no section of bench ${positionals[0]} matches '${only}'; sections: ${sections.join("; ")}`
+      )
+    }
     const records: Array<BenchRecord> = []
     try {
       await mod.default.run({
         quick: values.quick === true,
+        ...(typeof values.only === "string" ? { only: values.only } : {}),
         emit: (r) => {
           records.push(r)
           if (values.json) io.stdout(JSON.stringify(r) + "\n")
