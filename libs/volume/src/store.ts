@@ -1,7 +1,7 @@
 import { Effect, Schema, Scope } from "effect"
 import { closeSync, copyFileSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { InputError, INDEX_FILE, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
+import { InputError, INDEX_FILE, readArtifactIndex, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
 import { allocate, bytesPerVoxel, type Dtype, type LabelArray, type LabelDtype, type VoxelArray } from "./dtype.ts"
 import { LABELS_FILE, VOLUME_HEADER_FILE, VolumeHeader, VOXELS_FILE } from "./header.ts"
 import type { Affine, AxisCodes } from "./orientation.ts"
@@ -230,23 +230,13 @@ export interface ResolvedVolumeSet {
   readonly volumes: ReadonlyArray<{ readonly entry: VolumeEntry; readonly dir: string }>
 }
 
-export const readVolumeSet = (artifactDir: string): Effect.Effect<ResolvedVolumeSet, InputError> => {
-  const file = join(artifactDir, INDEX_FILE)
-  return Effect.try({
-    try: () => JSON.parse(readFileSync(file, "utf8")) as unknown,
-    catch: (e) => new InputError({ file, problem: `cannot read VolumeSet index: ${errorText(e)}` })
-  }).pipe(
-    Effect.flatMap((json) =>
-      Schema.decodeUnknownEffect(VolumeSetIndex)(json).pipe(
-        Effect.mapError((e) => new InputError({ file, problem: `invalid VolumeSet index: ${e.message}` }))
-      )
-    ),
+export const readVolumeSet = (artifactDir: string): Effect.Effect<ResolvedVolumeSet, InputError> =>
+  readArtifactIndex(artifactDir, "VolumeSet", VolumeSetIndex).pipe(
     Effect.map((index) => ({
       index,
       volumes: index.volumes.map((entry) => ({ entry, dir: resolve(artifactDir, entry.path) }))
     }))
   )
-}
 
 export const writeVolumeSetIndex = (
   artifactDir: string,

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
   type ArtifactRef,
@@ -8,6 +8,7 @@ import {
   InputError,
   type MetricRow,
   type MetricsIndex,
+  readArtifactIndex,
   type SegmentationExample,
   SegmenterIndex,
   StageFailure
@@ -16,19 +17,7 @@ import { evaluateSegmenter, type LabelledVolume, type Predict } from "./evaluate
 import { overlayPng } from "./overlay.ts"
 import { summarize, toCsv } from "./summary.ts"
 
-const readSegmenter = (ref: ArtifactRef) => {
-  const file = join(ref.dir, INDEX_FILE)
-  return Effect.tryPromise({
-    try: () => readFile(file, "utf8").then((t) => JSON.parse(t) as unknown),
-    catch: (e) => new InputError({ file, problem: `cannot read the Segmenter index: ${String(e)}` })
-  }).pipe(
-    Effect.flatMap((json) =>
-      Schema.decodeUnknownEffect(SegmenterIndex)(json).pipe(
-        Effect.mapError((e) => new InputError({ file, problem: `not a valid Segmenter index: ${e.message}` }))
-      )
-    )
-  )
-}
+const readSegmenter = (ref: ArtifactRef) => readArtifactIndex(ref.dir, "Segmenter", SegmenterIndex)
 
 const CSV_COLUMNS = ["pretraining", "fraction", "everyK", "seed", "split", "classId", "className", "iou", "dice"] as const
 

@@ -1,10 +1,10 @@
 import { Effect, Schema } from "effect"
-import { readFile, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
   defineStage,
   INDEX_FILE,
-  InputError,
+  readArtifactIndex,
   StageFailure,
   TupleSetIndex,
   VolumeSetIndex
@@ -31,18 +31,6 @@ export const TupleSampleParams = Schema.Struct({
 })
 export type TupleSampleParams = typeof TupleSampleParams.Type
 
-export const readVolumeSetIndex = (dir: string) =>
-  Effect.gen(function* () {
-    const file = join(dir, INDEX_FILE)
-    const text = yield* Effect.tryPromise({
-      try: () => readFile(file, "utf8"),
-      catch: (e) => new InputError({ file, problem: `cannot read the VolumeSet index: ${String(e)}` })
-    })
-    return yield* Schema.decodeUnknownEffect(Schema.fromJsonString(VolumeSetIndex))(text).pipe(
-      Effect.mapError((e) => new InputError({ file, problem: `not a VolumeSet index: ${e.message}` }))
-    )
-  })
-
 export const tupleSample = defineStage({
   name: "tuple-sample",
   version: "1",
@@ -56,7 +44,7 @@ export const tupleSample = defineStage({
     Effect.gen(function* () {
       const p = ctx.params
       const fail = (reason: string) => new StageFailure({ stage: ctx.stageId, reason })
-      const set = yield* readVolumeSetIndex(ctx.inputs.volumes.dir)
+      const set = yield* readArtifactIndex(ctx.inputs.volumes.dir, "VolumeSet", VolumeSetIndex)
       if (p.mode === "even" && p.minGap > 1) return yield* fail("mode 'even' allows repeated slices, so minGap must stay 1; use mode 'unique' for a gap")
       const { train, validation } = yield* Effect.try({
         try: () => splitVolumes(set.volumes.map((v) => v.id), p.validation, p.seed),
