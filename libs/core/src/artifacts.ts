@@ -215,6 +215,13 @@ export type MetricsIndex = typeof MetricsIndex.Type
 
 export const Interval = Schema.Tuple([Schema.Number, Schema.Number])
 
+/**
+ * Organ localisers a Localization compares: `aligned` and `proportional-median` use every other
+ * volume as a reference at once (`multiReference`); `score-range` and `proportional` (the
+ * authors' pair protocol) one reference at a time (`organs`), averaged over pairs.
+ */
+export const LOCALISERS = ["aligned", "proportional-median", "score-range", "proportional"] as const
+
 export const LocalizationIndex = Schema.Struct({
   kind: Schema.Literal("Localization"),
   method: Schema.String,
@@ -242,6 +249,41 @@ export const LocalizationIndex = Schema.Struct({
       predictedOffset: Schema.Number,
       errorSlices: Schema.Number
     })
+  ),
+  /**
+   * Each organ of each query located from every other volume that has it at once (leave one out):
+   * `predicted` by aligning score sequences, `proportional` the median of the references' relative positions.
+   */
+  multiReference: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        labelId: Schema.Number,
+        name: Schema.String,
+        query: Schema.String,
+        references: Schema.Number,
+        truth: Interval,
+        predicted: Schema.NullOr(Interval),
+        iou: Schema.Number,
+        proportional: Schema.NullOr(Interval),
+        proportionalIou: Schema.Number
+      })
+    )
+  ),
+  /**
+   * Mean interval IoU per organ and localiser. `labelId` null is the headline: the mean over organs
+   * that are not whole-body (a whole-body label spans ≥ 95 % of every volume, so any placement fits it).
+   */
+  summary: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        labelId: Schema.NullOr(Schema.Number),
+        name: Schema.String,
+        wholeBody: Schema.Boolean,
+        localiser: Schema.Literals(LOCALISERS),
+        cases: Schema.Number,
+        meanIoU: Schema.Number
+      })
+    )
   )
 })
 export type LocalizationIndex = typeof LocalizationIndex.Type

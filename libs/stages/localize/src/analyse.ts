@@ -1,12 +1,16 @@
-import type { LocalizationIndex } from "@tomoprior/core"
+import { LOCALISERS, type LocalizationIndex } from "@tomoprior/core"
 import { makeRng } from "@tomoprior/augment"
 import {
+  alignScores,
+  type AlignOptions,
   intervalIoU,
   isotonic,
   landmarkMap,
   locateBlock,
+  medianInterval,
   presentInterval,
   proportionalInterval,
+  proportionalMap,
   scoreRangeLocalise,
   type SliceInterval,
   spearman
@@ -27,7 +31,19 @@ export interface AnalysisOptions {
   readonly seed: number
   /** Localise on the isotonic fit of each volume's scores ("isotonic") or on the raw scores. */
   readonly smoothing: "isotonic" | "none"
+  /** Score-sequence alignment for the multi-reference localiser (defaults: `ALIGNMENT`). */
+  readonly alignment?: AlignOptions
 }
+
+/**
+ * Two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
+ * always share its middle); spacing ratios up to 4× either way; scores compared as they are,
+ * because one encoder scores every volume and a fitted score scale makes plateaus match anywhere.
+ */
+export const ALIGNMENT: AlignOptions = { minOverlap: 0.4, maxScale: 4, map: "identity" }
+
+/** A label spanning at least this share of every volume that has it is whole-body (the spine). */
+const WHOLE_BODY = 0.95
 
 /** Per-slice label presence → the interval of every foreground label. */
 export const organIntervals = (presence: ReadonlyMap<number, ReadonlyArray<boolean>>): Map<number, SliceInterval> => {
@@ -92,13 +108,112 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
       })
     }
   }
+  const multiReference = locateFromAllReferences(volumes, localised, options)
   return {
     kind: "Localization",
     method: options.method,
     volumes: volumes.map((v) => ({ id: v.id, spearman: spearman(v.scores, v.scores.map((_, i) => i)), scores: [...v.scores] })),
     organs,
-    partialScans
+    partialScans,
+    multiReference,
+    summary: summarise(volumes, organs, multiReference, options.labelNames)
   }
+}
+
+type MultiReferenceRow = NonNullable<LocalizationIndex["multiReference"]>[number]
+type SummaryRow = NonNullable<LocalizationIndex["summary"]>[number]
+
+/**
+ * Leave one out: every organ of every query located from all other volumes that have it, by the
+ * median of their intervals mapped through score alignment, and through proportional position
+ * (the same combination, so the baseline gets the same benefit of many references).
+ */
+const locateFromAllReferences = (
+  volumes: ReadonlyArray<ScoredVolume>,
+  localised: ReadonlyMap<string, ReadonlyArray<number>>,
+  options: AnalysisOptions
+): Array<MultiReferenceRow> => {
+  const rows: Array<MultiReferenceRow> = []
+  for (const query of volumes) {
+    const n = query.scores.length
+    const alignments = new Map(
+      volumes
+        .filter((r) => r !== query && r.organs.size > 0)
+        .map((r) => [r, alignScores(localised.get(query.id)!, localised.get(r.id)!, options.alignment ?? ALIGNMENT)] as const)
+    )
+    for (const [label, truth] of query.organs) {
+      const references = [...alignments.keys()].filter((r) => r.organs.has(label))
+      if (references.length === 0) continue
+      const mapped = (map: (r: ScoredVolume) => { scale: number; offset: number } | null) =>
+        references.flatMap((r) => {
+          const m = map(r)
+          return m ? [{ organ: r.organs.get(label)!, length: r.scores.length, map: m }] : []
+        })
+      const predicted = medianInterval(mapped((r) => alignments.get(r)!), n)
+      const proportional = medianInterval(mapped((r) => proportionalMap(n, r.scores.length)), n)
+      rows.push({
+        labelId: label,
+        name: options.labelNames[String(label)] ?? `label ${label}`,
+        query: query.id,
+        references: references.length,
+        truth,
+        predicted,
+        iou: predicted ? intervalIoU(predicted, truth) : 0,
+        proportional,
+        proportionalIou: proportional ? intervalIoU(proportional, truth) : 0
+      })
+    }
+  }
+  return rows
+}
+
+const mean = (values: ReadonlyArray<number>): number => values.reduce((s, v) => s + v, 0) / values.length
+
+/**
+ * Mean IoU per organ for each localiser, then the headline row: the mean over organs (each organ
+ * once, however many pairs it has) leaving whole-body labels out, since proportional placement is
+ * trivially perfect for them.
+ */
+const summarise = (
+  volumes: ReadonlyArray<ScoredVolume>,
+  pairs: ReadonlyArray<LocalizationIndex["organs"][number]>,
+  multi: ReadonlyArray<MultiReferenceRow>,
+  labelNames: Readonly<Record<string, string>>
+): Array<SummaryRow> => {
+  const labels = [...new Set(multi.map((r) => r.labelId))].sort((a, b) => a - b)
+  const wholeBody = (label: number) =>
+    volumes.every((v) => {
+      const o = v.organs.get(label)
+      return !o || o[1] - o[0] + 1 >= WHOLE_BODY * v.scores.length
+    })
+  const ious: Record<(typeof LOCALISERS)[number], (label: number) => Array<number>> = {
+    aligned: (l) => multi.filter((r) => r.labelId === l).map((r) => r.iou),
+    "proportional-median": (l) => multi.filter((r) => r.labelId === l).map((r) => r.proportionalIou),
+    "score-range": (l) => pairs.filter((r) => r.labelId === l).map((r) => r.iou),
+    proportional: (l) => pairs.filter((r) => r.labelId === l).map((r) => r.proportionalIou)
+  }
+  const rows: Array<SummaryRow> = []
+  for (const localiser of LOCALISERS) {
+    const perOrgan = labels.map((label) => {
+      const values = ious[localiser](label)
+      return { label, cases: values.length, meanIoU: mean(values), wholeBody: wholeBody(label) }
+    })
+    for (const o of perOrgan.filter((o) => o.cases > 0)) {
+      rows.push({ labelId: o.label, name: labelNames[String(o.label)] ?? `label ${o.label}`, wholeBody: o.wholeBody, localiser, cases: o.cases, meanIoU: o.meanIoU })
+    }
+    const headline = perOrgan.filter((o) => !o.wholeBody && o.cases > 0)
+    if (headline.length > 0) {
+      rows.push({
+        labelId: null,
+        name: "mean over organs (whole-body labels left out)",
+        wholeBody: false,
+        localiser,
+        cases: headline.reduce((s, o) => s + o.cases, 0),
+        meanIoU: mean(headline.map((o) => o.meanIoU))
+      })
+    }
+  }
+  return rows
 }
 
 /**

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import {
+  alignScores,
   averageRanks,
   intervalIoU,
   isotonic,
   landmarkMap,
   locateBlock,
   longestRun,
+  medianInterval,
   presentInterval,
   proportionalInterval,
+  proportionalMap,
   scoreRangeLocalise,
   spearman
 } from "./localise.ts"
@@ -110,4 +113,46 @@ test("isotonic fit pools adjacent violators (hand-computed)", () => {
   assert.deepEqual(isotonic([5, 4, 4, 1]), [3.5, 3.5, 3.5, 3.5])
   assert.deepEqual(isotonic([0, 1, 2]), [0, 1, 2])
   assert.deepEqual(isotonic([]), [])
+})
+
+test("median interval: each end is the median of the mapped ends; an end at a reference's edge votes for the query's edge", () => {
+  const identity = { scale: 1, offset: 0 }
+  // three 20-slice references, query of 20 slices; organ ends 4, 6, 10 → median 6; 12, 14, 19 (edge) → median 14
+  const refs = [
+    { organ: [4, 12] as const, length: 20, map: identity },
+    { organ: [6, 14] as const, length: 20, map: identity },
+    { organ: [10, 19] as const, length: 20, map: identity }
+  ]
+  assert.deepEqual(medianInterval(refs, 20), [6, 14])
+  // two of three touching the end → the median end is the query's last slice
+  assert.deepEqual(medianInterval([...refs.slice(0, 1), { ...refs[1], organ: [6, 19] }, refs[2]], 20), [6, 19])
+  // a reference sampled twice as densely (reference slice = 2z + 0.5): its organ [8, 13] covers query [4, 6]
+  assert.deepEqual(medianInterval([{ organ: [8, 13], length: 40, map: { scale: 2, offset: 0.5 } }], 20), [4, 6])
+  assert.equal(medianInterval([], 20), null)
+  // mapped wholly outside the query
+  assert.equal(medianInterval([{ organ: [3, 5], length: 10, map: { scale: 1, offset: 30 } }], 20), null)
+})
+
+test("one reference through the proportional map gives the proportional interval", () => {
+  for (const [organ, nr, nq] of [[[2, 4], 10, 20], [[3, 7], 17, 11], [[5, 5], 9, 30], [[1, 8], 12, 12]] as const) {
+    assert.deepEqual(medianInterval([{ organ, length: nr, map: proportionalMap(nq, nr) }], nq), proportionalInterval(organ, nr, nq))
+  }
+})
+
+test("score alignment recovers the slice map between two scans of one body with different extent and spacing", () => {
+  // slice z of a scan covering body levels [t0, t1] in n slices sits at level t0 + (z + 0.5)/n · (t1 − t0);
+  // scores are a strictly increasing, non-linear function of the level
+  const level = (t0: number, t1: number, n: number) => (z: number) => t0 + ((z + 0.5) / n) * (t1 - t0)
+  const f = (t: number) => t + 0.1 * Math.sin(8 * t)
+  const scan = (t0: number, t1: number, n: number) => Array.from({ length: n }, (_, z) => f(level(t0, t1, n)(z)))
+  const query = { t0: 0.3, t1: 0.9, n: 50 }
+  const reference = { t0: 0.05, t1: 0.7, n: 64 }
+  const a = alignScores(scan(query.t0, query.t1, query.n), scan(reference.t0, reference.t1, reference.n), { minOverlap: 0.4, maxScale: 4, map: "identity" })!
+  // the reference slice at the same level, solved from the level formula
+  const truePosition = (z: number) => ((level(query.t0, query.t1, query.n)(z) - reference.t0) / (reference.t1 - reference.t0)) * reference.n - 0.5
+  for (const z of [0, 10, 20, 30]) assert.ok(Math.abs(a.scale * z + a.offset - truePosition(z)) < 0.75, `z ${z}: ${a.scale * z + a.offset} vs ${truePosition(z)}`)
+  // the query reaches past the reference's top: only its slices at levels the reference samples count
+  const top = level(reference.t0, reference.t1, reference.n)(reference.n - 1)
+  const shared = Array.from({ length: query.n }, (_, z) => level(query.t0, query.t1, query.n)(z)).filter((t) => t <= top).length
+  assert.ok(Math.abs(a.overlap - shared) <= 1, `overlap ${a.overlap} vs ${shared}`)
 })

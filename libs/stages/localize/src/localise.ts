@@ -150,37 +150,54 @@ export interface BlockMatch {
 export const locateBlock = (
   block: ReadonlyArray<number>,
   reference: ReadonlyArray<number>,
-  map: "identity" | "affine" = "identity"
+  map: ScoreMap = "identity"
 ): BlockMatch | null => {
   const m = block.length
   if (m < 2 || m > reference.length) return null
-  let mb = 0
-  for (const v of block) mb += v
-  mb /= m
   let best: BlockMatch | null = null
   for (let o = 0; o + m <= reference.length; o++) {
-    let scale = 1
-    let shift = 0
-    if (map === "affine") {
-      let mr = 0
-      for (let i = 0; i < m; i++) mr += reference[o + i]
-      mr /= m
-      let srb = 0
-      let srr = 0
-      for (let i = 0; i < m; i++) {
-        const dr = reference[o + i] - mr
-        srb += dr * (block[i] - mb)
-        srr += dr * dr
-      }
-      scale = srr > 0 ? Math.max(0, srb / srr) : 0
-      shift = mb - scale * mr
-    }
-    let residual = 0
-    for (let i = 0; i < m; i++) residual += (block[i] - scale * reference[o + i] - shift) ** 2
-    residual /= m
-    if (!best || residual < best.residual - 1e-12) best = { offset: o, scale, shift, residual }
+    const fit = fitScoreMap(m, (i) => block[i], (i) => reference[o + i], map)
+    if (!best || fit.residual < best.residual - 1e-12) best = { offset: o, ...fit }
   }
   return best
+}
+
+export type ScoreMap = "identity" | "affine"
+
+/**
+ * Least-squares fit of y ≈ scale · x + shift over n paired values (scale ≥ 0: a negative one would
+ * match the anatomy backwards); `identity` keeps scale 1, shift 0 and only measures the residual.
+ */
+export const fitScoreMap = (
+  n: number,
+  y: (i: number) => number,
+  x: (i: number) => number,
+  map: ScoreMap
+): { readonly scale: number; readonly shift: number; readonly residual: number } => {
+  let scale = 1
+  let shift = 0
+  if (map === "affine") {
+    let mx = 0
+    let my = 0
+    for (let i = 0; i < n; i++) {
+      mx += x(i)
+      my += y(i)
+    }
+    mx /= n
+    my /= n
+    let sxy = 0
+    let sxx = 0
+    for (let i = 0; i < n; i++) {
+      const dx = x(i) - mx
+      sxy += dx * (y(i) - my)
+      sxx += dx * dx
+    }
+    scale = sxx > 0 ? Math.max(0, sxy / sxx) : 0
+    shift = my - scale * mx
+  }
+  let residual = 0
+  for (let i = 0; i < n; i++) residual += (y(i) - scale * x(i) - shift) ** 2
+  return { scale, shift, residual: residual / n }
 }
 
 /**
@@ -210,4 +227,99 @@ export const landmarkMap = (
   if (sxx === 0) return null
   const a = sxy / sxx
   return (z) => a * z + my - a * mx
+}
+
+/** Linear interpolation of a sequence at a fractional index inside [0, n − 1]. */
+const interpolate = (values: ReadonlyArray<number>, p: number): number => {
+  const i = Math.max(0, Math.min(values.length - 2, Math.floor(p)))
+  const f = p - i
+  return values[i] * (1 - f) + values[i + 1] * f
+}
+
+/** Reference slice position of query slice z: scale · z + offset (slice z's centre is at z). */
+export interface SliceMap {
+  readonly scale: number
+  readonly offset: number
+}
+
+export interface SliceAlignment extends SliceMap {
+  /** Mean squared score difference over the overlap, after the score map. */
+  readonly residual: number
+  /** Query slices that fall inside the reference. */
+  readonly overlap: number
+}
+
+export interface AlignOptions {
+  /** Fewest query slices the two volumes must share, as a share of the query. */
+  readonly minOverlap: number
+  /** Largest ratio of slice spacings (either way) tried. */
+  readonly maxScale: number
+  readonly map: ScoreMap
+}
+
+/**
+ * Aligns two score sequences along the axis: the affine slice map z_ref = scale · z + offset that
+ * makes the query's scores best match the reference's (least squares over the slices both cover).
+ * One encoder scores both, so a slice level should get one score wherever it appears; the scans may
+ * start, end and be sampled differently. A grid search (scales log-spaced, offsets in half slices)
+ * rather than a descent, because the cost has many local minima on plateaus of the score profile.
+ */
+export const alignScores = (
+  query: ReadonlyArray<number>,
+  reference: ReadonlyArray<number>,
+  options: AlignOptions
+): SliceAlignment | null => {
+  const nq = query.length
+  const nr = reference.length
+  if (nq < 2 || nr < 2) return null
+  const need = Math.max(2, Math.ceil(options.minOverlap * nq))
+  const steps = 40
+  let best: SliceAlignment | null = null
+  for (let k = -steps; k <= steps; k++) {
+    const scale = Math.pow(options.maxScale, k / steps)
+    for (let offset = -scale * (nq - 1); offset <= nr - 1; offset += 0.5) {
+      const first = Math.max(0, Math.ceil(-offset / scale - 1e-9))
+      const last = Math.min(nq - 1, Math.floor((nr - 1 - offset) / scale + 1e-9))
+      const overlap = last - first + 1
+      if (overlap < need) continue
+      const fit = fitScoreMap(overlap, (i) => query[first + i], (i) => interpolate(reference, scale * (first + i) + offset), options.map)
+      if (!best || fit.residual < best.residual - 1e-12) best = { scale, offset, residual: fit.residual, overlap }
+    }
+  }
+  return best
+}
+
+/** The proportional baseline as a slice map: the same relative position (slice centres match). */
+export const proportionalMap = (queryLength: number, referenceLength: number): SliceMap => {
+  const scale = referenceLength / queryLength
+  return { scale, offset: scale / 2 - 0.5 }
+}
+
+export interface MappedReference {
+  readonly organ: SliceInterval
+  readonly length: number
+  /** Query slice → reference slice. */
+  readonly map: SliceMap
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const s = [...values].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * Several references at once: each maps its organ's ends (slice edges, not centres) into the query,
+ * and the median of each end is the prediction — robust to a few badly aligned references.
+ * An organ that reaches a reference's first or last slice may go on beyond the scan, so that end
+ * votes for the query's own edge (±∞ before clamping) instead of for where the scan happened to stop.
+ */
+export const medianInterval = (references: ReadonlyArray<MappedReference>, queryLength: number): SliceInterval | null => {
+  if (references.length === 0) return null
+  const toQuery = (m: SliceMap, p: number) => (p - m.offset) / m.scale
+  const firsts = references.map((r) => (r.organ[0] === 0 ? -Infinity : toQuery(r.map, r.organ[0] - 0.5) + 0.5))
+  const lasts = references.map((r) => (r.organ[1] === r.length - 1 ? Infinity : toQuery(r.map, r.organ[1] + 0.5) - 0.5))
+  const first = Math.max(0, Math.round(median(firsts)))
+  const last = Math.min(queryLength - 1, Math.round(median(lasts)))
+  return first <= last ? [first, last] : null
 }

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
-import { readFile, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { defineStage, EncoderIndex, INDEX_FILE, InputError, StageFailure } from "@tomoprior/core"
+import { defineStage, EncoderIndex, INDEX_FILE, InputError, readArtifactIndex, StageFailure } from "@tomoprior/core"
 import { analyse, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyse.ts"
 
 export const localizeStage = defineStage({
@@ -31,14 +31,7 @@ export const localizeStage = defineStage({
       const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
       const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
 
-      const encFile = join(ctx.inputs.encoder.dir, INDEX_FILE)
-      const json = yield* Effect.tryPromise({
-        try: () => readFile(encFile, "utf8").then((t) => JSON.parse(t) as unknown),
-        catch: (e) => new InputError({ file: encFile, problem: `cannot read the Encoder index: ${String(e)}` })
-      })
-      const enc = yield* Schema.decodeUnknownEffect(EncoderIndex)(json).pipe(
-        Effect.mapError((e) => new InputError({ file: encFile, problem: `not a valid Encoder index: ${e.message}` }))
-      )
+      const enc = yield* readArtifactIndex(ctx.inputs.encoder.dir, "Encoder", EncoderIndex)
       const modelDir = join(ctx.inputs.encoder.dir, enc.model)
       const { model } = yield* compute.loadCheckpoint(modelDir).pipe(Effect.mapError((e) => new InputError({ file: modelDir, problem: e.message })))
       const outShape = model.outputs[0].shape
@@ -94,6 +87,9 @@ export const localizeStage = defineStage({
         seed: ctx.params.seed ?? 0,
         smoothing: ctx.params.smoothing ?? "isotonic"
       })
+      for (const row of index.summary ?? []) {
+        if (row.labelId === null) yield* ctx.log(`interval IoU, ${row.name}: ${row.localiser} ${row.meanIoU.toFixed(3)}`)
+      }
       yield* Effect.promise(() => writeFile(join(ctx.outputs.localization, INDEX_FILE), JSON.stringify(index, null, 1)))
       yield* ctx.provenance({ backend: backend.backend, scoring: hasScore ? "score head" : "pc1" })
     }).pipe(Effect.scoped)
