@@ -8,14 +8,14 @@
  * by the generated pipeline through `plugins: [<this file>]`.
  */
 import { type ArtifactKind, defineStage } from "@tomoprior/core"
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { FileHasher, Store, acquireLease, diskUsage, executePipeline, loadPipeline, findRepoRoot } from "@tomoprior/runner"
+import { EventSink, Executor, StageRegistry, Store, diskUsage, findRepoRoot, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
 import type { Bench } from "./contract.ts"
 
 const CHUNK = 4 << 20
@@ -71,28 +71,18 @@ const pipelineYaml = (totalMb: number): string => {
 
 const repoRoot = findRepoRoot(import.meta.dirname)!
 
-/** One in-process run: from loading the pipeline (plan) to run-done, under the store's lease. */
+/** One in-process run as the CLI does it: the runner's services, loading the pipeline (plan), then run-done under the store's lease. */
 const runOnce = async (file: string, storeDir: string) => {
   const t0 = performance.now()
-  let ran = 0
-  await Effect.runPromise(
+  const services = Executor.layerLocal.pipe(Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(repoRoot), Store.layer(storeDir), EventSink.layer(() => undefined))))
+  const summary = await Effect.runPromise(
     Effect.gen(function* () {
-      const pipeline = yield* loadPipeline(file, { repoRoot })
-      const store = new Store(storeDir)
-      yield* Effect.promise(() => store.init())
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          const runId = `bench-${randomBytes(3).toString("hex")}`
-          yield* acquireLease(store.locks, { runId, waitSeconds: 0, notice: () => undefined })
-          const hasher = yield* Effect.promise(() => FileHasher.open(store.hashesFile))
-          const summary = yield* executePipeline(pipeline, store, hasher, { runId, emit: () => undefined, tool: "bench" })
-          if (!summary.ok) throw new Error("benchmark pipeline failed")
-          ran = summary.ran
-        })
-      )
-    })
+      const pipeline = yield* resolvePipelineFile(file)
+      return yield* runPipeline(pipeline, { runId: `bench-${randomBytes(3).toString("hex")}`, waitSeconds: 0, tool: "bench" })
+    }).pipe(Effect.provide(services))
   )
-  return { seconds: (performance.now() - t0) / 1000, ran }
+  if (!summary.ok) throw new Error("benchmark pipeline failed")
+  return { seconds: (performance.now() - t0) / 1000, ran: summary.ran }
 }
 
 const bench: Bench = {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { main } from "../../apps/cli/src/main.ts"
-import { hashFileContent, Store, RunRecord, readJsonFile } from "@tomoprior/runner"
+import { artifactDir, hashFileContent, RunRecord, readJsonFile, storeLayout } from "@tomoprior/runner"
 import { Manifest } from "@tomoprior/core"
 
 export const REPO = resolve(import.meta.dirname, "../..")
@@ -79,14 +79,14 @@ export const stagesWith = (out: string, type: string): Array<string> => jsonLine
  * size and content hash its manifest lists. Returns the run records' output hashes by stage id.
  */
 export const verifyStore = async (storeDir: string): Promise<Map<string, Record<string, string>>> => {
-  const store = new Store(storeDir)
+  const store = storeLayout(storeDir)
   const out = new Map<string, Record<string, string>>()
   for (const f of readdirSync(store.runs)) {
     if (!f.endsWith(".json")) continue
     const record = await readJsonFile(join(store.runs, f), RunRecord)
     if (!record) throw new Error(`unreadable run record ${f}`)
     for (const hash of Object.values(record.outputs)) {
-      const dir = store.artifactDir(hash)
+      const dir = artifactDir(store, hash)
       const manifest = await readJsonFile(join(dir, "manifest.json"), Manifest)
       if (!manifest) throw new Error(`run record ${f} points at ${hash} without a manifest`)
       for (const file of manifest.files) {

@@ -1,3 +1,5 @@
+import { Context, Effect, Layer } from "effect"
+
 /** What a run reports, in order. The CLI renders these; `--json` prints each as one line. */
 export type RunEvent =
   | { readonly type: "run-start"; readonly pipeline: string; readonly runId: string; readonly store: string; readonly stages: ReadonlyArray<string> }
@@ -30,3 +32,18 @@ export type RunEvent =
     }
 
 export type EmitEvent = (event: RunEvent) => void
+
+/**
+ * Where a run's events go. The CLI gives a renderer (progress bars, plain lines or JSON lines);
+ * tests collect them. Emitting never fails: a sink that cannot show an event drops it.
+ */
+export class EventSink extends Context.Service<EventSink, { readonly emit: (event: RunEvent) => Effect.Effect<void> }>()("@tomoprior/runner/EventSink") {
+  /** A sink calling `emit` synchronously for every event, in order. */
+  static readonly layer = (emit: EmitEvent): Layer.Layer<EventSink> => Layer.succeed(EventSink, { emit: (event) => Effect.sync(() => emit(event)) })
+
+  /** A sink that keeps every event in `events` (for tests and programs that inspect a run afterwards). */
+  static readonly collecting = (): { readonly events: Array<RunEvent>; readonly layer: Layer.Layer<EventSink> } => {
+    const events: Array<RunEvent> = []
+    return { events, layer: EventSink.layer((event) => void events.push(event)) }
+  }
+}

@@ -1,21 +1,17 @@
-import type { ArtifactRef, Progress, ResolvedInputs, StageContext } from "@tomoprior/core"
+import type { ArtifactRef } from "@tomoprior/core"
 import { Cause, Deferred, Effect, Exit, Result, Semaphore } from "effect"
-import { mkdir, rm } from "node:fs/promises"
-import { join } from "node:path"
-import type { EmitEvent } from "./events.ts"
-import type { FileHasher } from "./hash.ts"
+import { EventSink } from "./events.ts"
+import { Executor, type StageInvocation } from "./executor.ts"
 import { type LockEntry, type LockFile, lockPathFor, readLock, writeLock } from "./lockfile.ts"
 import { explain, inputHashes, keyParts, matches, selectNodes } from "./plan.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
-import type { Store } from "./store.ts"
+import { Store } from "./store.ts"
 
 /** Concurrent work slots; a stage declaring `resources.cpu: "all"` takes every slot. */
 export const DEFAULT_SLOTS = 2
-const PROGRESS_EVERY_MS = 250
 
 export interface ExecuteOptions {
   readonly runId: string
-  readonly emit: EmitEvent
   /** Written into every manifest's provenance, e.g. "tomoprior 0.1.0". */
   readonly tool: string
   readonly force?: ReadonlyArray<string>
@@ -35,15 +31,34 @@ export interface RunSummary {
 type Outcome = { readonly status: "ran" | "cached"; readonly outputs: Record<string, ArtifactRef> } | { readonly status: "failed" | "skipped"; readonly root: string }
 
 /**
- * Runs a validated pipeline against a store whose writer lease is held. Each stage waits for its
- * producers, computes its key from their output hashes, and is either served from the store or run
- * in a temp directory whose outputs are moved into the store only when complete. A failure skips
- * the stage's dependants and lets independent branches finish. Interruption deletes temp outputs.
+ * A whole run: takes the store's writer lease (waiting up to `waitSeconds` for another run, with a
+ * notice), clears temp outputs a dead run left, then executes the pipeline.
  */
-export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileHasher, options: ExecuteOptions) =>
+export const runPipeline = (p: ResolvedPipeline, options: ExecuteOptions & { readonly waitSeconds: number }) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const store = yield* Store
+      const sink = yield* EventSink
+      yield* store.init
+      yield* store.lease({ runId: options.runId, waitSeconds: options.waitSeconds, notice: (message) => sink.emit({ type: "notice", message }) })
+      yield* store.clearTmp
+      return yield* executePipeline(p, options)
+    })
+  )
+
+/**
+ * Runs a validated pipeline against a store whose writer lease is held. Each stage waits for its
+ * producers, computes its key from their output hashes, and is either served from the store or
+ * handed to the Executor with temp output directories that are moved into the store only when
+ * complete. A failure skips the stage's dependants and lets independent branches finish.
+ * Interruption deletes temp outputs.
+ */
+export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
   Effect.gen(function* () {
     const started = Date.now()
-    const emit = options.emit
+    const store = yield* Store
+    const executor = yield* Executor
+    const { emit } = yield* EventSink
     const nodes = selectNodes(p, options.only ?? [])
     const slots = options.slots ?? DEFAULT_SLOTS
     const budget = yield* Semaphore.make(slots)
@@ -62,15 +77,18 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
     for (const n of nodes) done.set(n.id, yield* Deferred.make<void>())
     const outcomes = new Map<string, Outcome>()
 
-    emit({ type: "run-start", pipeline: p.name, runId: options.runId, store: store.root, stages: nodes.map((n) => n.id) })
+    yield* emit({ type: "run-start", pipeline: p.name, runId: options.runId, store: store.layout.root, stages: nodes.map((n) => n.id) })
 
+    // The lock file and the store's copy of it (a gc root) are written together or not at all.
     const record = (node: PlanNode, entry: LockEntry) =>
       Semaphore.withPermits(lockWrites, 1)(
-        Effect.promise(async () => {
-          lock.stages[node.id] = entry
-          await writeLock(lockPath, lock as LockFile)
-          await store.recordRoot(lockPath, lock as LockFile)
-        })
+        Effect.uninterruptible(
+          Effect.gen(function* () {
+            lock.stages[node.id] = entry
+            yield* Effect.promise(() => writeLock(lockPath, lock as LockFile))
+            yield* store.recordRoot(lockPath, lock as LockFile)
+          })
+        )
       )
 
     const runNode = (node: PlanNode) =>
@@ -78,12 +96,12 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
         for (const d of node.deps) yield* Deferred.await(done.get(d)!)
         const broken = node.deps.map((d) => outcomes.get(d)!).find((o): o is Extract<Outcome, { root: string }> => "root" in o)
         if (broken) {
-          emit({ type: "stage-skipped", stage: node.id, reason: `upstream \`${broken.root}\` failed` })
+          yield* emit({ type: "stage-skipped", stage: node.id, reason: `upstream \`${broken.root}\` failed` })
           return { status: "skipped", root: broken.root } as Outcome
         }
         const refOf = (id: string) => (outcomes.get(id) as { outputs: Record<string, ArtifactRef> }).outputs
         const inputs = inputHashes(node, (id) => Object.fromEntries(Object.entries(refOf(id)).map(([k, r]) => [k, r.hash])))!
-        const keyed = yield* Effect.exit(keyParts(node, inputs, p.dir, hasher))
+        const keyed = yield* Effect.exit(keyParts(node, inputs, p.dir, store.hashes))
         if (Exit.isFailure(keyed)) return yield* fail(node, keyed.cause)
         const { parts, key } = keyed.value
         const forced = (options.force ?? []).some((f) => matches(node, f))
@@ -97,10 +115,10 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
         // Two stages with the same key (identical type, params and inputs) run once; the second is a cache hit.
         return yield* Semaphore.withPermits(keyLock(key), 1)(
           Effect.gen(function* () {
-            const hit = forced ? undefined : yield* Effect.promise(() => store.lookup(key))
+            const hit = forced ? undefined : yield* store.lookup(key)
             if (hit) {
               yield* record(node, entry(hit))
-              emit({ type: "stage-cached", stage: node.id, uses: node.stage.name, key, outputs: dirs(hit) })
+              yield* emit({ type: "stage-cached", stage: node.id, uses: node.stage.name, key, outputs: dirs(hit) })
               return { status: "cached", outputs: hit } as Outcome
             }
 
@@ -109,12 +127,12 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
             const permits = node.stage.resources?.cpu === "all" ? slots : 1
             return yield* Semaphore.withPermits(budget, permits)(
               Effect.gen(function* () {
-                emit({ type: "stage-start", stage: node.id, uses: node.stage.name, key, reasons })
+                yield* emit({ type: "stage-start", stage: node.id, uses: node.stage.name, key, reasons })
                 const t0 = Date.now()
                 const ran = yield* Effect.exit(attempt(node, key, refOf))
                 if (Exit.isFailure(ran)) return yield* fail(node, ran.cause)
                 yield* record(node, entry(ran.value))
-                emit({ type: "stage-done", stage: node.id, key, seconds: (Date.now() - t0) / 1000, outputs: dirs(ran.value) })
+                yield* emit({ type: "stage-done", stage: node.id, key, seconds: (Date.now() - t0) / 1000, outputs: dirs(ran.value) })
                 return { status: "ran", outputs: ran.value } as Outcome
               })
             )
@@ -129,90 +147,55 @@ export const executePipeline = (p: ResolvedPipeline, store: Store, hasher: FileH
       Effect.gen(function* () {
         if (Cause.hasInterruptsOnly(cause)) return yield* Effect.interrupt
         const { error, message } = describeFailure(cause)
-        emit({ type: "stage-failed", stage: node.id, error, message })
+        yield* emit({ type: "stage-failed", stage: node.id, error, message })
         return { status: "failed", root: node.id } as Outcome
       })
 
-    /** One execution of a stage: temp outputs, the stage's run, then the move into the store. */
-    const attempt = (node: PlanNode, key: string, refOf: (id: string) => Record<string, ArtifactRef>) => {
-      const tmpRoot = join(store.tmp, options.runId, node.id.replace(/[^A-Za-z0-9_.=,-]/g, "_"))
-      const workDir = join(store.work, key)
-      const outputDirs = Object.fromEntries(Object.keys(node.stage.outputs).map((port) => [port, join(tmpRoot, port)]))
-      return Effect.acquireUseRelease(
-        Effect.promise(async () => {
-          await rm(tmpRoot, { recursive: true, force: true })
-          for (const d of Object.values(outputDirs)) await mkdir(d, { recursive: true })
-          await mkdir(workDir, { recursive: true })
-        }),
-        () =>
-          Effect.gen(function* () {
-            const startedAt = new Date().toISOString()
-            const extra: Record<string, unknown> = {}
-            let lastProgress = 0
-            const ctx: StageContext<unknown, any, any> = {
-              pipeline: p.name,
-              pipelineDir: p.dir,
-              stageId: node.id,
-              params: node.params,
-              inputs: resolvedInputs(node, refOf),
-              outputs: outputDirs,
-              workDir,
-              compute: p.compute,
-              progress: (pr: Progress) =>
-                Effect.sync(() => {
-                  const now = Date.now()
-                  if (now - lastProgress < PROGRESS_EVERY_MS && pr.done !== pr.total) return
-                  lastProgress = now
-                  emit({ type: "stage-progress", stage: node.id, ...pr })
-                }),
-              log: (message: string) => Effect.sync(() => emit({ type: "stage-log", stage: node.id, message })),
-              provenance: (facts) => Effect.sync(() => void Object.assign(extra, facts))
-            }
-            yield* node.stage.run(ctx)
-            const endedAt = new Date().toISOString()
-            const refs: Record<string, ArtifactRef> = {}
-            // Moving into the store is short and must not be torn apart by an interrupt half-way.
-            yield* Effect.uninterruptible(
-              Effect.promise(async () => {
-                for (const [port, kind] of Object.entries(node.stage.outputs))
-                  refs[port] = await store.commitArtifact(
-                    outputDirs[port],
-                    kind,
-                    { pipeline: p.name, stage: node.id, uses: node.stage.name, key, startedAt, endedAt, tool: options.tool, extra },
-                    hasher
-                  )
-                await store.writeRunRecord({ key, stage: node.id, uses: node.stage.name, outputs: Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.hash])), createdAt: endedAt })
-                await rm(workDir, { recursive: true, force: true })
-              })
-            )
-            return refs
-          }),
-        () => Effect.promise(() => rm(tmpRoot, { recursive: true, force: true }))
+    /** One execution of a stage: temp outputs, the executor's run, then the move into the store. */
+    const attempt = (node: PlanNode, key: string, refOf: (id: string) => Record<string, ArtifactRef>) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const staging = yield* store.staging(options.runId, node.id, key, Object.keys(node.stage.outputs))
+          const invocation: StageInvocation = {
+            pipeline: p.name,
+            pipelineDir: p.dir,
+            plugins: p.plugins,
+            stageId: node.id,
+            uses: node.stage.name,
+            key,
+            params: node.params,
+            inputs: resolvedInputs(node, refOf),
+            outputs: staging.outputs,
+            workDir: staging.workDir,
+            compute: p.compute
+          }
+          const startedAt = new Date().toISOString()
+          const result = yield* executor.run(invocation)
+          const endedAt = new Date().toISOString()
+          return yield* store.commit(staging, node.stage.outputs, { pipeline: p.name, stage: node.id, uses: node.stage.name, key, startedAt, endedAt, tool: options.tool, extra: { ...result.provenance } })
+        })
       )
-    }
 
-    yield* Effect.forEach(nodes, runNode, { concurrency: "unbounded", discard: true }).pipe(
-      Effect.ensuring(Effect.promise(() => Promise.all([hasher.save(), rm(join(store.tmp, options.runId), { recursive: true, force: true })])))
-    )
+    yield* Effect.forEach(nodes, runNode, { concurrency: "unbounded", discard: true }).pipe(Effect.ensuring(store.endRun(options.runId)))
 
     const count = (s: Outcome["status"]) => [...outcomes.values()].filter((o) => o.status === s).length
     const outputs: Record<string, Record<string, string>> = {}
     for (const [id, o] of outcomes) if (o.status === "ran" || o.status === "cached") outputs[id] = dirs(o.outputs)
     const summary: RunSummary = { ok: count("failed") === 0 && count("skipped") === 0, ran: count("ran"), cached: count("cached"), failed: count("failed"), skipped: count("skipped"), outputs }
-    emit({ type: "run-done", ok: summary.ok, seconds: (Date.now() - started) / 1000, ran: summary.ran, cached: summary.cached, failed: summary.failed, skipped: summary.skipped, outputs })
+    yield* emit({ type: "run-done", ok: summary.ok, seconds: (Date.now() - started) / 1000, ran: summary.ran, cached: summary.cached, failed: summary.failed, skipped: summary.skipped, outputs })
     return summary
   })
 
 const dirs = (refs: Record<string, ArtifactRef>): Record<string, string> => Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.dir]))
 
-const resolvedInputs = (node: PlanNode, refOf: (id: string) => Record<string, ArtifactRef>): ResolvedInputs<any> => {
+const resolvedInputs = (node: PlanNode, refOf: (id: string) => Record<string, ArtifactRef>): StageInvocation["inputs"] => {
   const out: Record<string, ArtifactRef | ReadonlyArray<ArtifactRef> | undefined> = {}
   for (const [port, decl] of Object.entries(node.stage.inputs)) {
     const wired = node.inputs[port]
     const refs = (wired?.wires ?? []).map((w) => ({ ...refOf(w.node)[w.output], producer: w.node }))
     out[port] = decl.many ? refs : refs[0]
   }
-  return out as ResolvedInputs<any>
+  return out
 }
 
 /** A typed error's own message; an unexpected defect's message (stack only with TOMOPRIOR_DEBUG=1). */

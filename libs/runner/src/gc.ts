@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from "node:fs"
 import { readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { readLock } from "./lockfile.ts"
-import { type Store, diskUsage } from "./store.ts"
+import { type RootCopy, Store, type StoreLayout, diskUsage } from "./store.ts"
 
 export interface GcReport {
   readonly lockFiles: ReadonlyArray<string>
@@ -16,11 +16,10 @@ export interface GcReport {
  * Lock files under `<cwd>/pipelines/` plus every lock file this store has written (see `RootCopy`);
  * a lock file that no longer exists pins nothing.
  */
-export const findLockFiles = async (store: Store, cwd: string): Promise<Array<string>> => {
+const findLockFiles = (cwd: string, copies: ReadonlyArray<RootCopy>): Array<string> => {
   const dir = join(cwd, "pipelines")
   const local = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".lock.json")).map((f) => join(dir, f)) : []
-  const recorded = (await store.rootCopies()).map((c) => c.lockFile)
-  return [...new Set([...local, ...recorded])].filter((f) => existsSync(f)).sort()
+  return [...new Set([...local, ...copies.map((c) => c.lockFile)])].filter((f) => existsSync(f)).sort()
 }
 
 /**
@@ -28,27 +27,30 @@ export const findLockFiles = async (store: Store, cwd: string): Promise<Array<st
  * outputs. A lock file pins what it lists now and what this store's copy of it lists (another
  * store's run may have rewritten the shared file). Call it while holding the store's lease.
  */
-export const collectGarbage = (store: Store, cwd: string, dryRun: boolean) =>
-  Effect.promise(async (): Promise<GcReport> => {
-    const lockFiles = await findLockFiles(store, cwd)
-    const locks = [
-      ...(await Promise.all(lockFiles.map((f) => readLock(f)))),
-      ...(await store.rootCopies()).filter((c) => lockFiles.includes(c.lockFile)).map((c) => c.lock)
-    ]
-    const keys = new Set<string>()
-    const hashes = new Set<string>()
-    for (const lock of locks)
-      for (const e of Object.values(lock?.stages ?? {})) {
-        keys.add(e.key)
-        for (const h of Object.values(e.outputs)) hashes.add(h)
-      }
-    const victims: Array<string> = []
-    const list = async (d: string) => (existsSync(d) ? await readdir(d) : [])
-    for (const h of await list(store.artifacts)) if (!hashes.has(h)) victims.push(join(store.artifacts, h))
-    for (const r of await list(store.runs)) if (!keys.has(r.replace(/\.json$/, ""))) victims.push(join(store.runs, r))
-    for (const w of await list(store.work)) if (!keys.has(w)) victims.push(join(store.work, w))
-    for (const t of await list(store.tmp)) victims.push(join(store.tmp, t))
-    const removed = await Promise.all(victims.map(async (path) => ({ path, bytes: await diskUsage(path) })))
-    if (!dryRun) for (const v of removed) await rm(v.path, { recursive: true, force: true })
-    return { lockFiles, removed, bytes: removed.reduce((s, r) => s + r.bytes, 0), dryRun }
+export const collectGarbage = (cwd: string, dryRun: boolean) =>
+  Effect.gen(function* () {
+    const { layout, rootCopies } = yield* Store
+    const copies = yield* rootCopies
+    return yield* Effect.promise(() => sweep(layout, cwd, copies, dryRun))
   })
+
+const sweep = async (layout: StoreLayout, cwd: string, copies: ReadonlyArray<RootCopy>, dryRun: boolean): Promise<GcReport> => {
+  const lockFiles = findLockFiles(cwd, copies)
+  const locks = [...(await Promise.all(lockFiles.map((f) => readLock(f)))), ...copies.filter((c) => lockFiles.includes(c.lockFile)).map((c) => c.lock)]
+  const keys = new Set<string>()
+  const hashes = new Set<string>()
+  for (const lock of locks)
+    for (const e of Object.values(lock?.stages ?? {})) {
+      keys.add(e.key)
+      for (const h of Object.values(e.outputs)) hashes.add(h)
+    }
+  const victims: Array<string> = []
+  const list = async (d: string) => (existsSync(d) ? await readdir(d) : [])
+  for (const h of await list(layout.artifacts)) if (!hashes.has(h)) victims.push(join(layout.artifacts, h))
+  for (const r of await list(layout.runs)) if (!keys.has(r.replace(/\.json$/, ""))) victims.push(join(layout.runs, r))
+  for (const w of await list(layout.work)) if (!keys.has(w)) victims.push(join(layout.work, w))
+  for (const t of await list(layout.tmp)) victims.push(join(layout.tmp, t))
+  const removed = await Promise.all(victims.map(async (path) => ({ path, bytes: await diskUsage(path) })))
+  if (!dryRun) for (const v of removed) await rm(v.path, { recursive: true, force: true })
+  return { lockFiles, removed, bytes: removed.reduce((s, r) => s + r.bytes, 0), dryRun }
+}

@@ -27,20 +27,36 @@ const MAX_ENTRIES = 200_000
 export class FileHasher {
   private readonly entries = new Map<string, string>()
   private dirty = false
+  private loaded: Promise<void> | undefined
 
   private constructor(private readonly file: string | undefined) {}
 
   /** A hasher backed by a JSON file (missing or unreadable = empty cache), or purely in memory. */
   static async open(file?: string): Promise<FileHasher> {
     const hasher = new FileHasher(file)
-    if (file) {
-      const known = await readJsonFile(file, HashCacheFile)
-      for (const [k, v] of Object.entries(known ?? {})) hasher.entries.set(k, v)
-    }
+    await hasher.load()
     return hasher
   }
 
+  /**
+   * A hasher that reads its file on first use, not now: a run that had to wait for the store's
+   * lease then starts from what the previous holder saved.
+   */
+  static deferred(file: string): FileHasher {
+    return new FileHasher(file)
+  }
+
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      if (!this.file) return
+      const known = await readJsonFile(this.file, HashCacheFile)
+      for (const [k, v] of Object.entries(known ?? {})) this.entries.set(k, v)
+    })()
+    return this.loaded
+  }
+
   async hash(path: string): Promise<{ hash: string; size: number }> {
+    await this.load()
     const s = await stat(path, { bigint: true })
     const id = `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`
     const known = this.entries.get(id)

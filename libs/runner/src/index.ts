@@ -1,5 +1,6 @@
 export * from "./events.ts"
 export * from "./execute.ts"
+export * from "./executor.ts"
 export * from "./gc.ts"
 export * from "./hash.ts"
 export * from "./json.ts"

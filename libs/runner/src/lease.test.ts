@@ -11,7 +11,7 @@ const lease = (over: Record<string, unknown>) =>
   JSON.stringify({ host: hostname(), pid: process.pid, runId: "other-run", startedAt: "2026-01-01T00:00:00.000Z", heartbeat: new Date().toISOString(), ...over })
 
 const take = (dir: string, notices: Array<string>, waitSeconds = 0) =>
-  Effect.runPromiseExit(Effect.scoped(Effect.asVoid(acquireLease(dir, { runId: "me", waitSeconds, notice: (m) => void notices.push(m) }))))
+  Effect.runPromiseExit(Effect.scoped(Effect.asVoid(acquireLease(dir, { runId: "me", waitSeconds, notice: (m) => Effect.sync(() => void notices.push(m)) }))))
 
 test("a free store is leased and released", async () => {
   const dir = locks()

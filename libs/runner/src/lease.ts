@@ -52,6 +52,14 @@ const staleness = (l: Lease, now: number): string | undefined => {
   return undefined
 }
 
+export interface LeaseOptions {
+  readonly runId: string
+  /** How long to wait for a live holder before failing with `StoreBusy`. */
+  readonly waitSeconds: number
+  /** Told when the lease of a dead holder is broken, and when waiting starts. */
+  readonly notice: (message: string) => Effect.Effect<void>
+}
+
 /**
  * Takes the single writer lease of a store (`locks/run.lease`): created by hard-linking a fully
  * written temp file, so the lease appears atomically and complete or not at all. A dead owner's
@@ -60,7 +68,7 @@ const staleness = (l: Lease, now: number): string | undefined => {
  */
 export const acquireLease = (
   locksDir: string,
-  options: { readonly runId: string; readonly waitSeconds: number; readonly notice: (message: string) => void }
+  options: LeaseOptions
 ) =>
   Effect.acquireRelease(
     Effect.gen(function* () {
@@ -82,7 +90,7 @@ export const acquireLease = (
           const aside = join(locksDir, `broken-${holder.runId}-${process.pid}.lease`)
           const moved = yield* Effect.promise(() => rename(file, aside).then(() => true, () => false))
           if (moved) {
-            options.notice(`broke the lease of ${describeLease(holder)}: ${stale}`)
+            yield* options.notice(`broke the lease of ${describeLease(holder)}: ${stale}`)
             yield* Effect.promise(() => unlink(aside).catch(() => undefined))
           }
           continue
@@ -90,7 +98,7 @@ export const acquireLease = (
         if (Date.now() >= deadline) return yield* new StoreBusy({ holder, waitedSeconds: options.waitSeconds })
         if (!announced) {
           announced = true
-          options.notice(`waiting up to ${options.waitSeconds} s for ${describeLease(holder)}`)
+          yield* options.notice(`waiting up to ${options.waitSeconds} s for ${describeLease(holder)}`)
         }
         yield* Effect.sleep(POLL_MS)
       }

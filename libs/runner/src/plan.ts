@@ -4,7 +4,7 @@ import type { FileHasher } from "./hash.ts"
 import { type KeyParts, cacheKey, externalHashes, stageCodeHash } from "./keys.ts"
 import type { LockEntry, LockFile } from "./lockfile.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
-import type { Store } from "./store.ts"
+import { Store } from "./store.ts"
 
 export interface StagePlan {
   readonly stage: string
@@ -97,12 +97,12 @@ export const diffParams = (a: unknown, b: unknown, path = ""): Array<string> => 
  */
 export const planPipeline = (
   p: ResolvedPipeline,
-  store: Store,
-  hasher: FileHasher,
   lock: LockFile | undefined,
   options: { readonly force?: ReadonlyArray<string>; readonly only?: ReadonlyArray<string> } = {}
 ) =>
   Effect.gen(function* () {
+    const store = yield* Store
+    const hasher = store.hashes
     const outputs = new Map<string, Record<string, string>>()
     const plans: Array<StagePlan> = []
     const byId = new Map<string, StagePlan>()
@@ -122,7 +122,7 @@ export const planPipeline = (
         plan = { stage: node.id, uses: node.stage.name, status: "run", reasons }
       } else {
         const { parts, key } = yield* keyParts(node, inputs, p.dir, hasher)
-        const hit = store.exists() ? yield* Effect.promise(() => store.lookup(key)) : undefined
+        const hit = yield* store.lookup(key)
         if (hit && !forced) {
           outputs.set(node.id, Object.fromEntries(Object.entries(hit).map(([k, r]) => [k, r.hash])))
           plan = { stage: node.id, uses: node.stage.name, status: "cached", key, reasons: [prev && prev.key !== key ? "cached (by an earlier run with these inputs)" : "cached"] }

@@ -1,4 +1,5 @@
 import type { StageDef } from "@tomoprior/core"
+import { Context, Effect, Layer } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, isAbsolute, join, resolve } from "node:path"
@@ -15,8 +16,8 @@ export interface LoadProblem {
   readonly message: string
 }
 
-/** Stage types by name. Built once per command from the workspace and the pipeline's `plugins:`. */
-export class StageRegistry {
+/** Stage types by name, as loaded from the workspace and a pipeline's `plugins:`. */
+export class StageTypes {
   readonly stages = new Map<string, RegisteredStage>()
   /** Packages that failed to load; shown when a pipeline names a stage type nobody provides. */
   readonly problems: Array<LoadProblem> = []
@@ -61,7 +62,7 @@ const entryOf = (pkgDir: string): string => {
  * package.json. A library that fails to import is recorded, not fatal — only pipelines that use
  * its stages are affected.
  */
-export const loadWorkspaceStages = async (registry: StageRegistry, repoRoot: string): Promise<void> => {
+export const loadWorkspaceStages = async (registry: StageTypes, repoRoot: string): Promise<void> => {
   const dir = join(repoRoot, "libs", "stages")
   const libs = existsSync(dir) ? readdirSync(dir).filter((d) => existsSync(join(dir, d, "package.json"))).sort() : []
   await Promise.all(
@@ -83,7 +84,7 @@ export const loadWorkspaceStages = async (registry: StageRegistry, repoRoot: str
  * then each of `alsoFrom` (the current directory, tomoprior's own installation), or a path
  * starting with `.` relative to the pipeline file. Returns a problem description, or undefined.
  */
-export const loadPlugin = async (registry: StageRegistry, name: string, pipelineDir: string, alsoFrom: ReadonlyArray<string> = []): Promise<string | undefined> => {
+export const loadPlugin = async (registry: StageTypes, name: string, pipelineDir: string, alsoFrom: ReadonlyArray<string> = []): Promise<string | undefined> => {
   let entry: string | undefined
   if (name.startsWith(".") || isAbsolute(name)) {
     const p = resolve(pipelineDir, name)
@@ -107,4 +108,68 @@ export const loadPlugin = async (registry: StageRegistry, name: string, pipeline
   } catch (e) {
     return `plugin \`${name}\` failed to load: ${(e as Error).message?.split("\n")[0]}`
   }
+}
+
+const workspaceStages = new Map<string, Promise<StageTypes>>()
+
+/** The workspace's stage libraries, imported once per process. */
+export const workspaceRegistry = (repoRoot: string): Promise<StageTypes> => {
+  let r = workspaceStages.get(repoRoot)
+  if (!r) {
+    r = (async () => {
+      const types = new StageTypes()
+      await loadWorkspaceStages(types, repoRoot)
+      return types
+    })()
+    workspaceStages.set(repoRoot, r)
+  }
+  return r
+}
+
+/** What a pipeline draws its stage types from. */
+export interface StageSources {
+  /** The pipeline's `plugins:` entries, in order. */
+  readonly plugins: ReadonlyArray<string>
+  /** Stage types needed; the workspace libraries are imported only when the plugins lack one. */
+  readonly uses: ReadonlyArray<string>
+  /** Plugin paths and package names resolve from here first. */
+  readonly pipelineDir: string
+}
+
+/** A `plugins:` entry that failed to load: its index in the list and why. */
+export interface PluginProblem {
+  readonly plugin: number
+  readonly message: string
+}
+
+/**
+ * The stage types of a pipeline: its plugins first, then — only when it names a stage type its
+ * plugins do not provide — the workspace's stage libraries. So a plugin-only pipeline never imports
+ * the workspace libraries, and a plugin's stage shadows a workspace stage of the same name.
+ */
+const typesFor = async (repoRoot: string, sources: StageSources): Promise<{ types: StageTypes; pluginProblems: Array<PluginProblem> }> => {
+  const types = new StageTypes()
+  const pluginProblems: Array<PluginProblem> = []
+  for (const [plugin, name] of sources.plugins.entries()) {
+    const message = await loadPlugin(types, name, sources.pipelineDir, [process.cwd(), repoRoot])
+    if (message) pluginProblems.push({ plugin, message })
+  }
+  if (sources.uses.every((u) => types.stages.has(u))) return { types, pluginProblems }
+  const workspace = await workspaceRegistry(repoRoot)
+  for (const [name, s] of workspace.stages) if (!types.stages.has(name)) types.stages.set(name, s)
+  types.problems.push(...workspace.problems)
+  return { types, pluginProblems }
+}
+
+/**
+ * Stage types by name: the built-in stage libraries of the workspace plus the plug-ins a pipeline
+ * names. Both the pipeline loader and the local executor ask it, so they see the same definitions.
+ */
+export class StageRegistry extends Context.Service<
+  StageRegistry,
+  { readonly forPipeline: (sources: StageSources) => Effect.Effect<{ readonly types: StageTypes; readonly pluginProblems: ReadonlyArray<PluginProblem> }> }
+>()("@tomoprior/runner/StageRegistry") {
+  /** Built-ins from `<repoRoot>/libs/stages/*`; plug-ins resolved from the pipeline's directory, the cwd, then `repoRoot`. */
+  static readonly layer = (repoRoot: string): Layer.Layer<StageRegistry> =>
+    Layer.succeed(StageRegistry, { forPipeline: (sources) => Effect.promise(() => typesFor(repoRoot, sources)) })
 }

@@ -28,6 +28,8 @@ export interface ResolvedPipeline {
   readonly file: string
   readonly dir: string
   readonly name: string
+  /** The `plugins:` entries (resolved from `dir`), so an executor can load the same stage types. */
+  readonly plugins: ReadonlyArray<string>
   /** Topological order. */
   readonly nodes: ReadonlyArray<PlanNode>
   readonly compute: ComputeSettings
@@ -167,6 +169,7 @@ export const resolvePipeline = (
     file: spec.file,
     dir: dirname(spec.file),
     name: spec.name,
+    plugins: spec.plugins.map((p) => p.value),
     nodes,
     compute: {
       backend: computeOverride.backend ?? spec.compute.backend?.value ?? "auto",

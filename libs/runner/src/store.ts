@@ -1,10 +1,11 @@
 import { type ArtifactKind, type ArtifactRef, type Manifest as ManifestT, type ManifestFile, type Provenance, canonicalJson, Manifest, MANIFEST_SCHEMA_VERSION } from "@tomoprior/core"
-import { Schema } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { existsSync } from "node:fs"
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises"
 import { join, relative, resolve } from "node:path"
-import { type FileHasher, hashText } from "./hash.ts"
+import { FileHasher, hashText } from "./hash.ts"
 import { readJsonFile, writeJsonAtomic } from "./json.ts"
+import { type LeaseOptions, type StoreBusy, acquireLease } from "./lease.ts"
 import { LockFile } from "./lockfile.ts"
 
 export const DEFAULT_STORE = ".tomoprior"
@@ -29,7 +30,7 @@ export const RootCopy = Schema.Struct({ lockFile: Schema.String, lock: LockFile 
 export type RootCopy = typeof RootCopy.Type
 
 /**
- * The content-addressed store:
+ * Where everything of a store lives:
  *   artifacts/<contentHash>/   a finished artifact: the stage's files + manifest.json
  *   runs/<cacheKey>.json       cache key → output hashes; written only after every output is in artifacts/
  *   tmp/<runId>/               outputs being written (deleted on failure, interruption, or the next run)
@@ -39,105 +40,170 @@ export type RootCopy = typeof RootCopy.Type
  *   locks/run.lease            the writer lease
  * A crash at any point leaves at worst orphans that gc removes, never a run record that lies.
  */
-export class Store {
+export interface StoreLayout {
   readonly root: string
-  constructor(root: string) {
-    this.root = resolve(root)
-  }
-  get artifacts() {
-    return join(this.root, "artifacts")
-  }
-  get runs() {
-    return join(this.root, "runs")
-  }
-  get tmp() {
-    return join(this.root, "tmp")
-  }
-  get work() {
-    return join(this.root, "work")
-  }
-  get locks() {
-    return join(this.root, "locks")
-  }
-  get hashesFile() {
-    return join(this.root, "hashes.json")
-  }
-  get rootsDir() {
-    return join(this.root, "roots")
-  }
-  artifactDir(hash: string) {
-    return join(this.artifacts, hash)
-  }
+  readonly artifacts: string
+  readonly runs: string
+  readonly tmp: string
+  readonly work: string
+  readonly locks: string
+  readonly hashesFile: string
+  readonly rootsDir: string
+}
 
-  exists(): boolean {
-    return existsSync(this.root)
+export const storeLayout = (dir: string): StoreLayout => {
+  const root = resolve(dir)
+  return {
+    root,
+    artifacts: join(root, "artifacts"),
+    runs: join(root, "runs"),
+    tmp: join(root, "tmp"),
+    work: join(root, "work"),
+    locks: join(root, "locks"),
+    hashesFile: join(root, "hashes.json"),
+    rootsDir: join(root, "roots")
   }
+}
 
-  async init(): Promise<void> {
-    for (const d of [this.artifacts, this.runs, this.tmp, this.work, this.locks, this.rootsDir]) await mkdir(d, { recursive: true })
-  }
+export const artifactDir = (layout: StoreLayout, hash: string): string => join(layout.artifacts, hash)
 
-  /** A cache hit: the run record exists and every artifact it names has its manifest. */
-  async lookup(key: string): Promise<Record<string, ArtifactRef> | undefined> {
-    const record = await readJsonFile(join(this.runs, `${key}.json`), RunRecord)
-    if (!record || record.key !== key) return undefined
-    const out: Record<string, ArtifactRef> = {}
-    for (const [port, hash] of Object.entries(record.outputs)) {
-      const ref = await this.readArtifact(hash, record.stage)
-      if (!ref) return undefined
-      out[port] = ref
-    }
-    return out
-  }
+/** The directories of one attempt at a stage. */
+export interface Staging {
+  /** Output port → an empty directory under tmp/, moved into artifacts/ by `commit`. */
+  readonly outputs: Readonly<Record<string, string>>
+  /** work/<key>: kept if the attempt is interrupted, so the next attempt can resume; removed by `commit`. */
+  readonly workDir: string
+}
 
-  async readArtifact(hash: string, producer: string): Promise<ArtifactRef | undefined> {
-    const dir = this.artifactDir(hash)
-    const manifest = await readJsonFile(join(dir, MANIFEST_FILE), Manifest)
-    if (!manifest || manifest.hash !== hash) return undefined
-    return { kind: manifest.kind, dir, hash, manifest, producer }
+/**
+ * The content-addressed store (layout in `StoreLayout`). Only the run holding the lease writes;
+ * everything it writes appears atomically, so readers never mistake a partial result for a hit.
+ */
+export class Store extends Context.Service<
+  Store,
+  {
+    readonly layout: StoreLayout
+    /** Creates the store's directories; a dry run never calls it, so it writes nothing. */
+    readonly init: Effect.Effect<void>
+    /** The single writer lease, held until the scope closes. */
+    readonly lease: (options: LeaseOptions) => Effect.Effect<void, StoreBusy, Scope.Scope>
+    /** Removes temp outputs of earlier runs; only while holding the lease. */
+    readonly clearTmp: Effect.Effect<void>
+    /** A cache hit: the run record exists and every artifact it names has its manifest. */
+    readonly lookup: (key: string) => Effect.Effect<Record<string, ArtifactRef> | undefined>
+    /** Fresh, empty output directories for one attempt; whatever `commit` did not take is removed when the scope closes. */
+    readonly staging: (runId: string, stageId: string, key: string, ports: ReadonlyArray<string>) => Effect.Effect<Staging, never, Scope.Scope>
+    /**
+     * Hashes each finished output, writes its manifest and renames it into artifacts/, then writes
+     * the run record (`provenance.key`), then drops the work directory. Not interruptible half-way.
+     */
+    readonly commit: (staging: Staging, kinds: Readonly<Record<string, ArtifactKind>>, provenance: Provenance) => Effect.Effect<Record<string, ArtifactRef>>
+    /** The file-hash cache, remembered by (device, inode, size, mtime). */
+    readonly hashes: FileHasher
+    /** Saves the hash cache and removes the run's temp directory. */
+    readonly endRun: (runId: string) => Effect.Effect<void>
+    /** Keeps this store's copy of a lock file it wrote (a gc root). */
+    readonly recordRoot: (lockFile: string, lock: LockFile) => Effect.Effect<void>
+    readonly rootCopies: Effect.Effect<ReadonlyArray<RootCopy>>
   }
+>()("@tomoprior/runner/Store") {
+  /** The store in a local (or shared network) directory. */
+  static readonly layer = (dir: string): Layer.Layer<Store> => Layer.sync(Store, () => localStore(storeLayout(dir)))
+}
 
-  /**
-   * Hashes a finished output directory, writes its manifest and renames it into artifacts/. An
-   * artifact with the same content already there is kept and the new copy deleted.
-   */
-  async commitArtifact(dir: string, kind: ArtifactKind, provenance: Provenance, hasher: FileHasher): Promise<ArtifactRef> {
-    const files = await manifestFiles(dir, hasher)
-    if (files.some((f) => f.path === MANIFEST_FILE))
-      throw new Error(`the stage wrote ${MANIFEST_FILE} into its output; that name is reserved for the runner`)
-    const hash = await contentHash(files)
-    const manifest: ManifestT = { kind, schemaVersion: MANIFEST_SCHEMA_VERSION, hash, files, provenance }
-    await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 1))
-    const target = this.artifactDir(hash)
-    try {
-      await rename(dir, target)
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if ((code !== "ENOTEMPTY" && code !== "EEXIST") || !existsSync(join(target, MANIFEST_FILE))) throw e
-      await rm(dir, { recursive: true, force: true })
-    }
-    return (await this.readArtifact(hash, provenance.stage))!
-  }
+const localStore = (layout: StoreLayout): Store["Service"] => {
+  const hashes = FileHasher.deferred(layout.hashesFile)
+  const tmpOf = (runId: string) => join(layout.tmp, runId)
+  return Store.of({
+    layout,
+    hashes,
+    init: Effect.promise(async () => {
+      for (const d of [layout.artifacts, layout.runs, layout.tmp, layout.work, layout.locks, layout.rootsDir]) await mkdir(d, { recursive: true })
+    }),
+    lease: (options) => Effect.asVoid(acquireLease(layout.locks, options)),
+    clearTmp: Effect.promise(async () => {
+      await rm(layout.tmp, { recursive: true, force: true })
+      await mkdir(layout.tmp, { recursive: true })
+    }),
+    lookup: (key) => Effect.promise(() => lookup(layout, key)),
+    staging: (runId, stageId, key, ports) => {
+      const root = join(tmpOf(runId), stageId.replace(/[^A-Za-z0-9_.=,-]/g, "_"))
+      const staging: Staging = { outputs: Object.fromEntries(ports.map((port) => [port, join(root, port)])), workDir: join(layout.work, key) }
+      return Effect.acquireRelease(
+        Effect.promise(async () => {
+          await rm(root, { recursive: true, force: true })
+          for (const d of Object.values(staging.outputs)) await mkdir(d, { recursive: true })
+          await mkdir(staging.workDir, { recursive: true })
+          return staging
+        }),
+        () => Effect.promise(() => rm(root, { recursive: true, force: true }))
+      )
+    },
+    commit: (staging, kinds, provenance) =>
+      Effect.uninterruptible(
+        Effect.promise(async () => {
+          const refs: Record<string, ArtifactRef> = {}
+          for (const [port, kind] of Object.entries(kinds)) refs[port] = await commitArtifact(layout, staging.outputs[port], kind, provenance, hashes)
+          const record: RunRecord = {
+            key: provenance.key,
+            stage: provenance.stage,
+            uses: provenance.uses,
+            outputs: Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.hash])),
+            createdAt: provenance.endedAt
+          }
+          await writeJsonAtomic(join(layout.runs, `${record.key}.json`), record)
+          await rm(staging.workDir, { recursive: true, force: true })
+          return refs
+        })
+      ),
+    endRun: (runId) => Effect.promise(() => Promise.all([hashes.save(), rm(tmpOf(runId), { recursive: true, force: true })]).then(() => undefined)),
+    recordRoot: (lockFile, lock) => Effect.promise(async () => writeJsonAtomic(join(layout.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })),
+    rootCopies: Effect.promise(async () => {
+      const names = existsSync(layout.rootsDir) ? await readdir(layout.rootsDir) : []
+      const copies = await Promise.all(names.filter((n) => n.endsWith(".json")).map((n) => readJsonFile(join(layout.rootsDir, n), RootCopy)))
+      return copies.filter((c): c is RootCopy => c !== undefined)
+    })
+  })
+}
 
-  async writeRunRecord(record: RunRecord): Promise<void> {
-    await writeJsonAtomic(join(this.runs, `${record.key}.json`), record)
+const lookup = async (layout: StoreLayout, key: string): Promise<Record<string, ArtifactRef> | undefined> => {
+  const record = await readJsonFile(join(layout.runs, `${key}.json`), RunRecord)
+  if (!record || record.key !== key) return undefined
+  const out: Record<string, ArtifactRef> = {}
+  for (const [port, hash] of Object.entries(record.outputs)) {
+    const ref = await readArtifact(layout, hash, record.stage)
+    if (!ref) return undefined
+    out[port] = ref
   }
+  return out
+}
 
-  async recordRoot(lockFile: string, lock: LockFile): Promise<void> {
-    await writeJsonAtomic(join(this.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })
-  }
+const readArtifact = async (layout: StoreLayout, hash: string, producer: string): Promise<ArtifactRef | undefined> => {
+  const dir = artifactDir(layout, hash)
+  const manifest = await readJsonFile(join(dir, MANIFEST_FILE), Manifest)
+  if (!manifest || manifest.hash !== hash) return undefined
+  return { kind: manifest.kind, dir, hash, manifest, producer }
+}
 
-  async rootCopies(): Promise<Array<RootCopy>> {
-    const names = existsSync(this.rootsDir) ? await readdir(this.rootsDir) : []
-    const copies = await Promise.all(names.filter((n) => n.endsWith(".json")).map((n) => readJsonFile(join(this.rootsDir, n), RootCopy)))
-    return copies.filter((c): c is RootCopy => c !== undefined)
+/**
+ * Hashes a finished output directory, writes its manifest and renames it into artifacts/. An
+ * artifact with the same content already there is kept and the new copy deleted.
+ */
+const commitArtifact = async (layout: StoreLayout, dir: string, kind: ArtifactKind, provenance: Provenance, hasher: FileHasher): Promise<ArtifactRef> => {
+  const files = await manifestFiles(dir, hasher)
+  if (files.some((f) => f.path === MANIFEST_FILE)) throw new Error(`the stage wrote ${MANIFEST_FILE} into its output; that name is reserved for the runner`)
+  const hash = await contentHash(files)
+  const manifest: ManifestT = { kind, schemaVersion: MANIFEST_SCHEMA_VERSION, hash, files, provenance }
+  await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 1))
+  const target = artifactDir(layout, hash)
+  try {
+    await rename(dir, target)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if ((code !== "ENOTEMPTY" && code !== "EEXIST") || !existsSync(join(target, MANIFEST_FILE))) throw e
+    await rm(dir, { recursive: true, force: true })
   }
-
-  /** Removes all temp output directories; only called while holding the lease. */
-  async clearTmp(): Promise<void> {
-    await rm(this.tmp, { recursive: true, force: true })
-    await mkdir(this.tmp, { recursive: true })
-  }
+  return (await readArtifact(layout, hash, provenance.stage))!
 }
 
 /** Every file under `dir` with size and hash, sorted by path (`/`-separated). */

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { type ResolvedPipeline, loadPipeline } from "@tomoprior/runner"
+import { type ResolvedPipeline, StageRegistry, resolvePipelineFile } from "@tomoprior/runner"
 import { type Command, EXIT_OK, onePipelineFile, parseFlags, repoRoot } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 
@@ -31,7 +31,7 @@ Prints the stages in execution order with their inputs; --mermaid prints a Merma
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, { mermaid: { type: "boolean" } })
     const file = onePipelineFile(positionals, io)
-    return runCommandEffect(loadPipeline(file, { repoRoot: repoRoot() }), io, (p) => {
+    return runCommandEffect(resolvePipelineFile(file).pipe(Effect.provide(StageRegistry.layer(repoRoot()))), io, (p) => {
       io.stdout(values.mermaid ? toMermaid(p) : toText(p))
       return EXIT_OK
     })

@@ -1,5 +1,5 @@
-import { Effect } from "effect"
-import { FileHasher, Store, loadPipeline, lockPathFor, planPipeline, readLock } from "@tomoprior/runner"
+import { Effect, Layer } from "effect"
+import { StageRegistry, Store, lockPathFor, planPipeline, readLock, resolvePipelineFile } from "@tomoprior/runner"
 import { type Command, EXIT_OK, backendOverride, onePipelineFile, parseFlags, repoRoot, storeDir } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 
@@ -28,12 +28,10 @@ For every stage: "cached", or why it would run — "no previous run", "param \`l
     const file = onePipelineFile(positionals, io)
     const backend = backendOverride(values.backend, io)
     const program = Effect.gen(function* () {
-      const pipeline = yield* loadPipeline(file, { repoRoot: repoRoot(), backend })
-      const store = new Store(storeDir(values.store, io))
-      const hasher = yield* Effect.promise(() => FileHasher.open(store.exists() ? store.hashesFile : undefined))
+      const pipeline = yield* resolvePipelineFile(file, { backend })
       const lock = yield* Effect.promise(() => readLock(lockPathFor(pipeline.file)))
-      return yield* planPipeline(pipeline, store, hasher, lock, { force: values.force, only: values.only })
-    })
+      return yield* planPipeline(pipeline, lock, { force: values.force, only: values.only })
+    }).pipe(Effect.provide(Layer.mergeAll(StageRegistry.layer(repoRoot()), Store.layer(storeDir(values.store, io)))))
     return runCommandEffect(program, io, (plans) => {
       if (values.json) for (const p of plans) io.stdout(JSON.stringify({ type: "plan", ...p }) + "\n")
       else {

@@ -1,6 +1,6 @@
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { FileHasher, Store, acquireLease, executePipeline, loadPipeline } from "@tomoprior/runner"
+import { EventSink, Executor, StageRegistry, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
 import { type Command, EXIT_FAILED, EXIT_OK, UsageError, backendOverride, onePipelineFile, parseFlags, repoRoot, storeDir } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 import { humanRenderer, jsonRenderer } from "../render.ts"
@@ -41,21 +41,15 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
     const backend = backendOverride(values.backend, io)
     const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
     const runId = newRunId()
+    const services = Executor.layerLocal.pipe(
+      Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(repoRoot()), Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit)))
+    )
     const program = Effect.gen(function* () {
-      const pipeline = yield* loadPipeline(file, { repoRoot: repoRoot(), backend })
+      const pipeline = yield* resolvePipelineFile(file, { backend })
       for (const name of [...(values.force ?? []), ...(values.only ?? [])])
         if (!pipeline.nodes.some((n) => n.id === name || n.specId === name)) return yield* Effect.fail(new UsageError(`no stage \`${name}\` in ${file}`))
-      const store = new Store(storeDir(values.store, io))
-      yield* Effect.promise(() => store.init())
-      return yield* Effect.scoped(
-        Effect.gen(function* () {
-          yield* acquireLease(store.locks, { runId, waitSeconds, notice: (message) => renderer.emit({ type: "notice", message }) })
-          yield* Effect.promise(() => store.clearTmp())
-          const hasher = yield* Effect.promise(() => FileHasher.open(store.hashesFile))
-          return yield* executePipeline(pipeline, store, hasher, { runId, emit: renderer.emit, tool: TOOL, force: values.force, only: values.only })
-        })
-      )
-    }).pipe(Effect.ensuring(Effect.sync(renderer.close)))
+      return yield* runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })
+    }).pipe(Effect.provide(services), Effect.ensuring(Effect.sync(renderer.close)))
     return runCommandEffect(program, io, (summary) => (summary.ok ? EXIT_OK : EXIT_FAILED))
   }
 }

@@ -1,0 +1,97 @@
+import type { ArtifactRef, ComputeSettings, Progress, ResolvedInputs, StageContext, StageError } from "@tomoprior/core"
+import { Context, Effect, Layer, Schema } from "effect"
+import { EventSink } from "./events.ts"
+import { StageRegistry } from "./registry.ts"
+
+const PROGRESS_EVERY_MS = 250
+
+/**
+ * One run of one stage, as plain data: it names the stage type instead of holding its code, so an
+ * executor can hand it to another process or a cluster job that sees the store's filesystem and
+ * loads the same stage type from the workspace and `plugins`.
+ */
+export interface StageInvocation {
+  readonly pipeline: string
+  /** Relative paths in params and `plugins` resolve against it. */
+  readonly pipelineDir: string
+  readonly plugins: ReadonlyArray<string>
+  readonly stageId: string
+  /** The stage type's name. */
+  readonly uses: string
+  /** Cache key of this run. */
+  readonly key: string
+  /** Decoded params (defaults applied); JSON-representable, as they are part of the cache key. */
+  readonly params: unknown
+  /** Input port → artifact; a list for `many` ports, undefined for an unwired optional port. */
+  readonly inputs: Readonly<Record<string, ArtifactRef | ReadonlyArray<ArtifactRef> | undefined>>
+  /** Output port → empty directory the stage fills. */
+  readonly outputs: Readonly<Record<string, string>>
+  /** Scratch space that survives an interrupted attempt with the same key. */
+  readonly workDir: string
+  readonly compute: ComputeSettings
+}
+
+export interface StageResult {
+  /** Facts the stage reported for its outputs' provenance (backend, versions, seeds…). */
+  readonly provenance: Readonly<Record<string, unknown>>
+}
+
+/** The executor cannot find or start the stage type an invocation names. */
+export class StageUnavailable extends Schema.TaggedError<StageUnavailable>()("StageUnavailable", {
+  uses: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `stage type \`${this.uses}\` cannot be run: ${this.reason}`
+  }
+}
+
+/**
+ * Runs stage invocations. The runner decides what runs, where outputs go and what is committed; an
+ * executor only runs a stage into the directories it is given, reporting progress and log lines to
+ * the EventSink. Interrupting `run` must stop the stage.
+ */
+export class Executor extends Context.Service<
+  Executor,
+  { readonly run: (invocation: StageInvocation) => Effect.Effect<StageResult, StageError | StageUnavailable> }
+>()("@tomoprior/runner/Executor") {
+  /** Runs each stage in this process, as a fiber of the run. */
+  static readonly layerLocal: Layer.Layer<Executor, never, StageRegistry | EventSink> = Layer.effect(
+    Executor,
+    Effect.gen(function* () {
+      const registry = yield* StageRegistry
+      const sink = yield* EventSink
+      return Executor.of({ run: (invocation) => runInProcess(invocation, registry, sink) })
+    })
+  )
+}
+
+const runInProcess = (inv: StageInvocation, registry: StageRegistry["Service"], sink: EventSink["Service"]) =>
+  Effect.gen(function* () {
+    const { types } = yield* registry.forPipeline({ plugins: inv.plugins, uses: [inv.uses], pipelineDir: inv.pipelineDir })
+    const stage = types.get(inv.uses)
+    if (!stage) return yield* new StageUnavailable({ uses: inv.uses, reason: "neither the pipeline's plugins nor the workspace's stage libraries provide it" })
+    const provenance: Record<string, unknown> = {}
+    let lastProgress = 0
+    const ctx: StageContext<unknown, any, any> = {
+      pipeline: inv.pipeline,
+      pipelineDir: inv.pipelineDir,
+      stageId: inv.stageId,
+      params: inv.params,
+      inputs: inv.inputs as ResolvedInputs<any>,
+      outputs: inv.outputs,
+      workDir: inv.workDir,
+      compute: inv.compute,
+      progress: (pr: Progress) =>
+        Effect.suspend(() => {
+          const now = Date.now()
+          if (now - lastProgress < PROGRESS_EVERY_MS && pr.done !== pr.total) return Effect.void
+          lastProgress = now
+          return sink.emit({ type: "stage-progress", stage: inv.stageId, ...pr })
+        }),
+      log: (message: string) => sink.emit({ type: "stage-log", stage: inv.stageId, message }),
+      provenance: (facts) => Effect.sync(() => void Object.assign(provenance, facts))
+    }
+    yield* stage.run(ctx)
+    return { provenance }
+  })
