@@ -10,9 +10,9 @@ import { join } from "node:path"
 import { test } from "node:test"
 import { promisify } from "node:util"
 import { Effect } from "effect"
-import { reportStage } from "@tomoprior/stage-report"
+import { buildReport, reportStage } from "@tomoprior/stage-report"
 import { runStageForTest, tempDir } from "@tomoprior/testkit"
-import { reportFixtures } from "../../libs/stages/report/src/fixtures.ts"
+import { demoLikeReport, reportFixtures } from "../../libs/stages/report/src/fixtures.ts"
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p))
 const skip = CHROMIUM ? false : "chromium is not installed (Debian: apt-get install -y chromium)"
@@ -23,7 +23,7 @@ interface Loaded {
 }
 
 /** Loads a file headless with a fresh profile; console output comes back through Chromium's log. */
-const load = async (file: string): Promise<Loaded> => {
+const load = async (file: string, windowWidth = 1280): Promise<Loaded> => {
   const { stdout, stderr } = await promisify(execFile)(
     CHROMIUM!,
     [
@@ -39,6 +39,7 @@ const load = async (file: string): Promise<Loaded> => {
       "--enable-logging=stderr",
       "--v=0",
       "--virtual-time-budget=5000",
+      `--window-size=${windowWidth},2000`,
       "--dump-dom",
       `file://${file}`
     ],
@@ -47,13 +48,35 @@ const load = async (file: string): Promise<Loaded> => {
   return { dom: stdout, console: stderr.split("\n").filter((l) => l.includes(":CONSOLE")) }
 }
 
-/** Appended to a copy of the report: writes what the browser actually rendered into the title. */
-const PROBE = `<script>addEventListener("load", () => { document.title = JSON.stringify({
-  tables: document.querySelectorAll("table").length,
-  svgs: [...document.querySelectorAll("svg")].filter((s) => s.getBoundingClientRect().width > 0).length,
-  images: document.images.length,
-  decoded: [...document.images].filter((i) => i.complete && i.naturalWidth > 0).length
-}) })</script>`
+/**
+ * Appended to a copy of the report: writes what the browser actually rendered into the title,
+ * including the charts that stick out of the page's text column (they would be cut off or force
+ * sideways scrolling).
+ */
+const PROBE = `<script>addEventListener("load", () => {
+  const body = document.body.getBoundingClientRect()
+  const style = getComputedStyle(document.body)
+  const column = body.right - parseFloat(style.paddingRight)
+  const svgs = [...document.querySelectorAll("svg")]
+  document.title = JSON.stringify({
+    tables: document.querySelectorAll("table").length,
+    svgs: svgs.filter((s) => s.getBoundingClientRect().width > 0).length,
+    images: document.images.length,
+    decoded: [...document.images].filter((i) => i.complete && i.naturalWidth > 0).length,
+    column: Math.round(column - body.left - parseFloat(style.paddingLeft)),
+    overflowing: svgs.filter((s) => s.getBoundingClientRect().right > column + 0.5).map((s) => Math.round(s.getBoundingClientRect().width))
+  })
+})</script>`
+
+/** Loads a copy of `file` with PROBE appended and returns what it saw. */
+const probe = async (file: string): Promise<Record<string, unknown>> => {
+  const probed = join(tempDir(), "probe.html")
+  writeFileSync(probed, readFileSync(file, "utf8").replace("</body>", `${PROBE}</body>`))
+  const { dom, console } = await load(probed)
+  assert.deepEqual(console, [])
+  const title = /<title>([^<]*)<\/title>/.exec(dom)?.[1] ?? ""
+  return JSON.parse(title.replaceAll("&quot;", '"')) as Record<string, unknown>
+}
 
 test("the console check catches errors (control page)", { skip }, async () => {
   const file = join(tempDir(), "bad.html")
@@ -70,14 +93,19 @@ test("the report loads in headless Chromium without console messages and shows i
   assert.deepEqual(plain.console, [])
   assert.match(plain.dom, /<td>sorting<\/td><td>50\.0 ± 14\.1/)
 
-  const probed = join(tempDir(), "probe.html")
-  writeFileSync(probed, readFileSync(file, "utf8").replace("</body>", `${PROBE}</body>`))
-  const { dom, console } = await load(probed)
-  assert.deepEqual(console, [])
-  const title = /<title>([^<]*)<\/title>/.exec(dom)?.[1] ?? ""
-  const seen = JSON.parse(title.replaceAll("&quot;", '"')) as Record<string, number>
-  assert.ok(seen.tables >= 4, `tables: ${seen.tables}`)
-  assert.equal(seen.svgs, 5)
+  const seen = await probe(file)
+  assert.ok(Number(seen.tables) >= 4, `tables: ${seen.tables}`)
+  assert.equal(seen.svgs, 6)
   assert.equal(seen.images, 1)
   assert.equal(seen.decoded, 1)
+  assert.deepEqual(seen.overflowing, [])
+})
+
+test("with four methods every chart still fits the 1100px text column", { skip }, async () => {
+  const file = join(tempDir(), "report.html")
+  writeFileSync(file, await buildReport(demoLikeReport(["logistic", "sorting", "none", "simclr"])))
+  const seen = await probe(file)
+  assert.equal(seen.column, 1100)
+  assert.equal(seen.svgs, 6)
+  assert.deepEqual(seen.overflowing, [])
 })

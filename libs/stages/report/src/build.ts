@@ -6,8 +6,9 @@ import type {
   SegmentationExample,
   SegmenterIndex
 } from "@tomoprior/core"
-import { intervalBars, iouByFraction, lossCurves, renderSvg, scoreScatter } from "./charts.ts"
+import { type CurveRow, curvePanels, finetuneCurves, type IntervalRow, intervalBars, iouByFraction, renderSvg, scoreScatter } from "./charts.ts"
 import { escape, note, page, section, table } from "./html.ts"
+import { sortMethods } from "./palette.ts"
 
 /** Everything the page shows, already read from the input artifacts. */
 export interface ReportData {
@@ -31,6 +32,9 @@ const budgetLabel = (r: { readonly fraction: number | null; readonly everyK: num
 const budgetOrder = (r: { readonly fraction: number | null; readonly everyK: number | null }): number =>
   r.fraction !== null ? r.fraction : 1 / (r.everyK ?? 1)
 
+const figure = async (spec: Record<string, unknown>, caption: string): Promise<string> =>
+  `<figure>${await renderSvg(spec)}<figcaption>${escape(caption)}</figcaption></figure>`
+
 const uniqueSorted = <T>(items: ReadonlyArray<T>, key: (t: T) => string, order: (t: T) => number): Array<T> => {
   const seen = new Map<string, T>()
   for (const t of items) if (!seen.has(key(t))) seen.set(key(t), t)
@@ -42,7 +46,7 @@ const iouTable = (summary: ReadonlyArray<MetricSummaryRow>, split: MetricSummary
   const rows = summary.filter((r) => r.split === split && r.classId === classId)
   if (rows.length === 0) return ""
   const budgets = uniqueSorted(rows, budgetLabel, budgetOrder)
-  const methods = [...new Set(rows.map((r) => r.pretraining))].sort()
+  const methods = sortMethods(rows.map((r) => r.pretraining))
   const body = methods.map((m) => [
     escape(m),
     ...budgets.map((b) => {
@@ -58,7 +62,7 @@ export const iouTextTable = (summary: ReadonlyArray<MetricSummaryRow>, split: Me
   const rows = summary.filter((r) => r.split === split && r.classId === null)
   if (rows.length === 0) return ""
   const budgets = uniqueSorted(rows, budgetLabel, budgetOrder).map(budgetLabel)
-  const methods = [...new Set(rows.map((r) => r.pretraining))].sort()
+  const methods = sortMethods(rows.map((r) => r.pretraining))
   const cells = [
     ["pre-training", ...budgets],
     ...methods.map((m) => [
@@ -84,16 +88,20 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
     const where = split === "extrapolation" ? "held-out volumes" : "unlabelled slices of the training volumes"
     parts.push(iouTable(summary, split, null, `Mean foreground IoU — ${split} (${where})`))
   }
-  const fg = summary.filter((r) => r.classId === null && r.split === "extrapolation" && r.fraction !== null)
-  if (fg.length > 0) {
-    const rows = fg.map((r) => ({
-      pretraining: r.pretraining,
-      fraction: r.fraction,
-      iou: 100 * r.iouMean,
-      low: 100 * (r.iouMean - r.iouStd),
-      high: 100 * (r.iouMean + r.iouStd)
-    }))
-    parts.push(`<figure>${await renderSvg(iouByFraction(rows))}<figcaption>Mean foreground IoU on held-out volumes vs fraction of annotated slices (±1 std).</figcaption></figure>`)
+  // every-k-th budgets have no fraction to place on the x axis; the tables show them
+  const curve = summary.flatMap((r) =>
+    r.classId === null && r.split === "extrapolation" && r.fraction !== null
+      ? [{ method: r.pretraining, fraction: r.fraction, iou: 100 * r.iouMean, low: 100 * (r.iouMean - r.iouStd), high: 100 * (r.iouMean + r.iouStd) }]
+      : []
+  )
+  if (curve.length > 0) {
+    parts.push(
+      await figure(
+        iouByFraction(curve),
+        "Mean foreground IoU on held-out volumes against the fraction of annotated slices used, bars ±1 std over seeds. " +
+          "Pre-training pays off where its line lies above \"none\" (random init), expected mostly at the smallest fractions."
+      )
+    )
   }
   const classes = uniqueSorted(
     summary.filter((r) => r.classId !== null && r.classId !== 0),
@@ -105,10 +113,21 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
   return section("segmentation", "Segmentation (fine-tuned U-Net)", parts.join(""))
 }
 
+/** Throughput figures share the history records with the held-out metrics but say nothing about quality. */
+const isThroughput = (metric: string): boolean => /PerSecond$/i.test(metric)
+
 const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: EncoderIndex }>): Promise<string> => {
   if (data.length === 0) return ""
-  const rows = data.flatMap((e) =>
-    e.index.history.map((h) => ({ method: `${e.index.method} (${e.producer})`, run: e.producer, step: h.step, loss: h.loss }))
+  const lossName = (e: EncoderIndex): string => (typeof e.settings.loss === "string" ? ` — ${e.settings.loss} loss` : "")
+  const losses: Array<CurveRow> = data.flatMap((e) =>
+    e.index.history.map((h) => ({ method: e.index.method, panel: `${e.index.method}${lossName(e.index)}`, run: e.producer, step: h.step, value: h.loss }))
+  )
+  const held: Array<CurveRow> = data.flatMap((e) =>
+    e.index.history.flatMap((h) =>
+      Object.entries(h.metrics)
+        .filter(([k]) => !isThroughput(k))
+        .map(([k, v]) => ({ method: e.index.method, panel: `${e.index.method} · ${k}`, run: e.producer, step: h.step, value: v }))
+    )
   )
   const finals = data.map((e) => [
     escape(e.producer),
@@ -117,14 +136,30 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
     String(e.index.steps),
     escape(Object.entries(e.index.final).map(([k, v]) => `${k} ${num(v)}`).join(", "))
   ])
-  const chart = rows.length > 0 ? `<figure>${await renderSvg(lossCurves(rows, "method"))}<figcaption>Pre-training loss per logged step.</figcaption></figure>` : note("No loss history recorded.")
-  return section("pretraining", "Pre-training", chart + table("Encoders", ["stage", "method", "model", "steps", "final"], finals))
+  const parts = [
+    losses.length > 0
+      ? await figure(
+          curvePanels(losses, { x: "training step", y: "loss (own scale per panel)", rowPerMethod: false }),
+          "Pre-training loss per logged step, one panel per method: the methods minimise different losses, so each panel has its own y scale " +
+            "and only the shape (falling, then levelling off) compares across panels."
+        )
+      : note("No loss history recorded."),
+    held.length > 0
+      ? await figure(
+          curvePanels(held, { x: "training step", y: "value (own scale per panel)", rowPerMethod: true }),
+          "Held-out metrics logged during pre-training, one panel per method and metric, each on its own y scale. " +
+            "The final values, and those of the untrained encoder, are in the table below."
+        )
+      : "",
+    table("Encoders", ["stage", "method", "model", "steps", "final"], finals)
+  ]
+  return section("pretraining", "Pre-training", parts.join(""))
 }
 
 const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: SegmenterIndex }>): Promise<string> => {
   const rows = data.flatMap((s) =>
     s.index.history.map((h) => ({
-      pretraining: s.index.pretraining,
+      method: s.index.pretraining,
       budget: budgetLabel(s.index),
       run: `${s.index.pretraining}/${budgetLabel(s.index)}/${s.index.seed}`,
       step: h.step,
@@ -132,19 +167,28 @@ const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; 
     }))
   )
   if (rows.length === 0) return ""
+  const budgets = uniqueSorted(data.map((s) => s.index), budgetLabel, budgetOrder).map(budgetLabel)
   return section(
     "finetuning",
     "Fine-tuning",
-    `<figure>${await renderSvg(lossCurves(rows, "pretraining", "budget"))}<figcaption>Fine-tuning loss (softmax cross-entropy + Dice), one line per seed.</figcaption></figure>`
+    await figure(
+      finetuneCurves(rows, budgets),
+      "Fine-tuning loss (softmax cross-entropy + Dice), one line per seed, one panel per label budget. " +
+        "A pre-trained start shows as a line that begins lower or falls faster than \"none\"."
+    )
   )
 }
 
 const localizationSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: LocalizationIndex }>): Promise<string> => {
   if (data.length === 0) return ""
-  const label = (l: { readonly producer: string; readonly index: LocalizationIndex }) => `${l.index.method} (${l.producer})`
+  type Loc = { readonly producer: string; readonly index: LocalizationIndex }
+  const label = (l: Loc) => `${l.index.method} (${l.producer})`
+  // charts name the method alone unless two inputs share it; the colour follows the method either way
+  const shared = (l: Loc) => data.filter((o) => o.index.method === l.index.method).length > 1
+  const chartLabel = (l: Loc) => (shared(l) ? label(l) : l.index.method)
   const points = data.flatMap((l) =>
     l.index.volumes.flatMap((v) =>
-      v.scores.map((score, i) => ({ method: label(l), volume: v.id, position: v.scores.length > 1 ? i / (v.scores.length - 1) : 0, score }))
+      v.scores.map((score, i) => ({ method: chartLabel(l), volume: v.id, position: v.scores.length > 1 ? i / (v.scores.length - 1) : 0, score }))
     )
   )
   const spearmanRows = data.map((l) => {
@@ -152,7 +196,7 @@ const localizationSection = async (data: ReadonlyArray<{ readonly producer: stri
     return [escape(label(l)), String(rhos.length), rhos.length ? num(mean(rhos)) : "–", rhos.length ? num(Math.min(...rhos)) : "–"]
   })
   const organRows: Array<Array<string>> = []
-  const bars: Array<Record<string, unknown>> = []
+  const bars: Array<IntervalRow> = []
   for (const l of data) {
     const organs = [...new Set(l.index.organs.map((o) => o.labelId))].sort((a, b) => a - b)
     for (const id of organs) {
@@ -161,8 +205,8 @@ const localizationSection = async (data: ReadonlyArray<{ readonly producer: stri
       const prop = mean(pairs.map((p) => p.proportionalIou))
       const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
       organRows.push([escape(label(l)), escape(pairs[0].name), String(pairs.length), num(score), num(prop), `${wins}/${pairs.length}`])
-      const group = `${l.index.method} · ${pairs[0].name}`
-      bars.push({ group, localiser: "score range", iou: score }, { group, localiser: "proportional", iou: prop })
+      const bar = { method: chartLabel(l), organ: pairs[0].name }
+      bars.push({ ...bar, localiser: "score range", iou: score }, { ...bar, localiser: "proportional position", iou: prop })
     }
   }
   const partialRows = data
@@ -172,10 +216,21 @@ const localizationSection = async (data: ReadonlyArray<{ readonly producer: stri
       return [escape(label(l)), String(errs.length), num(mean(errs), 1), String(Math.max(...errs))]
     })
   const parts = [
-    points.length > 0 ? `<figure>${await renderSvg(scoreScatter(points))}<figcaption>Slice score vs position along the axis, one colour per volume.</figcaption></figure>` : "",
+    points.length > 0
+      ? await figure(
+          scoreScatter(points),
+          "Score of every slice against its position, one panel per method, each on its own y scale. A useful score rises steadily " +
+            "from the first slice to the last in every volume (shades of the method's colour, light = first volume id); Spearman ρ below."
+        )
+      : "",
     table("Spearman correlation of score with slice position", ["method", "volumes", "mean ρ", "min ρ"], spearmanRows),
     organRows.length > 0
-      ? `<figure>${await renderSvg(intervalBars(bars))}<figcaption>Mean interval IoU over (reference, query) pairs.</figcaption></figure>` +
+      ? (await figure(
+          intervalBars(bars, uniqueSorted(data.flatMap((l) => l.index.organs), (o) => o.name, (o) => o.labelId).map((o) => o.name)),
+          "Mean interval IoU over (reference, query) volume pairs, one group per organ. Each method's score-range localiser " +
+            "(its colour) stands beside the proportional-position baseline on the same pairs (grey: it uses no encoder); " +
+            "the score helps where the coloured bar is taller."
+        )) +
         table("Organ localisation: interval IoU over all (reference, query) pairs", ["method", "organ", "pairs", "score range", "proportional", "score wins"], organRows)
       : note("No organ intervals were localised (the method has no score, or no labels)."),
     partialRows.length > 0 ? table("Partial scans located inside a full reference volume", ["method", "scans", "mean |offset error| (slices)", "max"], partialRows) : ""

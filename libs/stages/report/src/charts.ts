@@ -2,10 +2,13 @@
  * Vega-Lite specs rendered to SVG at build time with vega's headless `renderer: "none"` View, so
  * the report needs neither a canvas module nor network access to show its charts. vega is loaded
  * on first use: the CLI imports every stage package at start-up and must stay light.
+ *
+ * Every chart that tells methods apart by colour takes its scale from palette.ts, and the field
+ * holding the method is always called `method`.
  */
+import { BASELINE_GREY, methodColour, methodScale, shades, sortMethods } from "./palette.ts"
 
-type Spec = Record<string, unknown>
-type Row = Record<string, unknown>
+export type Spec = Record<string, unknown>
 
 export const renderSvg = async (spec: Spec): Promise<string> => {
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")])
@@ -19,63 +22,191 @@ export const renderSvg = async (spec: Spec): Promise<string> => {
 }
 
 const q = (field: string, title: string, extra: Spec = {}): Spec => ({ field, type: "quantitative", title, ...extra })
-const n = (field: string, title: string, extra: Spec = {}): Spec => ({ field, type: "nominal", title, ...extra })
+const n = (field: string, title: string | null, extra: Spec = {}): Spec => ({ field, type: "nominal", title, ...extra })
 
-/** Loss against step, one line per `series`, optionally one panel per `panel`. */
-export const lossCurves = (rows: ReadonlyArray<Row>, series: string, panel?: string): Spec => ({
-  data: { values: rows },
-  mark: { type: "line", point: rows.length < 60 },
-  width: panel ? 220 : 520,
-  height: 220,
-  encoding: {
-    x: q("step", "step"),
-    y: q("loss", "loss", { scale: { zero: false } }),
-    color: n(series, series),
-    detail: n("run", "run"),
-    ...(panel ? { column: n(panel, panel) } : {})
+/** Long method names ("simclr (PC1 of embeddings)") must not be cut off in a legend. */
+const LEGEND_LABELS = { labelLimit: 320 }
+
+const methodColourChannel = (rows: ReadonlyArray<{ readonly method: string }>, title: string, legend: Spec = {}): Spec =>
+  n("method", title, { scale: methodScale(rows.map((r) => r.method)), legend: { ...LEGEND_LABELS, ...legend } })
+
+/** Facet panels in the palette's method order, each method's panels in first-seen order. */
+const panelOrder = (rows: ReadonlyArray<{ readonly method: string; readonly panel: string }>): Array<string> => {
+  const methods = sortMethods(rows.map((r) => r.method))
+  const rank = (panel: string) => methods.indexOf(rows.find((r) => r.panel === panel)!.method)
+  return [...new Set(rows.map((r) => r.panel))].sort((a, b) => rank(a) - rank(b))
+}
+
+/** Panels per row and their width: a row fills, but never overflows, the 1100px page. */
+const MAX_COLUMNS = 3
+const panelWidth = (columns: number): number => (columns === 1 ? 520 : columns === 2 ? 380 : 230)
+
+const HEADER = { labelFontSize: 12, labelFontWeight: 600 }
+
+export interface CurveRow {
+  readonly method: string
+  /** The facet this point belongs to, e.g. "sorting — hinge loss". */
+  readonly panel: string
+  readonly run: string
+  readonly step: number
+  readonly value: number
+}
+
+/**
+ * One panel per method (or per method × metric) with its own y scale: the methods optimise
+ * different losses, so on a shared axis the small one flattens into the floor. `rowPerMethod`
+ * starts each method on a new row, so its metrics read across.
+ */
+export const curvePanels = (rows: ReadonlyArray<CurveRow>, opts: { readonly x: string; readonly y: string; readonly rowPerMethod: boolean }): Spec => {
+  const methods = sortMethods(rows.map((r) => r.method))
+  const groups = opts.rowPerMethod ? methods.map((m) => rows.filter((r) => r.method === m)) : [rows]
+  const columns = Math.min(MAX_COLUMNS, Math.max(...groups.map((g) => new Set(g.map((r) => r.panel)).size)))
+  const runsPerMethod = Math.max(...methods.map((m) => new Set(rows.filter((r) => r.method === m).map((r) => r.run)).size))
+  const colour = methodColourChannel(rows, "method", { orient: "top" })
+  const facet = (group: ReadonlyArray<CurveRow>): Spec => {
+    const panels = panelOrder(group)
+    return {
+      data: { values: group },
+      facet: n("panel", null, { sort: panels, header: HEADER }),
+      columns,
+      spec: {
+        width: panelWidth(columns),
+        height: 170,
+        mark: { type: "line", point: group.length / panels.length < 60 },
+        encoding: {
+          x: q("step", opts.x),
+          y: q("value", opts.y, { scale: { zero: false } }),
+          color: colour,
+          detail: n("run", "run"),
+          // several runs of one method share its colour and panel: dashes tell them apart
+          ...(runsPerMethod > 1 ? { strokeDash: n("run", "run", { legend: { orient: "top" } }) } : {})
+        }
+      },
+      // own x axis per panel: a shared one is drawn as a detached footer below each column
+      resolve: { scale: { y: "independent" }, axis: { x: "independent" } }
+    }
   }
-})
+  return groups.length === 1 ? facet(groups[0]) : { vconcat: groups.map(facet) }
+}
 
-/** Mean foreground IoU against label fraction with ±1 std error bars, one line per method. */
-export const iouByFraction = (rows: ReadonlyArray<Row>): Spec => ({
-  data: { values: rows },
-  width: 260,
-  height: 220,
-  encoding: {
-    x: q("fraction", "annotated slices (fraction)", { scale: { type: "log" } }),
-    color: n("pretraining", "pre-training")
-  },
-  layer: [
-    { mark: { type: "line", point: true }, encoding: { y: q("iou", "mean IoU ×100", { scale: { zero: false } }) } },
-    { mark: "errorbar", encoding: { y: q("low", "mean IoU ×100"), y2: { field: "high" } } }
-  ]
-})
+export interface FinetuneRow {
+  readonly method: string
+  readonly budget: string
+  readonly run: string
+  readonly step: number
+  readonly loss: number
+}
 
-/** Slice score against slice position, one colour per volume, one panel per method. */
-export const scoreScatter = (rows: ReadonlyArray<Row>): Spec => ({
+/** Fine-tuning loss, one panel per label budget; one loss function, so one shared y scale. */
+export const finetuneCurves = (rows: ReadonlyArray<FinetuneRow>, budgets: ReadonlyArray<string>): Spec => ({
   data: { values: rows },
-  mark: { type: "point", size: 12, filled: true },
-  width: 300,
-  height: 220,
-  encoding: {
-    x: q("position", "slice position (fraction of the volume)"),
-    y: q("score", "score", { scale: { zero: false } }),
-    color: n("volume", "volume", { legend: null }),
-    column: n("method", "method")
-  },
-  resolve: { scale: { y: "independent" } }
-})
-
-/** Grouped bars: interval IoU per organ, score-range localiser vs the proportional baseline. */
-export const intervalBars = (rows: ReadonlyArray<Row>): Spec => ({
-  data: { values: rows },
-  mark: "bar",
-  width: { step: 22 },
+  mark: { type: "line" },
+  width: budgets.length === 1 ? 520 : 250,
   height: 200,
   encoding: {
-    x: n("localiser", "", { axis: { labels: false, ticks: false } }),
-    y: q("iou", "mean interval IoU", { scale: { domain: [0, 1] } }),
-    color: n("localiser", "localiser"),
-    column: n("group", "method · organ", { header: { labelAngle: -30, labelAlign: "right" } })
+    x: q("step", "fine-tuning step"),
+    y: q("loss", "loss (cross-entropy + Dice)", { scale: { zero: false } }),
+    color: methodColourChannel(rows, "pre-training"),
+    detail: n("run", "run"),
+    column: n("budget", "annotated slices used", { sort: budgets })
   }
 })
+
+export interface IouRow {
+  readonly method: string
+  readonly fraction: number
+  readonly iou: number
+  readonly low: number
+  readonly high: number
+}
+
+const DODGE_DECADES = 0.03
+
+/** Mean foreground IoU against label fraction with ±1 std error bars, one line per method. */
+export const iouByFraction = (rows: ReadonlyArray<IouRow>): Spec => {
+  const fractions = [...new Set(rows.map((r) => r.fraction))].sort((a, b) => a - b)
+  // methods sit a few pixels apart around each fraction so their error bars do not hide each other
+  const methods = sortMethods(rows.map((r) => r.method))
+  const dodge = (method: string): number => 10 ** (DODGE_DECADES * (methods.indexOf(method) - (methods.length - 1) / 2))
+  const x = q("shown", "annotated slices used (log scale)", { scale: { type: "log", domain: [fractions[0] / 1.4, fractions[fractions.length - 1] * 1.4], nice: false }, axis: { values: fractions, format: "~%", grid: false } })
+  return {
+    data: { values: rows.map((r) => ({ ...r, shown: r.fraction * dodge(r.method) })) },
+    width: 360,
+    height: 240,
+    encoding: { x, color: methodColourChannel(rows, "pre-training") },
+    layer: [
+      { mark: { type: "line", point: true }, encoding: { y: q("iou", "mean foreground IoU ×100", { scale: { zero: false } }) } },
+      { mark: { type: "errorbar", ticks: true }, encoding: { y: q("low", "mean foreground IoU ×100"), y2: { field: "high" } } }
+    ]
+  }
+}
+
+export interface ScoreRow {
+  readonly method: string
+  readonly volume: string
+  readonly position: number
+  readonly score: number
+}
+
+/**
+ * Slice score against slice position, one panel per method. Volumes are shades of the panel's
+ * method colour (light = first volume): they stay apart without taking another method's hue.
+ */
+export const scoreScatter = (rows: ReadonlyArray<ScoreRow>): Spec => {
+  const methods = sortMethods(rows.map((r) => r.method))
+  const domain: Array<string> = []
+  const range: Array<string> = []
+  for (const m of methods) {
+    const volumes = [...new Set(rows.filter((r) => r.method === m).map((r) => r.volume))].sort()
+    domain.push(...volumes.map((v) => `${m} / ${v}`))
+    range.push(...shades(methodColour(m), volumes.length))
+  }
+  const columns = Math.min(methods.length, MAX_COLUMNS)
+  return {
+    data: { values: rows },
+    transform: [{ calculate: "datum.method + ' / ' + datum.volume", as: "shade" }],
+    facet: n("method", null, { sort: methods, header: HEADER }),
+    columns,
+    spec: {
+      mark: { type: "point", size: 14, filled: true, opacity: 0.85 },
+      width: panelWidth(columns),
+      height: 220,
+      encoding: {
+        x: q("position", "slice position (0 = first, 1 = last)"),
+        y: q("score", "slice score (arbitrary units)", { scale: { zero: false } }),
+        color: n("shade", "volume", { scale: { domain, range }, legend: null })
+      }
+    },
+    resolve: { scale: { y: "independent" }, axis: { x: "independent" } }
+  }
+}
+
+export interface IntervalRow {
+  readonly method: string
+  readonly organ: string
+  readonly localiser: "score range" | "proportional position"
+  readonly iou: number
+}
+
+/**
+ * Interval IoU per organ: for each method its score-range localiser (method colour) beside the
+ * proportional-position baseline on the same (reference, query) pairs (grey: it uses no encoder).
+ */
+export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>): Spec => {
+  const methods = sortMethods(rows.map((r) => r.method))
+  const baseline = "proportional position"
+  return {
+    data: { values: rows },
+    transform: [{ calculate: `datum.localiser === '${baseline}' ? '${baseline} (baseline)' : datum.method`, as: "bar" }],
+    mark: "bar",
+    width: { step: 16 },
+    height: 200,
+    encoding: {
+      x: n("method", null, { sort: methods, axis: null }),
+      xOffset: n("localiser", null, { sort: ["score range", baseline] }),
+      y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
+      color: n("bar", "localiser", { scale: { domain: [...methods, `${baseline} (baseline)`], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: LEGEND_LABELS }),
+      column: n("organ", null, { sort: organs, header: { ...HEADER, labelOrient: "bottom" } })
+    }
+  }
+}

@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { PNG } from "pngjs"
 import type { EncoderIndex, LocalizationIndex, MetricsIndex, SegmenterIndex } from "@tomoprior/core"
 import { artifactFromDir, tempDir } from "@tomoprior/testkit"
+import type { ReportData } from "./build.ts"
 
 const writeIndex = (kind: string, index: unknown): string => {
   const dir = tempDir(`tomoprior-report-${kind}-`)
@@ -11,20 +12,50 @@ const writeIndex = (kind: string, index: unknown): string => {
   return dir
 }
 
-const encoder = (method: string): EncoderIndex => ({
-  kind: "Encoder",
-  method,
-  architecture: "ref-resnet",
-  width: 8,
-  inputSize: 32,
-  model: "model/model.json",
-  steps: 30,
-  history: [0, 10, 20, 30].map((step, i) => ({ epoch: i, step, loss: 1 / (i + 1), metrics: {} })),
-  final: { spearman: 0.9 },
-  settings: {}
-})
+/** A deterministic stream in [0, 1): fixtures must not change between runs. */
+const stream = (seed: number) => {
+  let x = seed >>> 0 || 1
+  return (): number => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+    return x / 2 ** 32
+  }
+}
 
-const segmenter = (pretraining: string, seed: number): SegmenterIndex => ({
+/**
+ * Loss and held-out metrics on each method's own scale, as the demo logs them: SimCLR's NT-Xent
+ * around 4–6, the sorting hinge around 0.1, so a shared y axis would flatten the sorting curve.
+ */
+const PRETRAINING: Record<string, { readonly loss: readonly [number, number]; readonly metrics: Record<string, readonly [number, number]>; readonly settings: Record<string, unknown> }> = {
+  sorting: { loss: [0.16, 0.02], metrics: { spearman: [0.78, 0.97], pairsCorrect: [0.8, 0.93], rankDisplacement: [0.14, 0.05] }, settings: { loss: "hinge", margin: 0.2 } },
+  simclr: { loss: [6.5, 3.8], metrics: { viewTop1: [0.02, 0.04], alignment: [1.09, 0.98], uniformity: [-2.1, -2.5] }, settings: { temperature: 0.07 } },
+  logistic: { loss: [0.69, 0.3], metrics: { spearman: [0.5, 0.9] }, settings: { loss: "logistic" } }
+}
+
+const encoder = (method: string): EncoderIndex => {
+  const shape = PRETRAINING[method] ?? { loss: [2, 1], metrics: { spearman: [0.4, 0.8] }, settings: {} }
+  const noise = stream(method.length * 7919)
+  const at = ([from, to]: readonly [number, number], t: number) => to + (from - to) * Math.exp(-3 * t) + 0.03 * (from - to) * (noise() - 0.5)
+  const history = Array.from({ length: 11 }, (_, i): EncoderIndex["history"][number] => {
+    const t = i / 10
+    const metrics: Record<string, number> = Object.fromEntries(Object.entries(shape.metrics).map(([k, range]) => [k, at(range, t)]))
+    return { epoch: i, step: 30 * i, loss: at(shape.loss, t), metrics: { ...metrics, slicesPerSecond: 100 + 50 * noise() } }
+  })
+  const last = history[history.length - 1]
+  return {
+    kind: "Encoder",
+    method,
+    architecture: "ref-resnet",
+    width: 8,
+    inputSize: 32,
+    model: "model/model.json",
+    steps: 300,
+    history,
+    final: Object.fromEntries(Object.keys(shape.metrics).map((k) => [k, last.metrics[k]])),
+    settings: shape.settings
+  }
+}
+
+const segmenter = (pretraining: string, seed: number, fraction = 0.1): SegmenterIndex => ({
   kind: "Segmenter",
   pretraining,
   architecture: "unet",
@@ -32,7 +63,7 @@ const segmenter = (pretraining: string, seed: number): SegmenterIndex => ({
   numClasses: 3,
   labelNames: { "0": "background", "1": "lungs", "2": "heart" },
   model: "model/model.json",
-  fraction: 0.1,
+  fraction,
   everyK: null,
   seed,
   trainingSlices: [],
@@ -40,6 +71,78 @@ const segmenter = (pretraining: string, seed: number): SegmenterIndex => ({
   heldOutVolumes: ["b"],
   history: [1, 2, 3].map((step) => ({ epoch: 0, step, loss: 2 / step, metrics: {} }))
 })
+
+const FRACTIONS = [0.01, 0.1, 1]
+const SEEDS = [1, 2]
+
+/** A fine-tuning run that starts lower and ends higher with pre-training, as the demo hopes. */
+const finetuneRun = (pretraining: string, seed: number, fraction: number): SegmenterIndex => {
+  const head = pretraining === "none" ? 0 : 0.4
+  const noise = stream(seed * 31 + Math.round(1000 * fraction) + pretraining.length)
+  return {
+    ...segmenter(pretraining, seed, fraction),
+    history: Array.from({ length: 10 }, (_, i) => ({ epoch: 0, step: 10 * (i + 1), loss: (2.8 - head) * Math.exp(-i / 5) + 0.4 + 0.05 * noise(), metrics: {} }))
+  }
+}
+
+const summaryRow = (pretraining: string, fraction: number, split: "interpolation" | "extrapolation", iou: number) =>
+  ({ pretraining, fraction, everyK: null, split, classId: null, className: "foreground mean", seeds: SEEDS.length, iouMean: iou, iouStd: 0.04, diceMean: iou + 0.1, diceStd: 0.04 }) as const
+
+/** Slice scores that rise with position, two organs, one partial scan. */
+const scoresOf = (method: string): LocalizationIndex => {
+  // a PC1 has no trained unit: its range is far from a score head's
+  const scale = method.startsWith("simclr") ? 20 : 1
+  const noise = stream(method.length * 104729)
+  const volumes = ["v0", "v1", "v2", "v3"].map((id, v) => {
+    const depth = 20 + 4 * v
+    const scores = Array.from({ length: depth }, (_, i) => scale * (i / (depth - 1) + 0.3 * (noise() - 0.5)))
+    return { id, spearman: 0.9, scores }
+  })
+  const pair = (labelId: number, name: string, iou: number, proportionalIou: number) =>
+    ({ labelId, name, reference: "v0", query: "v1", truth: [4, 9] as const, predicted: [4, 9] as const, iou, proportional: [5, 10] as const, proportionalIou })
+  return {
+    kind: "Localization",
+    method,
+    volumes,
+    organs: [pair(1, "lungs", 0.8, 0.7), pair(2, "heart", 0.6, 0.65)],
+    partialScans: [{ volume: "v1", reference: "v0", trueOffset: 2, predictedOffset: 3, errorSlices: 1 }]
+  }
+}
+
+/**
+ * A demo-shaped report over the given methods, in the given order: encoders, localisations and
+ * fine-tuning runs for each (no encoder or localisation for "none"), IoU summaries for every
+ * method × fraction. For the palette and layout tests: change `methods` to vary subset and order.
+ */
+export const demoLikeReport = (methods: ReadonlyArray<string>): ReportData => {
+  const pretrained = methods.filter((m) => m !== "none")
+  return {
+    title: `demo-like report: ${methods.join(", ")}`,
+    encoders: pretrained.map((m) => ({ producer: `pretrain-${m}`, index: encoder(m) })),
+    segmenters: methods.flatMap((m) => FRACTIONS.flatMap((f) => SEEDS.map((seed) => ({ producer: `ft-${m}`, index: finetuneRun(m, seed, f) })))),
+    metrics: [
+      {
+        producer: "evaluate",
+        index: {
+          kind: "Metrics",
+          rows: [],
+          csv: "metrics.csv",
+          summary: methods.flatMap((m, i) =>
+            FRACTIONS.flatMap((f) => {
+              const iou = 0.3 + 0.3 * Math.log10(100 * f) / 2 + (m === "none" ? 0 : 0.05 + 0.01 * i)
+              return [summaryRow(m, f, "extrapolation", iou), summaryRow(m, f, "interpolation", iou + 0.05)]
+            })
+          )
+        }
+      }
+    ],
+    localizations: pretrained.map((m) => {
+      const method = m === "simclr" ? "simclr (PC1 of embeddings)" : m
+      return { producer: `loc-${m}`, index: scoresOf(method) }
+    }),
+    images: new Map()
+  }
+}
 
 /** Sorting at 10 %: lungs IoU 0.5/0.7 and heart 0.3/0.5 → per-seed foreground means 0.4 and 0.6. */
 const metrics = (): MetricsIndex => ({

@@ -18,8 +18,8 @@ test("the report is one self-contained page with the IoU table, charts and inlin
   assert.match(table, /<th>10 %<\/th><th>100 %<\/th>/)
   assert.match(table, /<td>none<\/td><td>42\.3 ± 5\.0 <small>\(n=2\)<\/small><\/td><td>–<\/td>/)
   assert.match(table, /<td>sorting<\/td><td>50\.0 ± 14\.1 <small>\(n=2\)<\/small><\/td><td>81\.0 ± 2\.0/)
-  // four charts: pre-training loss, fine-tuning loss, IoU vs fraction, score scatter, interval bars
-  assert.equal(html.match(/<svg /g)?.length, 5)
+  // IoU vs fraction, pre-training loss, held-out metrics, fine-tuning loss, score scatter, interval bars
+  assert.equal(html.match(/<svg /g)?.length, 6)
   assert.match(html, /<img class="slice" alt="[^"]+" src="data:image\/png;base64,iVBORw0KGgo/)
   // organ table: mean over the two pairs, 1 of 2 wins for the score localiser
   assert.match(html, /<td>sorting \(localize\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/)

@@ -1,0 +1,110 @@
+/**
+ * Reads the colours and axes back out of the SVG the report embeds (vega labels every mark with
+ * its fields in `aria-label`), for reports over different subsets and orders of methods.
+ */
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { buildReport } from "./build.ts"
+import { demoLikeReport } from "./fixtures.ts"
+import { BASELINE_GREY, methodColour, methodKey, shades } from "./palette.ts"
+
+const svgsOf = (html: string): Array<string> => html.match(/<svg[\s\S]*?<\/svg>/g) ?? []
+
+/** (legend title, label, colour) of every legend entry: the symbol (filled, or a stroke for lines) comes before its label. */
+const legendEntries = (svg: string): Array<{ readonly title: string; readonly label: string; readonly colour: string }> =>
+  svg.split('aria-roledescription="legend"').slice(1).flatMap((legend) => {
+    const title = /^ aria-label="Symbol legend titled '([^']*)'/.exec(legend)?.[1] ?? ""
+    const body = legend.split('class="mark-group role-legend"')[0]
+    const entries = body.matchAll(/role-legend-symbol[^>]*>\s*<path[^>]*(?:fill|stroke)="(#[0-9A-Fa-f]{6})"[\s\S]*?role-legend-label[^>]*>\s*<text[^>]*>([^<]*)<\/text>/g)
+    return [...entries].map((m) => ({ title, label: m[2], colour: m[1].toUpperCase() }))
+  })
+
+interface Mark {
+  readonly kind: string
+  readonly fields: Record<string, string>
+  readonly colour: string
+}
+
+/** Every line, point, bar and error bar with the fields vega wrote into its aria-label. */
+const marksOf = (svg: string): Array<Mark> =>
+  [...svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="(line mark|point|bar|errorbar)"([^>]*)>/g)].map((m) => {
+    const fields = Object.fromEntries(m[1].split("; ").map((kv) => [kv.slice(0, kv.indexOf(": ")), kv.slice(kv.indexOf(": ") + 2)]))
+    const paint = m[2] === "line mark" || m[2] === "errorbar" ? "stroke" : "fill"
+    return { kind: m[2], fields, colour: (new RegExp(`${paint}="(#[0-9A-Fa-f]{6})"`).exec(m[3])?.[1] ?? "none").toUpperCase() }
+  })
+
+/** y axes titled `title`, as [low, high] of their scale domain. */
+const yDomains = (svg: string, title: string): Array<[number, number]> =>
+  [...svg.matchAll(/aria-label="Y-axis titled '([^']*)' for a linear scale with values from ([^ ]+) to ([^"]+)"/g)]
+    .filter((m) => m[1] === title)
+    .map((m) => [Number(m[2].replace("−", "-")), Number(m[3].replace("−", "-"))])
+
+const VARIANTS = [
+  ["none", "sorting", "simclr"],
+  ["simclr", "none"],
+  ["logistic", "sorting", "none", "simclr"],
+  ["sorting"],
+  ["newcomer", "simclr", "none"]
+]
+
+const reports = Promise.all(VARIANTS.map(async (methods) => ({ methods, svgs: svgsOf(await buildReport(demoLikeReport(methods))) })))
+
+test("every chart and legend gives a method the same colour, whatever methods the report holds and in what order", async () => {
+  const seen = new Map<string, Set<string>>()
+  const note = (label: string, colour: string) => {
+    const key = methodKey(label)
+    seen.set(key, (seen.get(key) ?? new Set()).add(colour))
+  }
+  for (const { methods, svgs } of await reports) {
+    const legends = svgs.flatMap(legendEntries)
+    for (const e of legends) if (e.label !== "proportional position (baseline)") note(e.label, e.colour)
+    // every chart that compares methods has a method legend: loss, held-out metrics, IoU, fine-tuning, interval bars
+    for (const m of methods) {
+      const charts = svgs.filter((svg) => legendEntries(svg).some((e) => methodKey(e.label) === m)).length
+      assert.equal(charts, m === "none" ? 2 : 5, `${m} in [${methods}]`)
+    }
+    for (const mark of svgs.flatMap(marksOf)) {
+      const method = mark.fields["method"] ?? mark.fields["pre-training"]
+      const volume = mark.fields["volume"]
+      if (volume !== undefined) {
+        // score scatter: volumes are shades of their panel's method colour, never another method's
+        const m = volume.slice(0, volume.lastIndexOf(" / "))
+        assert.ok(shades(methodColour(m), 4).includes(mark.colour), `${volume}: ${mark.colour}`)
+        assert.notEqual(methodKey(m), "none")
+      } else if (mark.fields["localiser"] === "proportional position") {
+        assert.equal(mark.colour, BASELINE_GREY)
+      } else {
+        assert.ok(method !== undefined, JSON.stringify(mark.fields))
+        note(method, mark.colour)
+      }
+    }
+  }
+  assert.deepEqual([...seen.keys()].sort(), ["logistic", "newcomer", "none", "simclr", "sorting"])
+  for (const [m, colours] of seen) assert.equal(colours.size, 1, `${m}: ${[...colours]}`)
+  const colours = [...seen.values()].map((c) => [...c][0])
+  assert.equal(new Set([...colours, BASELINE_GREY]).size, seen.size + 1, "different methods, different colours")
+})
+
+test("pre-training loss: one panel per method, x = training step, each with a y scale fitted to its own loss", async () => {
+  const [{ svgs }] = await reports
+  const chart = svgs.find((svg) => svg.includes("Y-axis titled 'loss (own scale per panel)'"))!
+  const domains = yDomains(chart, "loss (own scale per panel)")
+  assert.equal(domains.length, 2)
+  assert.equal([...chart.matchAll(/X-axis titled 'training step'/g)].length, 2)
+  const losses = new Map<string, Array<number>>()
+  for (const mark of marksOf(chart).filter((m) => m.kind === "point")) {
+    const m = mark.fields["method"]
+    losses.set(m, [...(losses.get(m) ?? []), Number(mark.fields["loss (own scale per panel)"].replace("−", "-"))])
+  }
+  assert.deepEqual([...losses.keys()].sort(), ["simclr", "sorting"])
+  for (const [m, values] of losses) {
+    const [lo, hi] = [Math.min(...values), Math.max(...values)]
+    // an axis that holds this method's losses and is not much wider than them (a shared 0–6.5 axis is not)
+    const fitted = domains.filter(([a, b]) => a <= lo && b >= hi && b - a <= 1.5 * (hi - lo))
+    assert.equal(fitted.length, 1, `${m}: losses ${lo}–${hi}, axes ${JSON.stringify(domains)}`)
+  }
+  // held-out metrics likewise: one y axis per method × metric (sorting 3, simclr 3)
+  const held = svgs.find((svg) => svg.includes("Y-axis titled 'value (own scale per panel)'"))!
+  assert.equal(yDomains(held, "value (own scale per panel)").length, 6)
+  assert.doesNotMatch(held, /slicesPerSecond/)
+})
