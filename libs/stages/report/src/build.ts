@@ -148,7 +148,7 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
       ? await figure(
           curvePanels(held, { x: "training step", y: "value (own scale per panel)", rowPerMethod: true }),
           "Held-out metrics logged during pre-training, one panel per method and metric, each on its own y scale. " +
-            "The final values, and those of the untrained encoder, are in the table below."
+            "Final values (and the untrained encoder's, where logged) are in the Encoders table below."
         )
       : "",
     table("Encoders", ["stage", "method", "model", "steps", "final"], finals)

@@ -56,11 +56,12 @@ test("every chart and legend gives a method the same colour, whatever methods th
     seen.set(key, (seen.get(key) ?? new Set()).add(colour))
   }
   for (const { methods, svgs } of await reports) {
-    const legends = svgs.flatMap(legendEntries)
+    // the other legends name runs (dash patterns) or volumes, not methods
+    const legends = svgs.flatMap(legendEntries).filter((e) => ["method", "pre-training", "localiser"].includes(e.title))
     for (const e of legends) if (e.label !== "proportional position (baseline)") note(e.label, e.colour)
     // every chart that compares methods has a method legend: loss, held-out metrics, IoU, fine-tuning, interval bars
     for (const m of methods) {
-      const charts = svgs.filter((svg) => legendEntries(svg).some((e) => methodKey(e.label) === m)).length
+      const charts = svgs.filter((svg) => legendEntries(svg).some((e) => e.title !== "run" && methodKey(e.label) === m)).length
       assert.equal(charts, m === "none" ? 2 : 5, `${m} in [${methods}]`)
     }
     for (const mark of svgs.flatMap(marksOf)) {

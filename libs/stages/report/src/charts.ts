@@ -79,7 +79,7 @@ export const curvePanels = (rows: ReadonlyArray<CurveRow>, opts: { readonly x: s
           color: colour,
           detail: n("run", "run"),
           // several runs of one method share its colour and panel: dashes tell them apart
-          ...(runsPerMethod > 1 ? { strokeDash: n("run", "run", { legend: { orient: "top" } }) } : {})
+          ...(runsPerMethod > 1 ? { strokeDash: n("run", "run", { legend: { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 400, ...LEGEND_LABELS, encode: { symbols: { update: { stroke: { value: "#555555" } } } } } }) } : {})
         }
       },
       // own x axis per panel: a shared one is drawn as a detached footer below each column

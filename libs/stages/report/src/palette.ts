@@ -84,7 +84,7 @@ const toHex = (rgb: ReadonlyArray<number>): string => `#${rgb.map((c) => Math.ro
 export const shades = (hex: string, n: number): Array<string> => {
   const rgb = channels(hex)
   return Array.from({ length: n }, (_, i) => {
-    const tint = n === 1 ? 0 : 0.75 * (1 - i / (n - 1))
+    const tint = n === 1 ? 0 : 0.6 * (1 - i / (n - 1))
     return toHex(rgb.map((c) => c + (255 - c) * tint))
   })
 }
