@@ -161,7 +161,8 @@ const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; 
     s.index.history.map((h) => ({
       method: s.index.pretraining,
       budget: budgetLabel(s.index),
-      run: `${s.index.pretraining}/${budgetLabel(s.index)}/${s.index.seed}`,
+      // the producer alone may be shared (a stage fine-tuning several seeds), the seed alone by other encoders
+      run: `${s.producer}/${budgetLabel(s.index)}/${s.index.seed}`,
       step: h.step,
       loss: h.loss
     }))

@@ -109,3 +109,20 @@ test("pre-training loss: one panel per method, x = training step, each with a y 
   assert.equal(yDomains(held, "value (own scale per panel)").length, 6)
   assert.doesNotMatch(held, /slicesPerSecond/)
 })
+
+test("two encoders of one method share its panel and colour and are told apart by dashes", async () => {
+  const data = demoLikeReport(["sorting", "simclr"])
+  const [first] = data.encoders
+  const second = { producer: "pretrain-sorting-long", index: { ...first.index, history: first.index.history.map((h) => ({ ...h, loss: h.loss / 2 })) } }
+  const svgs = svgsOf(await buildReport({ ...data, encoders: [...data.encoders, second] }))
+  const chart = svgs.find((svg) => svg.includes("Y-axis titled 'loss (own scale per panel)'"))!
+  assert.equal(yDomains(chart, "loss (own scale per panel)").length, 2)
+  const lines = marksOf(chart).filter((m) => m.kind === "line mark")
+  assert.deepEqual(lines.map((l) => `${l.fields["method"]} ${l.colour}`).sort(), [
+    `simclr ${methodColour("simclr")}`,
+    `sorting ${methodColour("sorting")}`,
+    `sorting ${methodColour("sorting")}`
+  ])
+  const runs = legendEntries(chart).filter((e) => e.title === "run").map((e) => e.label)
+  assert.deepEqual(runs.sort(), ["pretrain-simclr", "pretrain-sorting", "pretrain-sorting-long"])
+})
