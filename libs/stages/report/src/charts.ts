@@ -27,6 +27,9 @@ const n = (field: string, title: string | null, extra: Spec = {}): Spec => ({ fi
 /** Long method names ("simclr (PC1 of embeddings)") must not be cut off in a legend. */
 const LEGEND_LABELS = { labelLimit: 320 }
 
+/** Dash patterns are drawn as short grey strokes: the colour belongs to the method legend. */
+const RUN_LEGEND = { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 400, ...LEGEND_LABELS, encode: { symbols: { update: { stroke: { value: "#555555" } } } } }
+
 const methodColourChannel = (rows: ReadonlyArray<{ readonly method: string }>, title: string, legend: Spec = {}): Spec =>
   n("method", title, { scale: methodScale(rows.map((r) => r.method)), legend: { ...LEGEND_LABELS, ...legend } })
 
@@ -40,6 +43,9 @@ const panelOrder = (rows: ReadonlyArray<{ readonly method: string; readonly pane
 /** Panels per row and their width: a row fills, but never overflows, the 1100px page. */
 const MAX_COLUMNS = 3
 const panelWidth = (columns: number): number => (columns === 1 ? 520 : columns === 2 ? 380 : 230)
+
+/** Own x axis per panel: in a wrapped facet a shared one is drawn as a detached footer per column. */
+const OWN_X_AXIS = { x: "independent" }
 
 const HEADER = { labelFontSize: 12, labelFontWeight: 600 }
 
@@ -79,11 +85,10 @@ export const curvePanels = (rows: ReadonlyArray<CurveRow>, opts: { readonly x: s
           color: colour,
           detail: n("run", "run"),
           // several runs of one method share its colour and panel: dashes tell them apart
-          ...(runsPerMethod > 1 ? { strokeDash: n("run", "run", { legend: { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 400, ...LEGEND_LABELS, encode: { symbols: { update: { stroke: { value: "#555555" } } } } } }) } : {})
+          ...(runsPerMethod > 1 ? { strokeDash: n("run", "run", { legend: RUN_LEGEND }) } : {})
         }
       },
-      // own x axis per panel: a shared one is drawn as a detached footer below each column
-      resolve: { scale: { y: "independent" }, axis: { x: "independent" } }
+      resolve: { scale: { y: "independent" }, axis: OWN_X_AXIS }
     }
   }
   return groups.length === 1 ? facet(groups[0]) : { vconcat: groups.map(facet) }
@@ -98,19 +103,27 @@ export interface FinetuneRow {
 }
 
 /** Fine-tuning loss, one panel per label budget; one loss function, so one shared y scale. */
-export const finetuneCurves = (rows: ReadonlyArray<FinetuneRow>, budgets: ReadonlyArray<string>): Spec => ({
-  data: { values: rows },
-  mark: { type: "line" },
-  width: budgets.length === 1 ? 520 : 250,
-  height: 200,
-  encoding: {
-    x: q("step", "fine-tuning step"),
-    y: q("loss", "loss (cross-entropy + Dice)", { scale: { zero: false } }),
-    color: methodColourChannel(rows, "pre-training"),
-    detail: n("run", "run"),
-    column: n("budget", "annotated slices used", { sort: budgets })
+export const finetuneCurves = (rows: ReadonlyArray<FinetuneRow>, budgets: ReadonlyArray<string>): Spec => {
+  const columns = Math.min(budgets.length, MAX_COLUMNS)
+  const panel = (budget: string) => `annotated slices: ${budget}`
+  return {
+    data: { values: rows.map((r) => ({ ...r, panel: panel(r.budget) })) },
+    facet: n("panel", null, { sort: budgets.map(panel), header: HEADER }),
+    columns,
+    spec: {
+      mark: { type: "line" },
+      width: panelWidth(columns),
+      height: 200,
+      encoding: {
+        x: q("step", "fine-tuning step"),
+        y: q("loss", "loss (cross-entropy + Dice)", { scale: { zero: false } }),
+        color: methodColourChannel(rows, "pre-training"),
+        detail: n("run", "run")
+      }
+    },
+    resolve: { axis: OWN_X_AXIS }
   }
-})
+}
 
 export interface IouRow {
   readonly method: string
@@ -163,8 +176,7 @@ export const scoreScatter = (rows: ReadonlyArray<ScoreRow>): Spec => {
   }
   const columns = Math.min(methods.length, MAX_COLUMNS)
   return {
-    data: { values: rows },
-    transform: [{ calculate: "datum.method + ' / ' + datum.volume", as: "shade" }],
+    data: { values: rows.map((r) => ({ ...r, shade: `${r.method} / ${r.volume}` })) },
     facet: n("method", null, { sort: methods, header: HEADER }),
     columns,
     spec: {
@@ -177,7 +189,7 @@ export const scoreScatter = (rows: ReadonlyArray<ScoreRow>): Spec => {
         color: n("shade", "volume", { scale: { domain, range }, legend: null })
       }
     },
-    resolve: { scale: { y: "independent" }, axis: { x: "independent" } }
+    resolve: { scale: { y: "independent" }, axis: OWN_X_AXIS }
   }
 }
 
@@ -188,25 +200,32 @@ export interface IntervalRow {
   readonly iou: number
 }
 
+/** Width one organ's group of bars may take, so the groups wrap before they overflow the page. */
+const BAR_STEP = 16
+const BARS_ROW_WIDTH = 900
+
 /**
  * Interval IoU per organ: for each method its score-range localiser (method colour) beside the
  * proportional-position baseline on the same (reference, query) pairs (grey: it uses no encoder).
  */
 export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
-  const baseline = "proportional position"
+  const baseline = "proportional position (baseline)"
+  const groupWidth = 2 * BAR_STEP * methods.length + 40
   return {
-    data: { values: rows },
-    transform: [{ calculate: `datum.localiser === '${baseline}' ? '${baseline} (baseline)' : datum.method`, as: "bar" }],
-    mark: "bar",
-    width: { step: 16 },
-    height: 200,
-    encoding: {
-      x: n("method", null, { sort: methods, axis: null }),
-      xOffset: n("localiser", null, { sort: ["score range", baseline] }),
-      y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
-      color: n("bar", "localiser", { scale: { domain: [...methods, `${baseline} (baseline)`], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: LEGEND_LABELS }),
-      column: n("organ", null, { sort: organs, header: { ...HEADER, labelOrient: "bottom" } })
+    data: { values: rows.map((r) => ({ ...r, bar: r.localiser === "score range" ? r.method : baseline })) },
+    facet: n("organ", null, { sort: organs, header: { ...HEADER, labelOrient: "bottom" } }),
+    columns: Math.max(1, Math.min(organs.length, Math.floor(BARS_ROW_WIDTH / groupWidth))),
+    spec: {
+      mark: "bar",
+      width: { step: BAR_STEP },
+      height: 200,
+      encoding: {
+        x: n("method", null, { sort: methods, axis: null }),
+        xOffset: n("localiser", null, { sort: ["score range", "proportional position"] }),
+        y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
+        color: n("bar", "localiser", { scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: LEGEND_LABELS })
+      }
     }
   }
 }
