@@ -250,6 +250,8 @@ export const LocalizationIndex = Schema.Struct({
       errorSlices: Schema.Number
     })
   ),
+  /** What the `aligned` localiser compared between slices: encoder embeddings, or scores alone. */
+  alignedOn: Schema.optional(Schema.Literals(["embeddings", "scores"])),
   /**
    * Each organ of each query located from every other volume that has it at once (leave one out):
    * `predicted` by aligning score sequences, `proportional` the median of the references' relative positions.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { makeRng } from "@tomoprior/augment"
-import { analyse, firstPrincipalComponent, organIntervals } from "./analyse.ts"
+import { makeRng, type Rng } from "@tomoprior/augment"
+import { analyse, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyse.ts"
 
 test("organ intervals come from per-slice label presence", () => {
   const m = organIntervals(new Map([[1, [false, true, true, false]], [2, [false, false, false, false]]]))
@@ -51,14 +51,15 @@ test("isotonic smoothing keeps a noisy organ range in one piece", () => {
   assert.deepEqual(smooth.predicted, [4, 8])
 })
 
-test("many references and score alignment beat proportional placement on scans of random extent", () => {
-  // 14 synthetic scans of one body plan: each covers levels [t0, t1] (start U(0, 0.35), end U(0.65, 1), as
-  // the phantom) in 40–70 slices; scores are a monotone, non-linear function of the level plus noise.
-  // Truth comes from the levels directly: a slice belongs to an organ when its level lies in the organ's span.
-  const rng = makeRng(11)
-  const f = (t: number) => Math.tanh(4 * (t - 0.45)) + 0.3 * t
+/**
+ * Synthetic scans of one body plan: each covers levels [t0, t1] (start U(0, 0.35), end U(0.65, 1), as
+ * the phantom) in 40–70 slices; `describe` gives a slice's score and embedding from its level. Truth
+ * comes from the levels directly: a slice belongs to an organ when its level lies in the organ's span.
+ */
+const population = (seed: number, describe: (t: number, rng: Rng) => { score: number; features?: Array<number> }) => {
+  const rng = makeRng(seed)
   const plan = { 1: [0.45, 0.75], 2: [0.1, 0.5], 3: [-0.1, 1.1] } as const
-  const volumes = Array.from({ length: 14 }, (_, i) => {
+  return Array.from({ length: 14 }, (_, i) => {
     const t0 = rng.uniform(0, 0.35)
     const t1 = rng.uniform(0.65, 1)
     const n = 40 + rng.int(31)
@@ -71,10 +72,21 @@ test("many references and score alignment beat proportional placement on scans o
         return first < 0 ? [] : [[Number(label), [first, inside.lastIndexOf(true)] as const] as const]
       })
     )
-    return { id: `s${i}`, scores: levels.map((t) => f(t) + 0.03 * rng.normal()), organs }
+    const slices = levels.map((t) => describe(t, rng))
+    const features = slices.every((s) => s.features) ? slices.map((s) => s.features!) : undefined
+    return { id: `s${i}`, scores: slices.map((s) => s.score), organs, ...(features ? { features } : {}) }
   })
+}
+
+const summaryOf = (volumes: ReadonlyArray<ScoredVolume>) => {
   const r = analyse(volumes, { method: "sorting", labelNames: { "1": "heart", "2": "liver", "3": "body" }, partialLength: 0.3, seed: 1, smoothing: "isotonic" })
-  const row = (labelId: number | null, localiser: string) => r.summary!.find((s) => s.labelId === labelId && s.localiser === localiser)!
+  return { r, row: (labelId: number | null, localiser: string) => r.summary!.find((s) => s.labelId === labelId && s.localiser === localiser)! }
+}
+
+test("many references and score alignment beat proportional placement on scans of random extent", () => {
+  // scores: a monotone, non-linear function of the level plus noise
+  const { r, row } = summaryOf(population(11, (t, rng) => ({ score: Math.tanh(4 * (t - 0.45)) + 0.3 * t + 0.03 * rng.normal() })))
+  assert.equal(r.alignedOn, "scores")
   // one leave-one-out case per (organ, scan)
   assert.equal(r.multiReference!.length, 3 * 14)
   assert.ok(r.multiReference!.every((m) => m.references === 13))
@@ -92,4 +104,25 @@ test("many references and score alignment beat proportional placement on scans o
   // the single-reference score range shares the calibration here (noise only), so the margin is smaller
   assert.ok(aligned > row(null, "score-range").meanIoU + 0.03, `aligned ${aligned} vs score-range ${row(null, "score-range").meanIoU}`)
   assert.ok(aligned > 0.85, `aligned ${aligned}`)
+})
+
+test("embeddings align scans where the score saturates", () => {
+  // the score only rises over the lowest 30 % of the body; three embedding features keep changing above it,
+  // each with a gain that differs between slices (contrast), which the unit-length descriptors ignore
+  const describe = (t: number, rng: Rng) => {
+    const gain = rng.uniform(0.8, 1.25)
+    return {
+      score: Math.min(t, 0.3) + 0.02 * rng.normal(),
+      features: [Math.cos(3 * t), Math.sin(3 * t), t].map((v) => gain * v + 0.02 * rng.normal())
+    }
+  }
+  const withEmbeddings = summaryOf(population(5, describe))
+  const scoresOnly = summaryOf(population(5, describe).map(({ features: _, ...v }) => v))
+  assert.equal(withEmbeddings.r.alignedOn, "embeddings")
+  assert.equal(scoresOnly.r.alignedOn, "scores")
+  // heart (label 1) lies wholly on the score's plateau: only embeddings place it
+  const heart = withEmbeddings.row(1, "aligned").meanIoU
+  assert.ok(heart > scoresOnly.row(1, "aligned").meanIoU + 0.1, `embeddings ${heart} vs scores ${scoresOnly.row(1, "aligned").meanIoU}`)
+  assert.ok(heart > withEmbeddings.row(1, "proportional-median").meanIoU + 0.1)
+  assert.ok(heart > 0.85, `heart ${heart}`)
 })

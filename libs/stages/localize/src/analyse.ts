@@ -1,7 +1,7 @@
 import { LOCALISERS, type LocalizationIndex } from "@tomoprior/core"
 import { makeRng } from "@tomoprior/augment"
 import {
-  alignScores,
+  alignSlices,
   type AlignOptions,
   intervalIoU,
   isotonic,
@@ -12,6 +12,7 @@ import {
   proportionalInterval,
   proportionalMap,
   scoreRangeLocalise,
+  sliceDistances,
   type SliceInterval,
   spearman
 } from "./localise.ts"
@@ -21,6 +22,8 @@ export interface ScoredVolume {
   readonly scores: ReadonlyArray<number>
   /** Slice interval of each foreground label present in the volume (empty without labels). */
   readonly organs: ReadonlyMap<number, SliceInterval>
+  /** Per-slice embedding (the encoder's pooled features); aligns scans better than the score alone. */
+  readonly features?: ReadonlyArray<ArrayLike<number>>
 }
 
 export interface AnalysisOptions {
@@ -37,10 +40,9 @@ export interface AnalysisOptions {
 
 /**
  * Two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
- * always share its middle); spacing ratios up to 4× either way; scores compared as they are,
- * because one encoder scores every volume and a fitted score scale makes plateaus match anywhere.
+ * always share its middle); spacing ratios up to 4× either way.
  */
-export const ALIGNMENT: AlignOptions = { minOverlap: 0.4, maxScale: 4, map: "identity" }
+export const ALIGNMENT: AlignOptions = { minOverlap: 0.4, maxScale: 4 }
 
 /** A label spanning at least this share of every volume that has it is whole-body (the spine). */
 const WHOLE_BODY = 0.95
@@ -108,16 +110,46 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
       })
     }
   }
-  const multiReference = locateFromAllReferences(volumes, localised, options)
+  const alignedOn = volumes.every((v) => v.features && v.features.length === v.scores.length) ? "embeddings" : "scores"
+  const described =
+    alignedOn === "embeddings"
+      ? embeddingDescriptors(volumes.map((v) => [v.id, v.features!] as const))
+      : new Map([...localised].map(([id, s]) => [id, s.map((x) => [x])] as const))
+  const multiReference = locateFromAllReferences(volumes, described, options)
   return {
     kind: "Localization",
     method: options.method,
     volumes: volumes.map((v) => ({ id: v.id, spearman: spearman(v.scores, v.scores.map((_, i) => i)), scores: [...v.scores] })),
     organs,
     partialScans,
+    alignedOn,
     multiReference,
     summary: summarise(volumes, organs, multiReference, options.labelNames)
   }
+}
+
+/**
+ * Slice descriptors for alignment from embeddings: each feature standardised over every slice of
+ * every volume (so no feature dominates by its range), then each slice scaled to unit length, so
+ * distances compare directions — overall activation also follows scan noise and contrast.
+ */
+export const embeddingDescriptors = (
+  volumes: ReadonlyArray<readonly [string, ReadonlyArray<ArrayLike<number>>]>
+): Map<string, Array<Float64Array>> => {
+  const all = volumes.flatMap(([, rows]) => rows)
+  const d = all[0]?.length ?? 0
+  const mu = new Float64Array(d)
+  const sd = new Float64Array(d)
+  for (const row of all) for (let j = 0; j < d; j++) mu[j] += row[j] / all.length
+  for (const row of all) for (let j = 0; j < d; j++) sd[j] += (row[j] - mu[j]) ** 2 / all.length
+  const scale = sd.map((v) => (v > 0 ? 1 / Math.sqrt(v) : 0))
+  const describe = (row: ArrayLike<number>) => {
+    const out = new Float64Array(d)
+    for (let j = 0; j < d; j++) out[j] = (row[j] - mu[j]) * scale[j]
+    const norm = Math.hypot(...out)
+    return norm > 0 ? out.map((v) => v / norm) : out
+  }
+  return new Map(volumes.map(([id, rows]) => [id, rows.map(describe)] as const))
 }
 
 type MultiReferenceRow = NonNullable<LocalizationIndex["multiReference"]>[number]
@@ -125,12 +157,12 @@ type SummaryRow = NonNullable<LocalizationIndex["summary"]>[number]
 
 /**
  * Leave one out: every organ of every query located from all other volumes that have it, by the
- * median of their intervals mapped through score alignment, and through proportional position
+ * median of their intervals mapped through slice alignment (`described`: per-slice descriptors), and through proportional position
  * (the same combination, so the baseline gets the same benefit of many references).
  */
 const locateFromAllReferences = (
   volumes: ReadonlyArray<ScoredVolume>,
-  localised: ReadonlyMap<string, ReadonlyArray<number>>,
+  described: ReadonlyMap<string, ReadonlyArray<ArrayLike<number>>>,
   options: AnalysisOptions
 ): Array<MultiReferenceRow> => {
   const rows: Array<MultiReferenceRow> = []
@@ -139,7 +171,7 @@ const locateFromAllReferences = (
     const alignments = new Map(
       volumes
         .filter((r) => r !== query && r.organs.size > 0)
-        .map((r) => [r, alignScores(localised.get(query.id)!, localised.get(r.id)!, options.alignment ?? ALIGNMENT)] as const)
+        .map((r) => [r, alignSlices(sliceDistances(described.get(query.id)!, described.get(r.id)!), options.alignment ?? ALIGNMENT)] as const)
     )
     for (const [label, truth] of query.organs) {
       const references = [...alignments.keys()].filter((r) => r.organs.has(label))

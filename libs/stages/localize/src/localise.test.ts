@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import {
-  alignScores,
+  alignSlices,
   averageRanks,
   intervalIoU,
   isotonic,
@@ -13,6 +13,7 @@ import {
   proportionalInterval,
   proportionalMap,
   scoreRangeLocalise,
+  sliceDistances,
   spearman
 } from "./localise.ts"
 
@@ -139,6 +140,11 @@ test("one reference through the proportional map gives the proportional interval
   }
 })
 
+test("slice distances are mean squared differences per dimension", () => {
+  const d = sliceDistances([[0, 0], [1, 2]], [[0, 0], [3, 0], [1, 2]])
+  assert.deepEqual(d.map((r) => [...r]), [[0, 4.5, 2.5], [2.5, 4, 0]])
+})
+
 test("score alignment recovers the slice map between two scans of one body with different extent and spacing", () => {
   // slice z of a scan covering body levels [t0, t1] in n slices sits at level t0 + (z + 0.5)/n · (t1 − t0);
   // scores are a strictly increasing, non-linear function of the level
@@ -147,7 +153,9 @@ test("score alignment recovers the slice map between two scans of one body with 
   const scan = (t0: number, t1: number, n: number) => Array.from({ length: n }, (_, z) => f(level(t0, t1, n)(z)))
   const query = { t0: 0.3, t1: 0.9, n: 50 }
   const reference = { t0: 0.05, t1: 0.7, n: 64 }
-  const a = alignScores(scan(query.t0, query.t1, query.n), scan(reference.t0, reference.t1, reference.n), { minOverlap: 0.4, maxScale: 4, map: "identity" })!
+  const asRows = (scores: Array<number>) => scores.map((x) => [x])
+  const distance = sliceDistances(asRows(scan(query.t0, query.t1, query.n)), asRows(scan(reference.t0, reference.t1, reference.n)))
+  const a = alignSlices(distance, { minOverlap: 0.4, maxScale: 4 })!
   // the reference slice at the same level, solved from the level formula
   const truePosition = (z: number) => ((level(query.t0, query.t1, query.n)(z) - reference.t0) / (reference.t1 - reference.t0)) * reference.n - 0.5
   for (const z of [0, 10, 20, 30]) assert.ok(Math.abs(a.scale * z + a.offset - truePosition(z)) < 0.75, `z ${z}: ${a.scale * z + a.offset} vs ${truePosition(z)}`)

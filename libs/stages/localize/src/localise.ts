@@ -229,13 +229,6 @@ export const landmarkMap = (
   return (z) => a * z + my - a * mx
 }
 
-/** Linear interpolation of a sequence at a fractional index inside [0, n − 1]. */
-const interpolate = (values: ReadonlyArray<number>, p: number): number => {
-  const i = Math.max(0, Math.min(values.length - 2, Math.floor(p)))
-  const f = p - i
-  return values[i] * (1 - f) + values[i + 1] * f
-}
-
 /** Reference slice position of query slice z: scale · z + offset (slice z's centre is at z). */
 export interface SliceMap {
   readonly scale: number
@@ -243,8 +236,8 @@ export interface SliceMap {
 }
 
 export interface SliceAlignment extends SliceMap {
-  /** Mean squared score difference over the overlap, after the score map. */
-  readonly residual: number
+  /** Mean slice distance along the map, over the overlap. */
+  readonly cost: number
   /** Query slices that fall inside the reference. */
   readonly overlap: number
 }
@@ -254,24 +247,44 @@ export interface AlignOptions {
   readonly minOverlap: number
   /** Largest ratio of slice spacings (either way) tried. */
   readonly maxScale: number
-  readonly map: ScoreMap
 }
 
 /**
- * Aligns two score sequences along the axis: the affine slice map z_ref = scale · z + offset that
- * makes the query's scores best match the reference's (least squares over the slices both cover).
- * One encoder scores both, so a slice level should get one score wherever it appears; the scans may
- * start, end and be sampled differently. A grid search (scales log-spaced, offsets in half slices)
- * rather than a descent, because the cost has many local minima on plateaus of the score profile.
+ * Squared Euclidean distance, per dimension, between every query slice's descriptor and every
+ * reference slice's (rows of the result: query slices).
  */
-export const alignScores = (
-  query: ReadonlyArray<number>,
-  reference: ReadonlyArray<number>,
-  options: AlignOptions
-): SliceAlignment | null => {
-  const nq = query.length
-  const nr = reference.length
+export const sliceDistances = (
+  query: ReadonlyArray<ArrayLike<number>>,
+  reference: ReadonlyArray<ArrayLike<number>>
+): Array<Float64Array> =>
+  query.map((a) => {
+    const row = new Float64Array(reference.length)
+    for (let j = 0; j < reference.length; j++) {
+      const b = reference[j]
+      let s = 0
+      for (let k = 0; k < a.length; k++) s += (a[k] - b[k]) ** 2
+      row[j] = s / a.length
+    }
+    return row
+  })
+
+/**
+ * Aligns two scans along the axis from their slice distances (`sliceDistances`): the affine slice map
+ * z_ref = scale · z + offset with the least mean distance over the slices both cover (distances
+ * interpolated between reference slices). One encoder describes both, so a body level should look
+ * alike wherever it appears; the scans may start, end and be sampled differently. A grid search (scales
+ * log-spaced, offsets in half slices) rather than a descent: plateaus of the descriptors give the cost
+ * many local minima.
+ */
+export const alignSlices = (distance: ReadonlyArray<Float64Array>, options: AlignOptions): SliceAlignment | null => {
+  const nq = distance.length
+  const nr = distance[0]?.length ?? 0
   if (nq < 2 || nr < 2) return null
+  const at = (z: number, p: number) => {
+    const i = Math.max(0, Math.min(nr - 2, Math.floor(p)))
+    const f = p - i
+    return distance[z][i] * (1 - f) + distance[z][i + 1] * f
+  }
   const need = Math.max(2, Math.ceil(options.minOverlap * nq))
   const steps = 40
   let best: SliceAlignment | null = null
@@ -282,8 +295,10 @@ export const alignScores = (
       const last = Math.min(nq - 1, Math.floor((nr - 1 - offset) / scale + 1e-9))
       const overlap = last - first + 1
       if (overlap < need) continue
-      const fit = fitScoreMap(overlap, (i) => query[first + i], (i) => interpolate(reference, scale * (first + i) + offset), options.map)
-      if (!best || fit.residual < best.residual - 1e-12) best = { scale, offset, residual: fit.residual, overlap }
+      let cost = 0
+      for (let z = first; z <= last; z++) cost += at(z, scale * z + offset)
+      cost /= overlap
+      if (!best || cost < best.cost - 1e-12) best = { scale, offset, cost, overlap }
     }
   }
   return best

@@ -37,14 +37,22 @@ export const localizeStage = defineStage({
       const outShape = model.outputs[0].shape
       const hasScore = outShape[outShape.length - 1] === 1
       const size = enc.inputSize
+      // A score head reads the encoder's features; averaged over space they describe a slice far
+      // better than its one score, so the multi-reference localiser aligns scans on them.
+      const tfl = yield* Effect.promise(() => import("@tensorflow/tfjs-layers"))
+      const scoreMap = hasScore ? model.layers.find((l) => l.name === compute.scoreMapLayer) : undefined
+      const pooled = scoreMap && (tfl.layers.globalAveragePooling2d({}).apply(scoreMap.input) as import("@tensorflow/tfjs-layers").SymbolicTensor)
+      const net = pooled ? tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], pooled] }) : model
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
       const outputs: Array<Array<Float32Array>> = []
+      const features: Array<Array<Float32Array>> = []
       const organs: Array<ReadonlyMap<number, readonly [number, number]>> = []
       for (const [n, v] of set.volumes.entries()) {
         const h = yield* volume.openVolume(v.dir)
         const [Z, H, W] = h.header.dims
         const perSlice: Array<Float32Array> = []
+        const featuresPerSlice: Array<Float32Array> = []
         for (let start = 0; start < Z; start += batchSize) {
           const zs = Array.from({ length: Math.min(batchSize, Z - start) }, (_, i) => start + i)
           const out = yield* Effect.try({
@@ -54,16 +62,20 @@ export const localizeStage = defineStage({
                 zs.forEach((z, i) => pixels.set(h.readSlice(z), i * H * W))
                 const batch = tf.tensor4d(pixels, [zs.length, H, W, 1])
                 const input = H === size && W === size ? batch : tf.image.resizeBilinear(batch, [size, size])
-                const y = model.predict(input) as import("@tensorflow/tfjs-core").Tensor2D
-                const d = y.shape[1]
-                const values = y.dataSync()
-                return zs.map((_, i) => values.slice(i * d, (i + 1) * d) as Float32Array)
+                const ys = [net.predict(input)].flat() as Array<import("@tensorflow/tfjs-core").Tensor2D>
+                return ys.map((y) => {
+                  const d = y.shape[1]
+                  const values = y.dataSync()
+                  return zs.map((_, i) => values.slice(i * d, (i + 1) * d) as Float32Array)
+                })
               }),
             catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `scoring ${v.entry.id} failed: ${String(e)}`, cause: e })
           })
-          perSlice.push(...out)
+          perSlice.push(...out[0])
+          featuresPerSlice.push(...(out[1] ?? out[0]))
         }
         outputs.push(perSlice)
+        features.push(featuresPerSlice)
         const presence = new Map<number, Array<boolean>>()
         if (h.header.hasLabels) {
           for (const label of h.header.labelIds.filter((l) => l !== 0)) presence.set(label, new Array<boolean>(Z).fill(false))
@@ -79,7 +91,13 @@ export const localizeStage = defineStage({
       const scores = hasScore ? outputs.map((vol) => vol.map((e) => e[0])) : firstPrincipalComponent(outputs)
       const method = hasScore ? enc.method : `${enc.method} (PC1 of embeddings)`
       if (!hasScore) yield* ctx.log(`${enc.method} has no score head: scoring slices by the first principal component of their embeddings`)
-      const scored: Array<ScoredVolume> = set.volumes.map((v, i) => ({ id: v.entry.id, scores: scores[i], organs: organs[i] }))
+      const scored: Array<ScoredVolume> = set.volumes.map((v, i) => ({
+        id: v.entry.id,
+        scores: scores[i],
+        organs: organs[i],
+        // a score model without the known score-map layer gives its score only: align on scores
+        ...(hasScore && !pooled ? {} : { features: features[i] })
+      }))
       const index = analyse(scored, {
         method,
         labelNames: set.index.labelNames,
@@ -87,6 +105,7 @@ export const localizeStage = defineStage({
         seed: ctx.params.seed ?? 0,
         smoothing: ctx.params.smoothing ?? "isotonic"
       })
+      yield* ctx.log(`multi-reference localiser: scans aligned on ${index.alignedOn}`)
       for (const row of index.summary ?? []) {
         if (row.labelId === null) yield* ctx.log(`interval IoU, ${row.name}: ${row.localiser} ${row.meanIoU.toFixed(3)}`)
       }
