@@ -101,9 +101,10 @@ test("the report loads in headless Chromium without console messages and shows i
   assert.deepEqual(seen.overflowing, [])
 })
 
-test("with four methods every chart still fits the 1100px text column", { skip }, async () => {
+test("with four methods, five label fractions and eight organs every chart still fits the 1100px text column", { skip }, async () => {
   const file = join(tempDir(), "report.html")
-  writeFileSync(file, await buildReport(demoLikeReport(["logistic", "sorting", "none", "simclr"])))
+  const shape = { fractions: [0.005, 0.01, 0.1, 0.5, 1], organs: 8 }
+  writeFileSync(file, await buildReport(demoLikeReport(["logistic", "sorting", "none", "simclr"], shape)))
   const seen = await probe(file)
   assert.equal(seen.column, 1100)
   assert.equal(seen.svgs, 6)

@@ -200,9 +200,9 @@ export interface IntervalRow {
   readonly iou: number
 }
 
-/** Width one organ's group of bars may take, so the groups wrap before they overflow the page. */
+/** Bar width, and room for a row of organ groups: they wrap before they overflow the page. */
 const BAR_STEP = 16
-const BARS_ROW_WIDTH = 900
+const BARS_ROW_WIDTH = 950
 
 /**
  * Interval IoU per organ: for each method its score-range localiser (method colour) beside the
@@ -211,7 +211,8 @@ const BARS_ROW_WIDTH = 900
 export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
   const baseline = "proportional position (baseline)"
-  const groupWidth = 2 * BAR_STEP * methods.length + 40
+  // a method's pair of bars with band padding, plus the spacing between groups (measured)
+  const groupWidth = (2 * BAR_STEP + 12) * methods.length + 40
   return {
     data: { values: rows.map((r) => ({ ...r, bar: r.localiser === "score range" ? r.method : baseline })) },
     facet: n("organ", null, { sort: organs, header: { ...HEADER, labelOrient: "bottom" } }),
@@ -224,7 +225,7 @@ export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyA
         x: n("method", null, { sort: methods, axis: null }),
         xOffset: n("localiser", null, { sort: ["score range", "proportional position"] }),
         y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
-        color: n("bar", "localiser", { scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: LEGEND_LABELS })
+        color: n("bar", "localiser", { scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: { ...LEGEND_LABELS, orient: "top" } })
       }
     }
   }

@@ -72,7 +72,7 @@ const segmenter = (pretraining: string, seed: number, fraction = 0.1): Segmenter
   history: [1, 2, 3].map((step) => ({ epoch: 0, step, loss: 2 / step, metrics: {} }))
 })
 
-const FRACTIONS = [0.01, 0.1, 1]
+const ORGANS = ["lungs", "heart", "liver", "spine", "lesions", "kidneys", "bladder", "stomach"]
 const SEEDS = [1, 2]
 
 /** A fine-tuning run that starts lower and ends higher with pre-training, as the demo hopes. */
@@ -89,7 +89,7 @@ const summaryRow = (pretraining: string, fraction: number, split: "interpolation
   ({ pretraining, fraction, everyK: null, split, classId: null, className: "foreground mean", seeds: SEEDS.length, iouMean: iou, iouStd: 0.04, diceMean: iou + 0.1, diceStd: 0.04 }) as const
 
 /** Slice scores that rise with position, two organs, one partial scan. */
-const scoresOf = (method: string): LocalizationIndex => {
+const scoresOf = (method: string, organs: number): LocalizationIndex => {
   // a PC1 has no trained unit: its range is far from a score head's
   const scale = method.startsWith("simclr") ? 20 : 1
   const noise = stream(method.length * 104729)
@@ -104,7 +104,7 @@ const scoresOf = (method: string): LocalizationIndex => {
     kind: "Localization",
     method,
     volumes,
-    organs: [pair(1, "lungs", 0.8, 0.7), pair(2, "heart", 0.6, 0.65)],
+    organs: ORGANS.slice(0, organs).map((name, i) => pair(i + 1, name, 0.8 - 0.05 * i, 0.7)),
     partialScans: [{ volume: "v1", reference: "v0", trueOffset: 2, predictedOffset: 3, errorSlices: 1 }]
   }
 }
@@ -112,14 +112,19 @@ const scoresOf = (method: string): LocalizationIndex => {
 /**
  * A demo-shaped report over the given methods, in the given order: encoders, localisations and
  * fine-tuning runs for each (no encoder or localisation for "none"), IoU summaries for every
- * method × fraction. For the palette and layout tests: change `methods` to vary subset and order.
+ * method × fraction. For the palette and layout tests: `methods` varies subset and order, `shape`
+ * the number of label fractions and organs (more of them make wider charts).
  */
-export const demoLikeReport = (methods: ReadonlyArray<string>): ReportData => {
+export const demoLikeReport = (
+  methods: ReadonlyArray<string>,
+  shape: { readonly fractions?: ReadonlyArray<number>; readonly organs?: number } = {}
+): ReportData => {
+  const fractions = shape.fractions ?? [0.01, 0.1, 1]
   const pretrained = methods.filter((m) => m !== "none")
   return {
     title: `demo-like report: ${methods.join(", ")}`,
     encoders: pretrained.map((m) => ({ producer: `pretrain-${m}`, index: encoder(m) })),
-    segmenters: methods.flatMap((m) => FRACTIONS.flatMap((f) => SEEDS.map((seed) => ({ producer: `ft-${m}`, index: finetuneRun(m, seed, f) })))),
+    segmenters: methods.flatMap((m) => fractions.flatMap((f) => SEEDS.map((seed) => ({ producer: `ft-${m}`, index: finetuneRun(m, seed, f) })))),
     metrics: [
       {
         producer: "evaluate",
@@ -128,7 +133,7 @@ export const demoLikeReport = (methods: ReadonlyArray<string>): ReportData => {
           rows: [],
           csv: "metrics.csv",
           summary: methods.flatMap((m, i) =>
-            FRACTIONS.flatMap((f) => {
+            fractions.flatMap((f) => {
               const iou = 0.3 + 0.3 * Math.log10(100 * f) / 2 + (m === "none" ? 0 : 0.05 + 0.01 * i)
               return [summaryRow(m, f, "extrapolation", iou), summaryRow(m, f, "interpolation", iou + 0.05)]
             })
@@ -138,7 +143,7 @@ export const demoLikeReport = (methods: ReadonlyArray<string>): ReportData => {
     ],
     localizations: pretrained.map((m) => {
       const method = m === "simclr" ? "simclr (PC1 of embeddings)" : m
-      return { producer: `loc-${m}`, index: scoresOf(method) }
+      return { producer: `loc-${m}`, index: scoresOf(method, shape.organs ?? 2) }
     }),
     images: new Map()
   }
