@@ -30,14 +30,15 @@ const viewMetrics = (data: TupleData, p: SimclrParams) => {
 
 /** SimCLR as a pre-training method: two views per slice, projection model, NT-Xent. */
 export const simclrMethod = (p: SimclrParams, data: TupleData): Method => {
-  const settings = { projectionDims: p.projectionDims, temperature: p.temperature }
-  const config: SimclrTaskConfig = { ...settings, width: p.width, depth: p.depth, inputSize: p.inputSize }
+  const hyper = { projectionDims: p.projectionDims, temperature: p.temperature }
+  const config: SimclrTaskConfig = { ...hyper, width: p.width, depth: p.depth, inputSize: p.inputSize }
   return {
     name: "simclr",
     views: 2,
     task: { module: new URL("./task.ts", import.meta.url), config },
     meta: () => ({}),
     validate: viewMetrics(data, p),
-    settings
+    // Named like the sorting losses, so the report can title each method's loss panel.
+    settings: { loss: "nt-xent", ...hyper }
   }
 }

@@ -20,6 +20,7 @@ describe("pretrain-simclr", () => {
     assert.equal(index.steps, 16)
     assert.equal(index.settings.temperature, 0.07)
     assert.equal(index.settings.projectionDims, 256)
+    assert.equal(index.settings.loss, "nt-xent")
     for (const k of ["viewTop1", "alignment", "uniformity", "untrained_viewTop1"]) assert.ok(Number.isFinite(index.final[k]), k)
     const losses = events.map((e) => e.metrics!.loss)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
