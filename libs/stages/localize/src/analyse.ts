@@ -34,12 +34,10 @@ export interface AnalysisOptions {
   readonly seed: number
   /** Localise on the isotonic fit of each volume's scores ("isotonic") or on the raw scores. */
   readonly smoothing: "isotonic" | "none"
-  /** Score-sequence alignment for the multi-reference localiser (defaults: `ALIGNMENT`). */
-  readonly alignment?: AlignOptions
 }
 
 /**
- * Two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
+ * Slice alignment of the multi-reference localiser: two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
  * always share its middle); spacing ratios up to 4× either way.
  */
 export const ALIGNMENT: AlignOptions = { minOverlap: 0.4, maxScale: 4 }
@@ -58,10 +56,11 @@ export const organIntervals = (presence: ReadonlyMap<number, ReadonlyArray<boole
 }
 
 /**
- * Everything the Localization artifact reports, from slice scores and label intervals:
- * Spearman per volume (raw scores); every organ localised from every other volume that has it
- * (score range vs proportional); and one seeded partial scan per (query, reference) pair located by score matching,
- * its true offset taken from the organ landmarks both volumes share.
+ * Everything the Localization artifact reports, from slice scores (and embeddings) and label intervals:
+ * Spearman per volume (raw scores); every organ localised from every other volume that has it, one
+ * reference at a time (score range vs proportional) and from all of them at once (slice alignment vs
+ * proportional, leave one out), with a per-organ summary; and one seeded partial scan per (query,
+ * reference) pair located by score matching, its true offset taken from the organ landmarks both volumes share.
  */
 export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisOptions): LocalizationIndex => {
   const rng = makeRng(options.seed)
@@ -110,6 +109,7 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
       })
     }
   }
+  // embeddings only when every volume has them: distances between different descriptors mean nothing
   const alignedOn = volumes.every((v) => v.features && v.features.length === v.scores.length) ? "embeddings" : "scores"
   const described =
     alignedOn === "embeddings"
@@ -157,8 +157,8 @@ type SummaryRow = NonNullable<LocalizationIndex["summary"]>[number]
 
 /**
  * Leave one out: every organ of every query located from all other volumes that have it, by the
- * median of their intervals mapped through slice alignment (`described`: per-slice descriptors), and through proportional position
- * (the same combination, so the baseline gets the same benefit of many references).
+ * median of their intervals mapped through slice alignment (on the `described` per-slice descriptors),
+ * and through proportional position (the same combination, so the baseline gains as much from many references).
  */
 const locateFromAllReferences = (
   volumes: ReadonlyArray<ScoredVolume>,
@@ -171,7 +171,7 @@ const locateFromAllReferences = (
     const alignments = new Map(
       volumes
         .filter((r) => r !== query && r.organs.size > 0)
-        .map((r) => [r, alignSlices(sliceDistances(described.get(query.id)!, described.get(r.id)!), options.alignment ?? ALIGNMENT)] as const)
+        .map((r) => [r, alignSlices(sliceDistances(described.get(query.id)!, described.get(r.id)!), ALIGNMENT)] as const)
     )
     for (const [label, truth] of query.organs) {
       const references = [...alignments.keys()].filter((r) => r.organs.has(label))
