@@ -14,7 +14,7 @@ test("analysis: ideal scores localise exactly where proportional placement fails
   // b: 30 slices covering anatomy 5..34 (shifted by 5); organ at slices 3..6
   const a = { id: "a", scores: Array.from({ length: 20 }, (_, i) => i), organs: new Map([[1, [8, 11] as const]]) }
   const b = { id: "b", scores: Array.from({ length: 30 }, (_, i) => i + 5), organs: new Map([[1, [3, 6] as const]]) }
-  const r = analyse([a, b], { method: "sorting", labelNames: { "1": "heart" }, partialLength: 0.3, seed: 1, smoothing: "none" })
+  const r = analyse([a, b], { method: "sorting", labelNames: { "1": "heart" }, partialLength: 0.3, seed: 1, smoothing: "none", maxReferences: 20 })
   assert.deepEqual(r.volumes.map((v) => v.spearman), [1, 1])
   const bFromA = r.organs.find((o) => o.reference === "a" && o.query === "b")!
   assert.equal(bFromA.name, "heart")
@@ -43,7 +43,7 @@ test("isotonic smoothing keeps a noisy organ range in one piece", () => {
   // reference organ [4, 6] -> score range [4, 6]; the query's score dips back into the range later
   const ref = { id: "r", scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], organs: new Map([[1, [4, 6] as const]]) }
   const query = { id: "q", scores: [0, 1, 2, 3, 4, 5, 6, 7, 5, 9], organs: new Map([[1, [4, 6] as const]]) }
-  const opts = { method: "sorting", labelNames: {}, partialLength: 0.3, seed: 1 }
+  const opts = { method: "sorting", labelNames: {}, partialLength: 0.3, seed: 1, maxReferences: 20 }
   const raw = analyse([ref, query], { ...opts, smoothing: "none" }).organs.find((o) => o.query === "q")!
   const smooth = analyse([ref, query], { ...opts, smoothing: "isotonic" }).organs.find((o) => o.query === "q")!
   assert.deepEqual(raw.predicted, [4, 6])
@@ -78,8 +78,8 @@ const population = (seed: number, describe: (t: number, rng: Rng) => { score: nu
   })
 }
 
-const summaryOf = (volumes: ReadonlyArray<ScoredVolume>) => {
-  const r = analyse(volumes, { method: "sorting", labelNames: { "1": "heart", "2": "liver", "3": "body" }, partialLength: 0.3, seed: 1, smoothing: "isotonic" })
+const summaryOf = (volumes: ReadonlyArray<ScoredVolume>, maxReferences = 20) => {
+  const r = analyse(volumes, { method: "sorting", labelNames: { "1": "heart", "2": "liver", "3": "body" }, partialLength: 0.3, seed: 1, smoothing: "isotonic", maxReferences })
   return { r, row: (labelId: number | null, localiser: string) => r.summary!.find((s) => s.labelId === labelId && s.localiser === localiser)! }
 }
 
@@ -125,4 +125,14 @@ test("embeddings align scans where the score saturates", () => {
   assert.ok(heart > scoresOnly.row(1, "aligned").meanIoU + 0.1, `embeddings ${heart} vs scores ${scoresOnly.row(1, "aligned").meanIoU}`)
   assert.ok(heart > withEmbeddings.row(1, "proportional-median").meanIoU + 0.1)
   assert.ok(heart > 0.85, `heart ${heart}`)
+})
+
+test("each query is located from at most maxReferences volumes", () => {
+  const volumes = population(2, (t) => ({ score: t }))
+  const { r } = summaryOf(volumes, 4)
+  // the whole-body label (3) is in every scan, so exactly 4 references each
+  const body = r.multiReference!.filter((m) => m.labelId === 3)
+  assert.equal(body.length, 14)
+  assert.ok(body.every((m) => m.references === 4))
+  assert.ok(r.multiReference!.every((m) => m.references <= 4))
 })

@@ -34,6 +34,8 @@ export interface AnalysisOptions {
   readonly seed: number
   /** Localise on the isotonic fit of each volume's scores ("isotonic") or on the raw scores. */
   readonly smoothing: "isotonic" | "none"
+  /** Most reference volumes per query for the multi-reference localiser (its cost grows with queries × references). */
+  readonly maxReferences: number
 }
 
 /**
@@ -166,11 +168,13 @@ const locateFromAllReferences = (
   options: AnalysisOptions
 ): Array<MultiReferenceRow> => {
   const rows: Array<MultiReferenceRow> = []
-  for (const query of volumes) {
+  for (const [i, query] of volumes.entries()) {
     const n = query.scores.length
+    // the labelled volumes after the query, wrapping round, so each serves as a reference equally often
+    const candidates = [...volumes.slice(i + 1), ...volumes.slice(0, i)].filter((r) => r.organs.size > 0)
     const alignments = new Map(
-      volumes
-        .filter((r) => r !== query && r.organs.size > 0)
+      candidates
+        .slice(0, options.maxReferences)
         .map((r) => [r, alignSlices(sliceDistances(described.get(query.id)!, described.get(r.id)!), ALIGNMENT)] as const)
     )
     for (const [label, truth] of query.organs) {

@@ -20,7 +20,9 @@ export const localizeStage = defineStage({
     partialLength: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))),
     /** "isotonic" (default): localise on a monotone fit of each volume's scores; "none": raw scores. */
     smoothing: Schema.optional(Schema.Literals(["isotonic", "none"])),
-    seed: Schema.optional(Schema.Int)
+    seed: Schema.optional(Schema.Int),
+    /** Most reference volumes each query is located from at once (default 20; every other one when fewer). */
+    references: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0)))
   }),
   resources: { cpu: "all" },
   run: (ctx) =>
@@ -103,6 +105,7 @@ export const localizeStage = defineStage({
         labelNames: set.index.labelNames,
         partialLength: ctx.params.partialLength ?? 0.3,
         seed: ctx.params.seed ?? 0,
+        maxReferences: ctx.params.references ?? 20,
         smoothing: ctx.params.smoothing ?? "isotonic"
       })
       yield* ctx.log(`multi-reference localiser: scans aligned on ${index.alignedOn}`)
