@@ -9,29 +9,15 @@ import {
   InputError,
   LocalizationIndex,
   MetricsIndex,
+  readArtifactIndex,
   type ReportIndex,
   SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
 import { buildReport, iouTextTable } from "./build.ts"
 
-const readIndex = <S extends Schema.Codec<any, any, never, never>>(ref: ArtifactRef, schema: S) => {
-  const file = join(ref.dir, INDEX_FILE)
-  return Effect.tryPromise({
-    try: () => readFile(file, "utf8").then((t) => JSON.parse(t) as unknown),
-    catch: (e) => new InputError({ file, problem: `cannot read ${ref.kind} index: ${String(e)}` })
-  }).pipe(
-    Effect.flatMap((json) =>
-      Schema.decodeUnknownEffect(schema)(json).pipe(
-        Effect.mapError((e) => new InputError({ file, problem: `not a valid ${ref.kind} index: ${e.message}` }))
-      )
-    ),
-    Effect.map((index) => ({ producer: ref.producer, index: index as S["Type"] }))
-  )
-}
-
 const readAll = <S extends Schema.Codec<any, any, never, never>>(refs: ReadonlyArray<ArtifactRef>, schema: S) =>
-  Effect.forEach(refs, (r) => readIndex(r, schema))
+  Effect.forEach(refs, (r) => Effect.map(readArtifactIndex(r.dir, r.kind, schema), (index) => ({ producer: r.producer, index: index as S["Type"] })))
 
 export const reportStage = defineStage({
   name: "report",
