@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// Source-first workspace: register tsx so the TypeScript sources run without a build step.
-import { register } from "tsx/esm/api"
-
-register()
-const { main } = await import("../src/main.ts")
-
+// First, before any (slow) import, so that Ctrl-C during start-up is a clean interrupt too.
 const controller = new AbortController()
-let signals = 0
 const onSignal = () => {
-  signals += 1
-  // The first signal interrupts cleanly (temp outputs removed, lease released); a second one forces exit.
-  if (signals > 1) process.exit(130)
-  controller.abort()
+  // The first signal interrupts cleanly (temp outputs removed, lease released); a second one exits at once.
+  if (!controller.signal.aborted) return controller.abort()
+  // The store stays consistent anyway: outputs reach it by atomic renames, and the next run clears
+  // temp outputs and breaks this process's lease.
+  process.stderr.write("interrupted again: exiting without cleaning up; the next run removes the temporary outputs\n")
+  process.exit(130)
 }
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
+
+// Source-first workspace: register tsx so the TypeScript sources run without a build step.
+const { register } = await import("tsx/esm/api")
+register()
+const { main } = await import("../src/main.ts")
 
 const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

@@ -72,8 +72,9 @@ export const runTrainingLoop = <S extends object>(settings: LoopSettings, hooks:
     const firstStep = state.step
     let lastValidation: Record<string, number> = state.history.at(-1)?.metrics ?? state.untrained
     while (state.step < settings.totalSteps) {
-      // The update itself is not interruptible: a half-applied step would make the state unreproducible.
-      const { loss, live } = yield* Effect.uninterruptible(hooks.step(state.step))
+      // Interruptible: an interrupted step stops the trainer, and only completed steps ever reach a
+      // checkpoint, so a resumed run still ends where an uninterrupted one would.
+      const { loss, live } = yield* hooks.step(state.step)
       if (!Number.isFinite(loss)) return yield* fail("training diverged")(`loss ${loss} at step ${state.step + 1}; lower the learning rate`)
       const step = state.step + 1
       state = { ...state, step, epochLoss: state.epochLoss + loss, epochSteps: state.epochSteps + 1 }

@@ -32,6 +32,8 @@ const rankingOptions = (threads: number): TrainerOptions => ({
   seed: 11
 })
 
+const failingTask = new URL("./testing/failing-task.ts", import.meta.url)
+
 const run = <A>(body: Effect.Effect<A, TrainerError, Scope.Scope>) => Effect.runPromise(Effect.scoped(body))
 
 const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -134,7 +136,7 @@ describe("data-parallel trainer (wasm)", () => {
   it("a worker failing mid-step fails that step and later ones instead of hanging; a module that is not a task is rejected", async () => {
     const failing = await run(
       Effect.gen(function* () {
-        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: new URL("./testing/failing-task.ts", import.meta.url), config: rankingOptions(2).task.config } })
+        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
         const batch = rankingBatch(0)
         yield* trainer.step(batch)
         const failed = yield* Effect.exit(trainer.step({ ...batch, meta: { ...(batch.meta as object), fail: true } }))
@@ -143,10 +145,39 @@ describe("data-parallel trainer (wasm)", () => {
       })
     )
     assert.match(failing[0], /forward failed on purpose/)
-    assert.match(failing[1], /a worker failed earlier/)
+    assert.match(failing[1], /the trainer stopped earlier: .*forward failed on purpose/)
     const bad = await Effect.runPromiseExit(
       Effect.scoped(makeTrainer({ ...rankingOptions(1), task: { module: new URL("./adam.ts", import.meta.url), config: {} } }))
     )
     assert.ok(Exit.isFailure(bad) && String(bad.cause).includes("no default export"))
+  })
+
+  // A regression would hang, so the guard fails it instead.
+  it("a step whose worker never answers can be interrupted, and the trainer then refuses calls; a worker exiting between calls fails the next call", { timeout: 120_000 }, async () => {
+    const misbehaving = (meta: object): Batch => ({ ...rankingBatch(0), meta: { ...(rankingBatch(0).meta as object), ...meta } })
+    const outcomes = await run(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
+        // Partition 0 blocks its thread; the other worker waits for it at the output exchange.
+        const hung = yield* Effect.exit(trainer.step(misbehaving({ hang: true })).pipe(Effect.timeout("2 seconds")))
+        const after = yield* Effect.exit(trainer.step(rankingBatch(0)))
+        return [hung, after].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
+      })
+    )
+    assert.match(outcomes[0], /TimeoutError/)
+    assert.match(outcomes[1], /the trainer stopped earlier: step was interrupted/)
+
+    const exited = await run(
+      Effect.gen(function* () {
+        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
+        yield* trainer.step(misbehaving({ exitAfterReply: true }))
+        // The thread ends on its own soon after answering; calls made before that are answered.
+        const polled = yield* Effect.exit(Effect.forever(trainer.memory().pipe(Effect.andThen(Effect.sleep("20 millis")))))
+        const next = yield* Effect.exit(trainer.step(rankingBatch(1)))
+        return [polled, next].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
+      })
+    )
+    assert.match(exited[0], /worker 0 exited with code 3/)
+    assert.match(exited[1], /the trainer stopped earlier: worker 0 exited with code 3/)
   })
 })

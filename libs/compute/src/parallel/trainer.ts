@@ -69,7 +69,9 @@ const workerEntry = new URL("./worker.ts", import.meta.url)
 class WorkerHandle {
   private nextId = 0
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-  readonly worker: Worker
+  /** Why this thread can answer no more calls: it exited, crashed or was stopped. */
+  private gone: Error | undefined
+  private readonly worker: Worker
 
   constructor(setup: WorkerSetup, onCrash: (e: Error) => void) {
     this.worker = spawnTsWorker(workerEntry, { setup })
@@ -79,23 +81,34 @@ class WorkerHandle {
       if (reply.ok) p?.resolve(reply.value)
       else p?.reject(new Error(reply.error))
     })
-    const fail = (e: Error) => {
-      for (const p of this.pending.values()) p.reject(e)
-      this.pending.clear()
-      onCrash(e)
+    const crash = (e: Error) => {
+      if (this.gone === undefined) onCrash(e)
+      this.end(e)
     }
-    this.worker.on("error", fail)
-    this.worker.on("exit", (code) => {
-      if (this.pending.size > 0) fail(new Error(`worker ${setup.rank} exited with code ${code}`))
-    })
+    this.worker.on("error", crash)
+    // Also between calls: a message posted to an exited thread is dropped, so its call would never settle.
+    this.worker.on("exit", (code) => crash(new Error(`worker ${setup.rank} exited with code ${code}`)))
+  }
+
+  private end(e: Error): void {
+    this.gone ??= e
+    for (const p of this.pending.values()) p.reject(e)
+    this.pending.clear()
   }
 
   call<A>(request: Request, transfer: ArrayBuffer[] = []): Promise<A> {
+    if (this.gone !== undefined) return Promise.reject(this.gone)
     const id = this.nextId++
     return new Promise<A>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       this.worker.postMessage({ id, request }, transfer)
     })
+  }
+
+  /** Ends the thread wherever it is (mid-step, at a barrier, still starting up); resolves when it is gone. */
+  stop(reason: string): Promise<void> {
+    this.end(new Error(reason))
+    return this.worker.terminate().then(() => undefined)
   }
 }
 
@@ -138,9 +151,14 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
           })
         })
       ),
-      (hs) => Effect.promise(() => Promise.all(hs.map((h) => h.worker.terminate())))
+      (hs) => Effect.promise(() => Promise.all(hs.map((h) => h.stop("the trainer was closed"))))
     )
     let handles = spawnedHandles
+    /** Once a call failed or was abandoned the replicas may be mid-step (some at a barrier): none is reusable. */
+    const stopAll = (reason: string) => {
+      broken ??= reason
+      for (const h of handles) void h.stop(reason)
+    }
 
     // One collective call at a time: workers meet at barriers, so calls must not interleave.
     let queue: Promise<unknown> = Promise.resolve()
@@ -148,19 +166,20 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
       Effect.tryPromise({
         try: () => {
           const next = queue.then(() => {
-            if (broken !== undefined) throw new Error(`a worker failed earlier: ${broken}`)
+            if (broken !== undefined) throw new Error(`the trainer stopped earlier: ${broken}`)
             return run()
           })
           queue = next.catch(() => undefined)
           return next
         },
         catch: (e) => {
-          broken ??= errorText(e)
-          // A worker that failed mid-step leaves the others waiting at a barrier: stop them all.
-          for (const h of handles) void h.worker.terminate()
+          stopAll(errorText(e))
           return new TrainerError({ operation, reason: errorText(e) })
         }
-      })
+      }).pipe(
+        // Interrupting a call (Ctrl-C) must not wait for workers that may never answer: stopping them settles it.
+        Effect.onInterrupt(() => Effect.sync(() => stopAll(`${operation} was interrupted`)))
+      )
     const all = <A>(request: Request) => Promise.all(handles.map((h) => h.call<A>(request)))
 
     const inits = yield* serial("start", () => all<InitReply>({ type: "init" }))
@@ -168,7 +187,7 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
     // tfjs-node already uses every core (and a GPU is one device): extra replicas would only
     // compete, so "one per core" means one worker there. An explicit thread count is obeyed.
     if (options.compute.threads === 0 && (backend.backend === "tensorflow" || backend.backend === "tensorflow-gpu")) {
-      yield* Effect.promise(() => Promise.all(handles.slice(1).map((h) => h.worker.terminate())))
+      yield* Effect.promise(() => Promise.all(handles.slice(1).map((h) => h.stop("one worker suffices on tensorflow"))))
       handles = handles.slice(0, 1)
     }
     const threads = handles.length
