@@ -95,7 +95,7 @@ test("the report loads in headless Chromium without console messages and shows i
 
   const seen = await probe(file)
   assert.ok(Number(seen.tables) >= 4, `tables: ${seen.tables}`)
-  assert.equal(seen.svgs, 6)
+  assert.equal(seen.svgs, 7)
   assert.equal(seen.images, 1)
   assert.equal(seen.decoded, 1)
   assert.deepEqual(seen.overflowing, [])
@@ -107,6 +107,6 @@ test("with four methods, five label fractions and eight organs every chart still
   writeFileSync(file, await buildReport(demoLikeReport(["logistic", "sorting", "none", "simclr"], shape)))
   const seen = await probe(file)
   assert.equal(seen.column, 1100)
-  assert.equal(seen.svgs, 6)
+  assert.equal(seen.svgs, 7)
   assert.deepEqual(seen.overflowing, [])
 })

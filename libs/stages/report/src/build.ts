@@ -1,12 +1,13 @@
-import type {
-  EncoderIndex,
-  LocalizationIndex,
-  MetricSummaryRow,
-  MetricsIndex,
-  SegmentationExample,
-  SegmenterIndex
+import {
+  type EncoderIndex,
+  LOCALISERS,
+  type LocalizationIndex,
+  type MetricSummaryRow,
+  type MetricsIndex,
+  type SegmentationExample,
+  type SegmenterIndex
 } from "@tomoprior/core"
-import { type CurveRow, curvePanels, finetuneCurves, type IntervalRow, intervalBars, iouByFraction, renderSvg, scoreScatter } from "./charts.ts"
+import { type CurveRow, curvePanels, finetuneCurves, type IntervalRow, intervalBars, type LocaliserPair, iouByFraction, renderSvg, scoreScatter } from "./charts.ts"
 import { escape, note, page, section, table } from "./html.ts"
 import { sortMethods } from "./palette.ts"
 
@@ -54,7 +55,7 @@ const iouTable = (summary: ReadonlyArray<MetricSummaryRow>, split: MetricSummary
       return cell ? `${pct(cell.iouMean)} ± ${pct(cell.iouStd)} <small>(n=${cell.seeds})</small>` : "–"
     })
   ])
-  return table(caption, ["pre-training", ...budgets.map(budgetLabel)], body, "iou")
+  return table(caption, ["pre-training", ...budgets.map(budgetLabel)], body, { cls: "iou" })
 }
 
 /** The extrapolation foreground-mean table as plain text, for the terminal. */
@@ -180,36 +181,110 @@ const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; 
   )
 }
 
-const localizationSection = async (data: ReadonlyArray<{ readonly producer: string; readonly index: LocalizationIndex }>): Promise<string> => {
-  if (data.length === 0) return ""
-  type Loc = { readonly producer: string; readonly index: LocalizationIndex }
+type Loc = { readonly producer: string; readonly index: LocalizationIndex }
+type Localiser = (typeof LOCALISERS)[number]
+type OrganMean = NonNullable<LocalizationIndex["summary"]>[number]
+
+/** Localisers that place organs without the encoder: what the encoder-based ones must beat. */
+const BASELINES: ReadonlySet<Localiser> = new Set(["proportional-median", "proportional"])
+const MULTI_REFERENCE = { encoder: "aligned", baseline: "proportional-median" } as const satisfies LocaliserPair
+const PAIRWISE = { encoder: "score-range", baseline: "proportional" } as const satisfies LocaliserPair
+
+const WHOLE_BODY_REASON = "whole-body: spans (nearly) every slice of every volume, so any placement fits it; not in the mean"
+
+const ALIGNED_ON: Record<NonNullable<LocalizationIndex["alignedOn"]>, string> = {
+  embeddings: "the encoder's pooled slice features (embeddings)",
+  scores: "the slice scores alone (this encoder gives no features)"
+}
+
+/**
+ * The per-organ means of one Localization: its `summary`, or for artifacts written before it the
+ * pair protocol's means from `organs` (no headline: which labels are whole-body is not recorded).
+ */
+const organMeans = (index: LocalizationIndex): ReadonlyArray<OrganMean> =>
+  index.summary ??
+  [...new Set(index.organs.map((o) => o.labelId))]
+    .sort((a, b) => a - b)
+    .flatMap((id) => {
+      const pairs = index.organs.filter((o) => o.labelId === id)
+      const organ = { labelId: id, name: pairs[0].name, wholeBody: false, cases: pairs.length }
+      return [
+        { ...organ, localiser: "score-range" as const, meanIoU: mean(pairs.map((p) => p.iou)) },
+        { ...organ, localiser: "proportional" as const, meanIoU: mean(pairs.map((p) => p.proportionalIou)) }
+      ]
+    })
+
+/** Organs first, then the headline (labelId null), then the whole-body labels it leaves out. */
+const organRank = (r: OrganMean): number => (r.labelId === null ? 1 : r.wholeBody ? 2 : 0) * 1e6 + (r.labelId ?? 0)
+
+/** An organ's name in charts, where a whole-body label must stand out without a table's note. */
+const facetName = (r: OrganMean): string => (r.labelId === null ? "mean over organs" : r.wholeBody ? `${r.name} (whole-body)` : r.name)
+
+/** Charts and text name the method alone unless two inputs share it; the colour follows the method either way. */
+const localizationNames = (data: ReadonlyArray<Loc>) => {
   const label = (l: Loc) => `${l.index.method} (${l.producer})`
-  // charts name the method alone unless two inputs share it; the colour follows the method either way
   const shared = (l: Loc) => data.filter((o) => o.index.method === l.index.method).length > 1
-  const chartLabel = (l: Loc) => (shared(l) ? label(l) : l.index.method)
+  return { label, short: (l: Loc) => (shared(l) ? label(l) : l.index.method) }
+}
+
+/** Rows = organs, headline, whole-body organs; columns = the localisers; the best encoder-based value per row marked. */
+const localiserTable = (index: LocalizationIndex, name: string): string => {
+  const rows = index.summary ?? []
+  const organs = uniqueSorted(rows, (r) => String(r.labelId), organRank)
+  const body = organs.map((o) => {
+    const values = LOCALISERS.map((loc) => rows.find((r) => r.labelId === o.labelId && r.localiser === loc)?.meanIoU)
+    const best = Math.max(...values.filter((v, j): v is number => v !== undefined && !BASELINES.has(LOCALISERS[j])))
+    const organ = o.wholeBody && o.labelId !== null ? `${escape(o.name)} <small>${escape(WHOLE_BODY_REASON)}</small>` : escape(o.name)
+    return [organ, ...values.map((v, j) => (v === undefined ? "–" : !BASELINES.has(LOCALISERS[j]) && v === best ? `<mark class="best">${num(v)}</mark>` : num(v)))]
+  })
+  const features = index.alignedOn ? ALIGNED_ON[index.alignedOn] : "features the artifact does not record"
+  return table(`Organ localisation — ${name}: mean interval IoU (0–1) per organ and localiser`, ["organ", ...LOCALISERS], body, {
+    cls: "localisers",
+    rowClasses: organs.map((o) => (o.labelId === null ? "headline" : o.wholeBody ? "whole-body" : "")),
+    detail:
+      `"aligned" maps every other volume's organ ends onto this one through an affine slice alignment on ${features}, and takes the median. ` +
+      `"proportional-median" takes the median of the other volumes' organ ends at the same relative positions, without the encoder: the fair baseline. ` +
+      `"score-range" and "proportional" are the authors' protocol, one reference volume at a time, averaged over (reference, query) pairs. ` +
+      "Highlighted: the best encoder-based value of each row."
+  })
+}
+
+/** Bars of one localiser pair for every Localization that has them, and their organ groups in table order. */
+const pairBars = (data: ReadonlyArray<Loc>, pair: LocaliserPair, short: (l: Loc) => string) => {
+  const means = data.flatMap((l) => organMeans(l.index).filter((r) => r.localiser === pair.encoder || r.localiser === pair.baseline).map((r) => ({ l, r })))
+  const rows: Array<IntervalRow> = means.map(({ l, r }) => ({ method: short(l), organ: facetName(r), localiser: r.localiser, iou: r.meanIoU }))
+  const organs = uniqueSorted(means.map(({ r }) => r), facetName, organRank).map(facetName)
+  return { rows, organs }
+}
+
+const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> => {
+  if (data.length === 0) return ""
+  const { label, short } = localizationNames(data)
+  const methodOrder = sortMethods(data.map((l) => l.index.method))
+  const methodRank = (method: string) => methodOrder.indexOf(method)
   const points = data.flatMap((l) =>
     l.index.volumes.flatMap((v) =>
-      v.scores.map((score, i) => ({ method: chartLabel(l), volume: v.id, position: v.scores.length > 1 ? i / (v.scores.length - 1) : 0, score }))
+      v.scores.map((score, i) => ({ method: short(l), volume: v.id, position: v.scores.length > 1 ? i / (v.scores.length - 1) : 0, score }))
     )
   )
   const spearmanRows = data.map((l) => {
     const rhos = l.index.volumes.map((v) => v.spearman)
     return [escape(label(l)), String(rhos.length), rhos.length ? num(mean(rhos)) : "–", rhos.length ? num(Math.min(...rhos)) : "–"]
   })
-  const organRows: Array<Array<string>> = []
-  const bars: Array<IntervalRow> = []
-  for (const l of data) {
-    const organs = [...new Set(l.index.organs.map((o) => o.labelId))].sort((a, b) => a - b)
-    for (const id of organs) {
-      const pairs = l.index.organs.filter((o) => o.labelId === id)
-      const score = mean(pairs.map((p) => p.iou))
-      const prop = mean(pairs.map((p) => p.proportionalIou))
-      const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
-      organRows.push([escape(label(l)), escape(pairs[0].name), String(pairs.length), num(score), num(prop), `${wins}/${pairs.length}`])
-      const bar = { method: chartLabel(l), organ: pairs[0].name }
-      bars.push({ ...bar, localiser: "score range", iou: score }, { ...bar, localiser: "proportional position", iou: prop })
-    }
-  }
+  // artifacts without a summary keep the pair table they always had
+  const pairRows = data
+    .filter((l) => l.index.summary === undefined)
+    .flatMap((l) =>
+      [...new Set(l.index.organs.map((o) => o.labelId))]
+        .sort((a, b) => a - b)
+        .map((id) => {
+          const pairs = l.index.organs.filter((o) => o.labelId === id)
+          const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
+          return [escape(label(l)), escape(pairs[0].name), String(pairs.length), num(mean(pairs.map((p) => p.iou))), num(mean(pairs.map((p) => p.proportionalIou))), `${wins}/${pairs.length}`]
+        })
+    )
+  const multi = pairBars(data, MULTI_REFERENCE, short)
+  const pairwise = pairBars(data, PAIRWISE, short)
   const partialRows = data
     .filter((l) => l.index.partialScans.length > 0)
     .map((l) => {
@@ -225,18 +300,54 @@ const localizationSection = async (data: ReadonlyArray<{ readonly producer: stri
         )
       : "",
     table("Spearman correlation of score with slice position", ["method", "volumes", "mean ρ", "min ρ"], spearmanRows),
-    organRows.length > 0
-      ? (await figure(
-          intervalBars(bars, uniqueSorted(data.flatMap((l) => l.index.organs), (o) => o.name, (o) => o.labelId).map((o) => o.name)),
-          "Mean interval IoU over (reference, query) volume pairs, one group per organ. Each method's score-range localiser " +
-            "(its colour) stands beside the proportional-position baseline on the same pairs (grey: it uses no encoder); " +
-            "the score helps where the coloured bar is taller."
-        )) +
-        table("Organ localisation: interval IoU over all (reference, query) pairs", ["method", "organ", "pairs", "score range", "proportional", "score wins"], organRows)
+    ...data
+      .filter((l) => l.index.summary !== undefined)
+      .sort((a, b) => methodRank(a.index.method) - methodRank(b.index.method))
+      .map((l) => localiserTable(l.index, label(l))),
+    multi.rows.length > 0
+      ? await figure(
+          intervalBars(multi.rows, multi.organs, MULTI_REFERENCE),
+          "Mean interval IoU per organ with every other volume as a reference: each method's \"aligned\" localiser (its colour) beside " +
+            "the \"proportional-median\" baseline on the same queries (grey: it uses no encoder). Label-free localisation beats the " +
+            "baseline where the coloured bar is taller; whole-body organs fit any placement and are left out of the mean."
+        )
+      : "",
+    pairwise.rows.length > 0
+      ? await figure(
+          intervalBars(pairwise.rows, pairwise.organs, PAIRWISE, 120),
+          "The authors' one-reference protocol, mean interval IoU over (reference, query) volume pairs: each method's score-range " +
+            "localiser (its colour) beside proportional placement on the same pairs (grey)."
+        )
       : note("No organ intervals were localised (the method has no score, or no labels)."),
+    pairRows.length > 0 ? table("Organ localisation: interval IoU over all (reference, query) pairs", ["method", "organ", "pairs", "score range", "proportional", "score wins"], pairRows) : "",
     partialRows.length > 0 ? table("Partial scans located inside a full reference volume", ["method", "scans", "mean |offset error| (slices)", "max"], partialRows) : ""
   ]
   return section("localization", "Localisation without labels", parts.join(""))
+}
+
+/**
+ * One line per Localization for the terminal: the headline of the multi-reference localisers, or
+ * for artifacts without a summary the pair protocol's mean over organs.
+ */
+export const localizationTextLines = (data: ReadonlyArray<Loc>): string => {
+  const { short } = localizationNames(data)
+  return data
+    .map((l) => {
+      const head = `localisation (${short(l)}):`
+      const means = organMeans(l.index)
+      if (l.index.summary === undefined) {
+        if (means.length === 0) return `${head} no organ intervals localised`
+        const over = (loc: Localiser) => num(mean(means.filter((r) => r.localiser === loc).map((r) => r.meanIoU)))
+        return `${head} score-range ${over("score-range")} vs proportional ${over("proportional")} mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`
+      }
+      const headline = (loc: Localiser) => means.find((r) => r.labelId === null && r.localiser === loc)
+      const [aligned, baseline] = [headline("aligned"), headline("proportional-median")]
+      const wholeBody = [...new Set(means.filter((r) => r.wholeBody && r.labelId !== null).map((r) => r.name))]
+      const leftOut = wholeBody.length > 0 ? ` (${wholeBody.join(", ")} left out: whole-body)` : ""
+      if (!aligned || !baseline) return `${head} no headline: no organ outside the whole-body labels was localised${leftOut}`
+      return `${head} aligned ${num(aligned.meanIoU)} vs proportional-median ${num(baseline.meanIoU)} mean interval IoU${leftOut}`
+    })
+    .join("\n")
 }
 
 const examplesSection = (data: ReportData): string => {

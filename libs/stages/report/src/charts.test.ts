@@ -7,31 +7,7 @@ import { test } from "node:test"
 import { buildReport } from "./build.ts"
 import { demoLikeReport } from "./fixtures.ts"
 import { BASELINE_GREY, methodColour, methodKey, shades } from "./palette.ts"
-
-const svgsOf = (html: string): Array<string> => html.match(/<svg[\s\S]*?<\/svg>/g) ?? []
-
-/** (legend title, label, colour) of every legend entry: the symbol (filled, or a stroke for lines) comes before its label. */
-const legendEntries = (svg: string): Array<{ readonly title: string; readonly label: string; readonly colour: string }> =>
-  svg.split('aria-roledescription="legend"').slice(1).flatMap((legend) => {
-    const title = /^ aria-label="Symbol legend titled '([^']*)'/.exec(legend)?.[1] ?? ""
-    const body = legend.split('class="mark-group role-legend"')[0]
-    const entries = body.matchAll(/role-legend-symbol[^>]*>\s*<path[^>]*(?:fill|stroke)="(#[0-9A-Fa-f]{6})"[\s\S]*?role-legend-label[^>]*>\s*<text[^>]*>([^<]*)<\/text>/g)
-    return [...entries].map((m) => ({ title, label: m[2], colour: m[1].toUpperCase() }))
-  })
-
-interface Mark {
-  readonly kind: string
-  readonly fields: Record<string, string>
-  readonly colour: string
-}
-
-/** Every line, point, bar and error bar with the fields vega wrote into its aria-label. */
-const marksOf = (svg: string): Array<Mark> =>
-  [...svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="(line mark|point|bar|errorbar)"([^>]*)>/g)].map((m) => {
-    const fields = Object.fromEntries(m[1].split("; ").map((kv) => [kv.slice(0, kv.indexOf(": ")), kv.slice(kv.indexOf(": ") + 2)]))
-    const paint = m[2] === "line mark" || m[2] === "errorbar" ? "stroke" : "fill"
-    return { kind: m[2], fields, colour: (new RegExp(`${paint}="(#[0-9A-Fa-f]{6})"`).exec(m[3])?.[1] ?? "none").toUpperCase() }
-  })
+import { legendEntries, marksOf, svgsOf } from "./svg-marks.ts"
 
 /** y axes titled `title`, as [low, high] of their scale domain. */
 const yDomains = (svg: string, title: string): Array<[number, number]> =>
@@ -57,12 +33,12 @@ test("every chart and legend gives a method the same colour, whatever methods th
   }
   for (const { methods, svgs } of await reports) {
     // the other legends name runs (dash patterns) or volumes, not methods
-    const legends = svgs.flatMap(legendEntries).filter((e) => ["method", "pre-training", "localiser"].includes(e.title))
-    for (const e of legends) if (e.label !== "proportional position (baseline)") note(e.label, e.colour)
-    // every chart that compares methods has a method legend: loss, held-out metrics, IoU, fine-tuning, interval bars
+    const legends = svgs.flatMap(legendEntries).filter((e) => ["method", "pre-training"].includes(e.title) || e.title.endsWith("vs baseline"))
+    for (const e of legends) if (!e.label.endsWith("(baseline)")) note(e.label, e.colour)
+    // every chart that compares methods has a method legend: loss, held-out metrics, IoU, fine-tuning, both interval charts
     for (const m of methods) {
       const charts = svgs.filter((svg) => legendEntries(svg).some((e) => e.title !== "run" && methodKey(e.label) === m)).length
-      assert.equal(charts, m === "none" ? 2 : 5, `${m} in [${methods}]`)
+      assert.equal(charts, m === "none" ? 2 : 6, `${m} in [${methods}]`)
     }
     for (const mark of svgs.flatMap(marksOf)) {
       const method = mark.fields["method"] ?? mark.fields["pre-training"]
@@ -72,7 +48,7 @@ test("every chart and legend gives a method the same colour, whatever methods th
         const m = volume.slice(0, volume.lastIndexOf(" / "))
         assert.ok(shades(methodColour(m), 4).includes(mark.colour), `${volume}: ${mark.colour}`)
         assert.notEqual(methodKey(m), "none")
-      } else if (mark.fields["localiser"] === "proportional position") {
+      } else if (mark.fields["localiser"] === "proportional" || mark.fields["localiser"] === "proportional-median") {
         assert.equal(mark.colour, BASELINE_GREY)
       } else {
         assert.ok(method !== undefined, JSON.stringify(mark.fields))

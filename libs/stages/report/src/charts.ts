@@ -195,37 +195,48 @@ export const scoreScatter = (rows: ReadonlyArray<ScoreRow>): Spec => {
 
 export interface IntervalRow {
   readonly method: string
+  /** The facet: an organ, or the mean over organs. */
   readonly organ: string
-  readonly localiser: "score range" | "proportional position"
+  /** One of the chart's `pair`: the encoder-based localiser or its baseline. */
+  readonly localiser: string
   readonly iou: number
+}
+
+/** The two localisers one interval chart compares: `encoder` uses the method's encoder, `baseline` none. */
+export interface LocaliserPair {
+  readonly encoder: string
+  readonly baseline: string
 }
 
 /** Bar width, and room for a row of organ groups: they wrap before they overflow the page. */
 const BAR_STEP = 16
 const BARS_ROW_WIDTH = 950
 
+/** The legend entry (and colour-scale key) of a pair's baseline bars. */
+export const baselineLegend = (pair: LocaliserPair): string => `${pair.baseline} (baseline)`
+
 /**
- * Interval IoU per organ: for each method its score-range localiser (method colour) beside the
- * proportional-position baseline on the same (reference, query) pairs (grey: it uses no encoder).
+ * Interval IoU per organ: for each method its encoder-based localiser (method colour) beside the
+ * baseline on the same cases (grey: it uses no encoder).
  */
-export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>): Spec => {
+export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>, pair: LocaliserPair, height = 200): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
-  const baseline = "proportional position (baseline)"
+  const baseline = baselineLegend(pair)
   // a method's pair of bars with band padding, plus the spacing between groups (measured)
   const groupWidth = (2 * BAR_STEP + 12) * methods.length + 40
   return {
-    data: { values: rows.map((r) => ({ ...r, bar: r.localiser === "score range" ? r.method : baseline })) },
+    data: { values: rows.map((r) => ({ ...r, bar: r.localiser === pair.encoder ? r.method : baseline })) },
     facet: n("organ", null, { sort: organs, header: { ...HEADER, labelOrient: "bottom" } }),
     columns: Math.max(1, Math.min(organs.length, Math.floor(BARS_ROW_WIDTH / groupWidth))),
     spec: {
       mark: "bar",
       width: { step: BAR_STEP },
-      height: 200,
+      height,
       encoding: {
         x: n("method", null, { sort: methods, axis: null }),
-        xOffset: n("localiser", null, { sort: ["score range", "proportional position"] }),
+        xOffset: n("localiser", null, { sort: [pair.encoder, pair.baseline] }),
         y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
-        color: n("bar", "localiser", { scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: { ...LEGEND_LABELS, orient: "top" } })
+        color: n("bar", `${pair.encoder} (method colour) vs baseline`, { scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: { ...LEGEND_LABELS, titleLimit: 400, orient: "top" } })
       }
     }
   }

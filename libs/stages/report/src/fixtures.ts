@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { PNG } from "pngjs"
-import type { EncoderIndex, LocalizationIndex, MetricsIndex, SegmenterIndex } from "@tomoprior/core"
+import { type EncoderIndex, LOCALISERS, type LocalizationIndex, type MetricsIndex, type SegmenterIndex } from "@tomoprior/core"
 import { artifactFromDir, tempDir } from "@tomoprior/testkit"
 import type { ReportData } from "./build.ts"
 
@@ -88,7 +88,36 @@ const finetuneRun = (pretraining: string, seed: number, fraction: number): Segme
 const summaryRow = (pretraining: string, fraction: number, split: "interpolation" | "extrapolation", iou: number) =>
   ({ pretraining, fraction, everyK: null, split, classId: null, className: "foreground mean", seeds: SEEDS.length, iouMean: iou, iouStd: 0.04, diceMean: iou + 0.1, diceStd: 0.04 }) as const
 
-/** Slice scores that rise with position, two organs, one partial scan. */
+const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
+
+/**
+ * What the localize stage adds to a Localization: mean IoU per organ and localiser (the pair
+ * localisers' means over `organs`, the multi-reference ones given as [aligned, proportional-median]
+ * by organ name) and the headline over the organs not named in `wholeBody`.
+ */
+export const withSummary = (
+  index: LocalizationIndex,
+  multi: Readonly<Record<string, readonly [number, number]>>,
+  wholeBody: ReadonlyArray<string>,
+  alignedOn: NonNullable<LocalizationIndex["alignedOn"]> = "embeddings"
+): LocalizationIndex => {
+  const organs = [...new Map(index.organs.map((o) => [o.labelId, o.name])).entries()].sort((a, b) => a[0] - b[0])
+  const iouOf: Record<(typeof LOCALISERS)[number], (labelId: number, name: string) => number> = {
+    aligned: (_, name) => multi[name][0],
+    "proportional-median": (_, name) => multi[name][1],
+    "score-range": (id) => mean(index.organs.filter((o) => o.labelId === id).map((o) => o.iou)),
+    proportional: (id) => mean(index.organs.filter((o) => o.labelId === id).map((o) => o.proportionalIou))
+  }
+  const summary = LOCALISERS.flatMap((localiser) => {
+    const rows = organs.map(([labelId, name]) => ({ labelId, name, wholeBody: wholeBody.includes(name), localiser, cases: 4, meanIoU: iouOf[localiser](labelId, name) }))
+    const counted = rows.filter((r) => !r.wholeBody)
+    const headline = { labelId: null, name: "mean over organs (whole-body labels left out)", wholeBody: false, localiser, cases: 4 * counted.length, meanIoU: mean(counted.map((r) => r.meanIoU)) }
+    return [...rows, ...(counted.length > 0 ? [headline] : [])]
+  })
+  return { ...index, alignedOn, summary }
+}
+
+/** Slice scores that rise with position, `organs` organs (the spine whole-body), one partial scan. */
 const scoresOf = (method: string, organs: number): LocalizationIndex => {
   // a PC1 has no trained unit: its range is far from a score head's
   const scale = method.startsWith("simclr") ? 20 : 1
@@ -100,13 +129,16 @@ const scoresOf = (method: string, organs: number): LocalizationIndex => {
   })
   const pair = (labelId: number, name: string, iou: number, proportionalIou: number) =>
     ({ labelId, name, reference: "v0", query: "v1", truth: [4, 9] as const, predicted: [4, 9] as const, iou, proportional: [5, 10] as const, proportionalIou })
-  return {
+  const names = ORGANS.slice(0, organs)
+  const index: LocalizationIndex = {
     kind: "Localization",
     method,
     volumes,
-    organs: ORGANS.slice(0, organs).map((name, i) => pair(i + 1, name, 0.8 - 0.05 * i, 0.7)),
+    organs: names.map((name, i) => pair(i + 1, name, 0.8 - 0.05 * i, 0.7)),
     partialScans: [{ volume: "v1", reference: "v0", trueOffset: 2, predictedOffset: 3, errorSlices: 1 }]
   }
+  const multi = Object.fromEntries(names.map((name) => [name, [0.5 + 0.4 * noise(), 0.4 + 0.4 * noise()] as const]))
+  return withSummary(index, multi, names.filter((n) => n === "spine"))
 }
 
 /**
@@ -163,9 +195,10 @@ const metrics = (): MetricsIndex => ({
   examples: [{ pretraining: "sorting", fraction: 0.1, everyK: null, seed: 1, split: "extrapolation", volume: "b", slice: 4, png: "examples/0.png" }]
 })
 
-const localization = (): LocalizationIndex => ({
+/** A Localization as written before the multi-reference localisers: pairs only, no summary. */
+export const pairOnlyLocalization = (): LocalizationIndex => ({
   kind: "Localization",
-  method: "sorting",
+  method: "simclr (PC1 of embeddings)",
   volumes: [
     { id: "a", spearman: 0.95, scores: [0, 1, 2, 3, 4, 5] },
     { id: "b", spearman: 0.9, scores: [0, 0.5, 2, 2.5, 4, 6] }
@@ -177,13 +210,43 @@ const localization = (): LocalizationIndex => ({
   partialScans: [{ volume: "b", reference: "a", trueOffset: 2, predictedOffset: 3, errorSlices: 1 }]
 })
 
+/**
+ * The current shape: pairs and a summary over lungs, heart and the whole-body spine. Aligned wins
+ * lungs, score-range wins heart (so the highlight moves between encoder-based columns).
+ */
+export const summarisedLocalization = (): LocalizationIndex => {
+  const pair = (labelId: number, name: string, reference: string, query: string, iou: number, proportionalIou: number) =>
+    ({ labelId, name, reference, query, truth: [1, 3] as const, predicted: [1, 3] as const, iou, proportional: [2, 4] as const, proportionalIou })
+  const index: LocalizationIndex = {
+    kind: "Localization",
+    method: "sorting",
+    volumes: [
+      { id: "a", spearman: 0.95, scores: [0, 1, 2, 3, 4, 5] },
+      { id: "b", spearman: 0.85, scores: [0, 0.5, 2, 2.5, 4, 6] }
+    ],
+    organs: [
+      pair(1, "lungs", "a", "b", 1, 0.5),
+      pair(1, "lungs", "b", "a", 0.5, 1),
+      pair(2, "heart", "a", "b", 0.6, 0.4),
+      pair(2, "heart", "b", "a", 0.7, 0.5),
+      pair(3, "spine", "a", "b", 0.9, 1),
+      pair(3, "spine", "b", "a", 0.92, 1)
+    ],
+    partialScans: [{ volume: "b", reference: "a", trueOffset: 2, predictedOffset: 2, errorSlices: 0 }]
+  }
+  return withSummary(index, { lungs: [0.81, 0.7], heart: [0.55, 0.6], spine: [0.97, 0.99] }, ["spine"])
+}
+
 const examplePng = (): Buffer => {
   const png = new PNG({ width: 6, height: 2 })
   for (let i = 0; i < png.data.length; i += 4) png.data.set([200, 40, 40, 255], i)
   return PNG.sync.write(png)
 }
 
-/** Input artifacts for the report stage: two encoders, two segmenters, one Metrics, one Localization. */
+/**
+ * Input artifacts for the report stage: two encoders, two segmenters, one Metrics, two
+ * Localizations (one with the multi-reference summary, one written before it).
+ */
 export const reportFixtures = () => {
   const metricsDir = writeIndex("metrics", metrics())
   mkdirSync(join(metricsDir, "examples"))
@@ -192,6 +255,9 @@ export const reportFixtures = () => {
     encoders: [artifactFromDir("Encoder", writeIndex("enc", encoder("sorting")), "pretrain"), artifactFromDir("Encoder", writeIndex("enc", encoder("simclr")), "simclr")],
     segmenters: [artifactFromDir("Segmenter", writeIndex("seg", segmenter("sorting", 1)), "finetune"), artifactFromDir("Segmenter", writeIndex("seg", segmenter("none", 1)), "baseline")],
     metrics: [artifactFromDir("Metrics", metricsDir, "evaluate")],
-    localizations: [artifactFromDir("Localization", writeIndex("loc", localization()), "localize")]
+    localizations: [
+      artifactFromDir("Localization", writeIndex("loc", summarisedLocalization()), "localize"),
+      artifactFromDir("Localization", writeIndex("loc", pairOnlyLocalization()), "localize-v1")
+    ]
   }
 }

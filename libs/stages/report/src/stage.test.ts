@@ -4,7 +4,8 @@ import { join } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
 import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
-import { reportFixtures } from "./fixtures.ts"
+import { localizationTextLines } from "./build.ts"
+import { pairOnlyLocalization, reportFixtures, summarisedLocalization } from "./fixtures.ts"
 import { reportStage } from "./stage.ts"
 
 test("the report is one self-contained page with the IoU table, charts and inline images", async () => {
@@ -18,13 +19,22 @@ test("the report is one self-contained page with the IoU table, charts and inlin
   assert.match(table, /<th>10 %<\/th><th>100 %<\/th>/)
   assert.match(table, /<td>none<\/td><td>42\.3 ± 5\.0 <small>\(n=2\)<\/small><\/td><td>–<\/td>/)
   assert.match(table, /<td>sorting<\/td><td>50\.0 ± 14\.1 <small>\(n=2\)<\/small><\/td><td>81\.0 ± 2\.0/)
-  // IoU vs fraction, pre-training loss, held-out metrics, fine-tuning loss, score scatter, interval bars
-  assert.equal(html.match(/<svg /g)?.length, 6)
+  // IoU vs fraction, pre-training loss, held-out metrics, fine-tuning loss, score scatter, both interval charts
+  assert.equal(html.match(/<svg /g)?.length, 7)
   assert.match(html, /<img class="slice" alt="[^"]+" src="data:image\/png;base64,iVBORw0KGgo/)
-  // organ table: mean over the two pairs, 1 of 2 wins for the score localiser
-  assert.match(html, /<td>sorting \(localize\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/)
-  // the terminal gets the same table as text
+  // the Localization with a summary gets the localiser table, the one written before it the pair table
+  assert.equal(html.match(/<table class="localisers">/g)?.length, 1)
+  assert.match(html, /<caption>Organ localisation — sorting \(localize\)/)
+  // pair table: mean over the two pairs, 1 of 2 wins for the score localiser
+  assert.match(html, /<td>simclr \(PC1 of embeddings\) \(localize-v1\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/)
+  // the terminal gets the same table as text, and one headline per Localization
   assert.ok(run.logs.some((l) => l.includes("none          42.3 ± 5.0   –") && l.includes("sorting       50.0 ± 14.1  81.0 ± 2.0")), run.logs.join("\n"))
+  const headlines = run.logs.find((l) => l.startsWith("localisation ("))?.split("\n")
+  assert.deepEqual(headlines, localizationTextLines([
+    { producer: "localize", index: summarisedLocalization() },
+    { producer: "localize-v1", index: pairOnlyLocalization() }
+  ]).split("\n"))
+  assert.match(headlines![0], /^localisation \(sorting\): aligned \d\.\d{3} vs proportional-median \d\.\d{3} mean interval IoU \(spine left out: whole-body\)$/)
   // nothing to fetch when viewing
   assert.doesNotMatch(html, /<script|<link|src="http|href="http|url\(http/)
 })

@@ -14,7 +14,7 @@ import {
   SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
-import { buildReport, iouTextTable } from "./build.ts"
+import { buildReport, iouTextTable, localizationTextLines } from "./build.ts"
 
 const readAll = <S extends Schema.Codec<any, any, never, never>>(refs: ReadonlyArray<ArtifactRef>, schema: S) =>
   Effect.forEach(refs, (r) => Effect.map(readArtifactIndex(r.dir, r.kind, schema), (index) => ({ producer: r.producer, index: index as S["Type"] })))
@@ -62,6 +62,8 @@ export const reportStage = defineStage({
       yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 2)))
       const table = iouTextTable(metrics.flatMap((m) => m.index.summary ?? []))
       if (table) yield* ctx.log(table)
+      const headlines = localizationTextLines(localizations)
+      if (headlines) yield* ctx.log(headlines)
       // the output directory moves into the store after the stage; the runner prints where
       yield* ctx.log("wrote report.html into the report output")
     })
