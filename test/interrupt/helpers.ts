@@ -32,6 +32,8 @@ export interface Interrupt {
   readonly on: (event: RunEvent) => boolean
   /** Send a second SIGINT right after the first (the impatient user). */
   readonly twice?: boolean
+  /** Wait this long after the event before signalling (the sweep's random moments). */
+  readonly delayMs?: number
 }
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), "tomoprior-interrupt-"))
@@ -42,8 +44,8 @@ export const writePipeline = (dir: string, yaml: string): string => {
   return file
 }
 
-const spawnRun = (file: string, store: string): ChildProcess =>
-  spawn(process.execPath, [BIN, "run", file, "--store", store, "--json"], {
+const spawnRun = (file: string, store: string, args: ReadonlyArray<string>): ChildProcess =>
+  spawn(process.execPath, [BIN, "run", file, "--store", store, "--json", ...args], {
     cwd: REPO,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TOMOPRIOR_STORE: "", TOMOPRIOR_DEBUG: "" }
@@ -54,9 +56,9 @@ const spawnRun = (file: string, store: string): ChildProcess =>
  * (progress events, not fixed sleeps, choose the moment). A child still alive EXIT_BOUND_MS after
  * the signal is killed and reported as such.
  */
-export const runCli = (file: string, store: string, interrupt?: Interrupt): Promise<RunResult> =>
+export const runCli = (file: string, store: string, interrupt?: Interrupt, args: ReadonlyArray<string> = []): Promise<RunResult> =>
   new Promise((done) => {
-    const child = spawnRun(file, store)
+    const child = spawnRun(file, store, args)
     let stdout = ""
     let stderr = ""
     let pending = ""
@@ -64,8 +66,10 @@ export const runCli = (file: string, store: string, interrupt?: Interrupt): Prom
     let sentAt: number | undefined
     let trigger: RunEvent | undefined
     let killed = false
+    let armed = false
     let watchdog: NodeJS.Timeout | undefined
     const signal = (event: RunEvent) => {
+      if (child.exitCode !== null) return
       trigger = event
       sentAt = Date.now()
       child.kill("SIGINT")
@@ -84,7 +88,10 @@ export const runCli = (file: string, store: string, interrupt?: Interrupt): Prom
         if (!line.startsWith("{")) continue
         const event = JSON.parse(line) as RunEvent
         events.push(event)
-        if (interrupt !== undefined && sentAt === undefined && interrupt.on(event)) signal(event)
+        if (interrupt === undefined || armed || !interrupt.on(event)) continue
+        armed = true
+        if (interrupt.delayMs === undefined) signal(event)
+        else setTimeout(() => signal(event), interrupt.delayMs)
       }
     })
     child.stderr!.on("data", (d: Buffer) => (stderr += d))
