@@ -56,8 +56,17 @@ const spawnRun = (file: string, store: string, args: ReadonlyArray<string>): Chi
  * (progress events, not fixed sleeps, choose the moment). A child still alive EXIT_BOUND_MS after
  * the signal is killed and reported as such.
  */
-export const runCli = (file: string, store: string, interrupt?: Interrupt, args: ReadonlyArray<string> = []): Promise<RunResult> =>
+export interface RunOptions {
+  readonly interrupt?: Interrupt
+  /** More `tomoprior run` arguments. */
+  readonly args?: ReadonlyArray<string>
+  /** Sees every `--json` event as it arrives. */
+  readonly onEvent?: (event: RunEvent) => void
+}
+
+export const runCli = (file: string, store: string, options: RunOptions = {}): Promise<RunResult> =>
   new Promise((done) => {
+    const { interrupt, args = [], onEvent } = options
     const child = spawnRun(file, store, args)
     let stdout = ""
     let stderr = ""
@@ -88,6 +97,7 @@ export const runCli = (file: string, store: string, interrupt?: Interrupt, args:
         if (!line.startsWith("{")) continue
         const event = JSON.parse(line) as RunEvent
         events.push(event)
+        onEvent?.(event)
         if (interrupt === undefined || armed || !interrupt.on(event)) continue
         armed = true
         if (interrupt.delayMs === undefined) signal(event)

@@ -64,7 +64,7 @@ for (let i = 0; i < trials; i++) {
   const moment = MOMENTS[Math.floor(random() * MOMENTS.length)]
   const delayMs = Math.floor(random() * moment.spreadMs)
   const twice = random() < 0.15
-  const r = await runCli(file, store, { on: moment.on, delayMs, twice }, force)
+  const r = await runCli(file, store, { interrupt: { on: moment.on, delayMs, twice }, args: force })
   const found = r.trigger === undefined ? (r.code === 0 ? [] : [`exit ${r.code} without a signal`]) : problems(r, twice)
   const verdict: Verdict = found.length > 0 ? "BAD" : r.trigger === undefined ? "finished first" : r.stderr.includes("interrupted again") ? "forced" : "clean"
   rows.push({ moment: moment.name, verdict, exitMs: r.exitMs })
