@@ -67,6 +67,13 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
   const html = readFileSync(join(report.outputs.report.dir, "report.html"), "utf8")
   assert.match(html, /Mean foreground IoU — extrapolation/)
   assert.equal(html.match(/data:image\/png;base64/g)?.length, 4)
+  // one localiser table per Localization, and the log's headline is the localize stage's own summary
+  assert.equal(html.match(/<table class="localisers">/g)?.length, 2)
+  for (const [index, name] of [[loc, "sorting"], [pc1, "simclr (PC1 of embeddings)"]] as const) {
+    const headline = (localiser: string) => index.summary!.find((r) => r.labelId === null && r.localiser === localiser)!.meanIoU.toFixed(3)
+    const line = `localisation (${name}): aligned ${headline("aligned")} vs proportional-median ${headline("proportional-median")} mean interval IoU`
+    assert.ok(report.logs.some((l) => l.split("\n").includes(line)), `${line}\n${report.logs.join("\n")}`)
+  }
 })
 
 test("evaluate names the volumes a segmenter needs that the VolumeSet lacks", async () => {

@@ -95,7 +95,7 @@ const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0
  * localisers' means over `organs`, the multi-reference ones given as [aligned, proportional-median]
  * by organ name) and the headline over the organs not named in `wholeBody`.
  */
-export const withSummary = (
+const withSummary = (
   index: LocalizationIndex,
   multi: Readonly<Record<string, readonly [number, number]>>,
   wholeBody: ReadonlyArray<string>,

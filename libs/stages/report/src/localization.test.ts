@@ -73,21 +73,28 @@ test("organs come first, then the bold headline, then the whole-body organs with
   assert.doesNotMatch(table.rows.at(-2)!.organCell, /<small>/)
 })
 
-test("the best encoder-based value of each row is highlighted, never a baseline's", async () => {
+test("the best encoder-based value of each row is highlighted (only outlined when a baseline does better), never a baseline's", async () => {
   const index = summarisedLocalization()
   const [table] = localiserTables(await report([{ producer: "localize", index }]))
-  const encoderBased = LOCALISERS.filter((l) => l === "aligned" || l === "score-range")
+  const encoderBased: ReadonlyArray<string> = LOCALISERS.filter((l) => l === "aligned" || l === "score-range")
+  const baselines = LOCALISERS.filter((l) => !encoderBased.includes(l))
   const highlighted = new Map<string, Array<string>>()
+  const outlined = new Set<string>()
   for (const row of table.rows) {
-    highlighted.set(row.organ, LOCALISERS.filter((_, j) => row.cells[j].includes('<mark class="best">')))
+    highlighted.set(row.organ, LOCALISERS.filter((_, j) => row.cells[j].includes('<mark class="best')))
+    if (row.cells.some((c) => c.includes('<mark class="best below-baseline">'))) outlined.add(row.organ)
   }
   for (const [organ, marked] of highlighted) {
-    const values = encoderBased.map((l) => index.summary!.find((r) => r.name === organ && r.localiser === l)!.meanIoU)
+    const value = (l: string) => index.summary!.find((r) => r.name === organ && r.localiser === l)!.meanIoU
+    const values = encoderBased.map(value)
     assert.deepEqual(marked, [encoderBased[values.indexOf(Math.max(...values))]], organ)
+    assert.equal(outlined.has(organ), Math.max(...values) < Math.max(...baselines.map(value)), organ)
   }
-  // the fixture makes aligned win lungs and score-range win heart, so both columns are exercised
+  // the fixture makes aligned win lungs and score-range win heart, so both columns are exercised,
+  // and both baselines beat every encoder-based value on the whole-body spine
   assert.deepEqual(highlighted.get("lungs"), ["aligned"])
   assert.deepEqual(highlighted.get("heart"), ["score-range"])
+  assert.deepEqual([...outlined], ["spine"])
 })
 
 test("the interval charts show aligned vs proportional-median and score-range vs proportional per organ, from the summary", async () => {
