@@ -206,16 +206,17 @@ const ALIGNED_ON: Record<NonNullable<LocalizationIndex["alignedOn"]>, string> = 
  */
 const organMeans = (index: LocalizationIndex): ReadonlyArray<OrganMean> =>
   index.summary ??
-  [...new Set(index.organs.map((o) => o.labelId))]
-    .sort((a, b) => a - b)
-    .flatMap((id) => {
-      const pairs = index.organs.filter((o) => o.labelId === id)
-      const organ = { labelId: id, name: pairs[0].name, wholeBody: false, cases: pairs.length }
-      return [
-        { ...organ, localiser: "score-range" as const, meanIoU: mean(pairs.map((p) => p.iou)) },
-        { ...organ, localiser: "proportional" as const, meanIoU: mean(pairs.map((p) => p.proportionalIou)) }
-      ]
-    })
+  pairsByOrgan(index).flatMap((pairs) => {
+    const organ = { labelId: pairs[0].labelId, name: pairs[0].name, wholeBody: false, cases: pairs.length }
+    return [
+      { ...organ, localiser: "score-range" as const, meanIoU: mean(pairs.map((p) => p.iou)) },
+      { ...organ, localiser: "proportional" as const, meanIoU: mean(pairs.map((p) => p.proportionalIou)) }
+    ]
+  })
+
+/** The (reference, query) pairs of each organ, by label id. */
+const pairsByOrgan = (index: LocalizationIndex): Array<Array<LocalizationIndex["organs"][number]>> =>
+  [...new Set(index.organs.map((o) => o.labelId))].sort((a, b) => a - b).map((id) => index.organs.filter((o) => o.labelId === id))
 
 /** Organs first, then the headline (labelId null), then the whole-body labels it leaves out. */
 const organRank = (r: OrganMean): number => (r.labelId === null ? 1 : r.wholeBody ? 2 : 0) * 1e6 + (r.labelId ?? 0)
@@ -282,13 +283,10 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
   const pairRows = data
     .filter((l) => l.index.summary === undefined)
     .flatMap((l) =>
-      [...new Set(l.index.organs.map((o) => o.labelId))]
-        .sort((a, b) => a - b)
-        .map((id) => {
-          const pairs = l.index.organs.filter((o) => o.labelId === id)
-          const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
-          return [escape(label(l)), escape(pairs[0].name), String(pairs.length), num(mean(pairs.map((p) => p.iou))), num(mean(pairs.map((p) => p.proportionalIou))), `${wins}/${pairs.length}`]
-        })
+      pairsByOrgan(l.index).map((pairs) => {
+        const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
+        return [escape(label(l)), escape(pairs[0].name), String(pairs.length), num(mean(pairs.map((p) => p.iou))), num(mean(pairs.map((p) => p.proportionalIou))), `${wins}/${pairs.length}`]
+      })
     )
   const multi = pairBars(data, MULTI_REFERENCE, short)
   const pairwise = pairBars(data, PAIRWISE, short)

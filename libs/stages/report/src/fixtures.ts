@@ -88,7 +88,7 @@ const finetuneRun = (pretraining: string, seed: number, fraction: number): Segme
 const summaryRow = (pretraining: string, fraction: number, split: "interpolation" | "extrapolation", iou: number) =>
   ({ pretraining, fraction, everyK: null, split, classId: null, className: "foreground mean", seeds: SEEDS.length, iouMean: iou, iouStd: 0.04, diceMean: iou + 0.1, diceStd: 0.04 }) as const
 
-const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
+export const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
 
 /**
  * What the localize stage adds to a Localization: mean IoU per organ and localiser (the pair

@@ -6,7 +6,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { LOCALISERS, type LocalizationIndex } from "@tomoprior/core"
 import { buildReport, localizationTextLines, type ReportData } from "./build.ts"
-import { demoLikeReport, pairOnlyLocalization, summarisedLocalization } from "./fixtures.ts"
+import { demoLikeReport, mean, pairOnlyLocalization, summarisedLocalization } from "./fixtures.ts"
 import { barsByPanel, svgsOf } from "./svg-marks.ts"
 
 type Summary = NonNullable<LocalizationIndex["summary"]>
@@ -131,7 +131,6 @@ test("a Localization written before the summary still renders: the pair table, t
   const index = pairOnlyLocalization()
   const html = await report([{ producer: "localize-v1", index }])
   assert.deepEqual(localiserTables(html), [])
-  const mean = (vs: ReadonlyArray<number>) => vs.reduce((a, v) => a + v, 0) / vs.length
   const [iou, proportional] = [mean(index.organs.map((o) => o.iou)), mean(index.organs.map((o) => o.proportionalIou))]
   const wins = index.organs.filter((o) => o.iou > o.proportionalIou).length
   assert.ok(html.includes(`<td>simclr (PC1 of embeddings) (localize-v1)</td><td>lungs</td><td>2</td><td>${iou.toFixed(3)}</td><td>${proportional.toFixed(3)}</td><td>${wins}/2</td>`))
