@@ -334,7 +334,7 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
  * One line per Localization for the terminal: the headline of the multi-reference localisers, or
  * for artifacts without a summary the pair protocol's mean over organs.
  */
-export const localizationTextLines = (data: ReadonlyArray<Loc>): string => {
+export const localizationTextLines = (data: ReadonlyArray<Loc>): Array<string> => {
   const { short } = localizationNames(data)
   return data
     .map((l) => {
@@ -352,7 +352,6 @@ export const localizationTextLines = (data: ReadonlyArray<Loc>): string => {
       if (!aligned || !baseline) return `${head} no headline: no organ outside the whole-body labels was localised${leftOut}`
       return `${head} aligned ${num(aligned.meanIoU)} vs proportional-median ${num(baseline.meanIoU)} mean interval IoU${leftOut}`
     })
-    .join("\n")
 }
 
 const examplesSection = (data: ReportData): string => {

@@ -115,13 +115,13 @@ test("the interval charts show aligned vs proportional-median and score-range vs
 test("the terminal line gives the headline of aligned vs proportional-median and names the whole-body organs left out", () => {
   const index = summarisedLocalization()
   const s = index.summary!
-  assert.equal(
+  assert.deepEqual(
     localizationTextLines([{ producer: "localize", index }]),
-    `localisation (sorting): aligned ${headline(s, "aligned").meanIoU.toFixed(3)} vs proportional-median ${headline(s, "proportional-median").meanIoU.toFixed(3)} mean interval IoU (spine left out: whole-body)`
+    [`localisation (sorting): aligned ${headline(s, "aligned").meanIoU.toFixed(3)} vs proportional-median ${headline(s, "proportional-median").meanIoU.toFixed(3)} mean interval IoU (spine left out: whole-body)`]
   )
   // without whole-body organs there is nothing to say was left out; two inputs of one method are named by producer
   const [a, b] = demoLikeReport(["sorting", "simclr"]).localizations
-  const lines = localizationTextLines([a, { producer: "loc-again", index: { ...b.index, method: a.index.method } }]).split("\n")
+  const lines = localizationTextLines([a, { producer: "loc-again", index: { ...b.index, method: a.index.method } }])
   assert.equal(lines.length, 2)
   assert.match(lines[0], /^localisation \(sorting \(loc-sorting\)\): aligned \d\.\d{3} vs proportional-median \d\.\d{3} mean interval IoU$/)
   assert.match(lines[1], /^localisation \(sorting \(loc-again\)\): /)
@@ -140,8 +140,8 @@ test("a Localization written before the summary still renders: the pair table, t
   assert.ok(!svgs.some((s) => s.includes("'aligned (method colour) vs baseline'")))
   const bars = barsByPanel(svgs.find((s) => s.includes("'score-range (method colour) vs baseline'"))!).get("lungs")!
   assert.equal(Number(bars.find((m) => m.fields["localiser"] === "score-range")!.fields["mean interval IoU (0–1)"]), iou)
-  assert.equal(
+  assert.deepEqual(
     localizationTextLines([{ producer: "localize-v1", index }]),
-    `localisation (simclr (PC1 of embeddings)): score-range ${iou.toFixed(3)} vs proportional ${proportional.toFixed(3)} mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`
+    [`localisation (simclr (PC1 of embeddings)): score-range ${iou.toFixed(3)} vs proportional ${proportional.toFixed(3)} mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`]
   )
 })

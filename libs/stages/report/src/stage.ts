@@ -62,8 +62,8 @@ export const reportStage = defineStage({
       yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 2)))
       const table = iouTextTable(metrics.flatMap((m) => m.index.summary ?? []))
       if (table) yield* ctx.log(table)
-      const headlines = localizationTextLines(localizations)
-      if (headlines) yield* ctx.log(headlines)
+      // One log line each: the CLI prefixes every log line with the stage name.
+      for (const line of localizationTextLines(localizations)) yield* ctx.log(line)
       // the output directory moves into the store after the stage; the runner prints where
       yield* ctx.log("wrote report.html into the report output")
     })
