@@ -1,7 +1,6 @@
-import { Effect, Schema, type Scope } from "effect"
-import { readFile } from "node:fs/promises"
+import { Effect, type Scope } from "effect"
 import { join } from "node:path"
-import { INDEX_FILE, InputError, TupleSetIndex, type TupleGroup } from "@tomoprior/core"
+import { INDEX_FILE, InputError, readArtifactIndex, TupleSetIndex, type TupleGroup } from "@tomoprior/core"
 import { openVolume, readVolumeSet, type VolumeHandle } from "@tomoprior/volume"
 import { augmentSlice, deriveSeed, type AugmentConfig } from "@tomoprior/augment"
 
@@ -20,13 +19,7 @@ const axisOf = { z: 0, y: 1, x: 2 } as const
 export const openTupleSet = (dir: string): Effect.Effect<TupleData, InputError, Scope.Scope> =>
   Effect.gen(function* () {
     const file = join(dir, INDEX_FILE)
-    const text = yield* Effect.tryPromise({
-      try: () => readFile(file, "utf8"),
-      catch: (e) => new InputError({ file, problem: `cannot read the TupleSet index: ${String(e)}` })
-    })
-    const index = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(TupleSetIndex))(text).pipe(
-      Effect.mapError((e) => new InputError({ file, problem: `not a TupleSet index: ${e.message}` }))
-    )
+    const index = yield* readArtifactIndex(dir, "TupleSet", TupleSetIndex)
     const set = yield* readVolumeSet(join(dir, "volumes"))
     const volumes = new Map<string, VolumeHandle>()
     for (const v of set.volumes) volumes.set(v.entry.id, yield* openVolume(v.dir))

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { readFile, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
   defineStage,
@@ -7,6 +7,7 @@ import {
   type EpochRecord,
   INDEX_FILE,
   InputError,
+  readArtifactIndex,
   type SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
@@ -96,13 +97,7 @@ export const finetuneStage = defineStage({
       const encoderRef = ctx.inputs.encoder
       if (encoderRef) {
         const file = join(encoderRef.dir, INDEX_FILE)
-        const json = yield* Effect.tryPromise({
-          try: () => readFile(file, "utf8").then((t) => JSON.parse(t) as unknown),
-          catch: (e) => new InputError({ file, problem: `cannot read the Encoder index: ${String(e)}` })
-        })
-        const enc = yield* Schema.decodeUnknownEffect(EncoderIndex)(json).pipe(
-          Effect.mapError((e) => new InputError({ file, problem: `not a valid Encoder index: ${e.message}` }))
-        )
+        const enc = yield* readArtifactIndex(encoderRef.dir, "Encoder", EncoderIndex)
         encoderCheckpoint = join(encoderRef.dir, enc.model)
         const meta = yield* compute.readCheckpointMetadata(encoderCheckpoint).pipe(
           Effect.mapError((e) => new InputError({ file: encoderCheckpoint ?? file, problem: e.message }))
