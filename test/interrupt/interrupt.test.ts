@@ -83,10 +83,10 @@ stages:
   tuples: { uses: tuple-sample, in: { volumes: norm.volumes }, with: { groupSize: 8, seed: 1 } }
 `
 
-// The fix is in libs/runner/src/execute.ts (`done` completed with each node's exit); until it lands this fails.
-const RUNNER_FIX = "needs the runner fix: an interrupted stage's Deferred must carry its exit to the stages waiting for it"
+// Waiting stages are woken by the running one's exit (libs/runner/src/execute.ts, `done`): an
+// interrupted producer must interrupt them, not let them read an outcome it never recorded.
 
-test("Ctrl-C while later stages wait for the running one: exit 130 cleanly, and the rerun completes", { todo: RUNNER_FIX }, async () => {
+test("Ctrl-C while later stages wait for the running one: exit 130 cleanly, and the rerun completes", async () => {
   const dir = tempDir()
   const store = join(dir, "store")
   const file = writePipeline(dir, CHAIN)
@@ -97,12 +97,10 @@ test("Ctrl-C while later stages wait for the running one: exit 130 cleanly, and 
   assert.deepEqual(stagesWith(final, "stage-done"), ["data", "norm", "tuples"])
 })
 
-// The fix is in libs/runner/src/lease.ts (the polling sleeps interruptible); until it lands this fails.
-const LEASE_FIX = "needs the runner fix: waiting for another run's lease must be interruptible"
 /** The runner tests' fake stages: `fake-gate` runs until a file exists, holding the store meanwhile. */
 const FAKE_STAGES = join(REPO, "test/runner/fixtures/fake-stages")
 
-test("Ctrl-C while waiting for another run's lease (--wait): exit 130 at once, the holder unaffected", { todo: LEASE_FIX }, async () => {
+test("Ctrl-C while waiting for another run's lease (--wait): exit 130 at once, the holder unaffected", async () => {
   const dir = tempDir()
   const store = join(dir, "store")
   const gate = join(dir, "gate-open")

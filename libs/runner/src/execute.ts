@@ -73,8 +73,10 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
       if (!lock) keyLocks.set(key, (lock = Semaphore.makeUnsafe(1)))
       return lock
     }
-    const done = new Map<string, Deferred.Deferred<void>>()
-    for (const n of nodes) done.set(n.id, yield* Deferred.make<void>())
+    // Completed with the node's own exit: an interrupted producer interrupts the stages waiting for it
+    // instead of waking them to read an outcome it never recorded.
+    const done = new Map<string, Deferred.Deferred<Outcome>>()
+    for (const n of nodes) done.set(n.id, yield* Deferred.make<Outcome>())
     const outcomes = new Map<string, Outcome>()
 
     yield* emit({ type: "run-start", pipeline: p.name, runId: options.runId, store: store.layout.root, stages: nodes.map((n) => n.id) })
@@ -140,7 +142,7 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
         )
       }).pipe(
         Effect.tap((o) => Effect.sync(() => outcomes.set(node.id, o))),
-        Effect.ensuring(Deferred.succeed(done.get(node.id)!, undefined))
+        Effect.onExit((exit) => Deferred.done(done.get(node.id)!, exit))
       )
 
     const fail = (node: PlanNode, cause: Cause.Cause<unknown>) =>

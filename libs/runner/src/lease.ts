@@ -82,7 +82,7 @@ export const acquireLease = (
         if (taken) break
         const holder = yield* Effect.promise(() => readJsonFile(file, Lease))
         if (!holder) {
-          yield* Effect.sleep(POLL_MS) // it is being replaced or released right now
+          yield* Effect.interruptible(Effect.sleep(POLL_MS)) // it is being replaced or released right now
           continue
         }
         const stale = staleness(holder, Date.now())
@@ -100,7 +100,8 @@ export const acquireLease = (
           announced = true
           yield* options.notice(`waiting up to ${options.waitSeconds} s for ${describeLease(holder)}`)
         }
-        yield* Effect.sleep(POLL_MS)
+        // Only the waiting is interruptible (Ctrl-C while another run holds the store); holding the lease is not.
+        yield* Effect.interruptible(Effect.sleep(POLL_MS))
       }
       const beat = { inFlight: Promise.resolve() }
       const timer = setInterval(() => {
