@@ -3,6 +3,7 @@
  * runs; the templates' data paths need not exist), and wire what they promise.
  */
 import assert from "node:assert/strict"
+import { readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
@@ -38,4 +39,10 @@ test("covid-lungs and medaka point the same chain at NIfTI / TIFF paths given as
   assert.deepEqual(params(medaka, "norm").percentiles, [1, 99])
   assert.equal(params(medaka, "norm").window, undefined)
   for (const p of [covid, medaka]) assert.equal(p.nodes.filter((n) => n.stage.name === "finetune").length, 27)
+})
+
+test("every pipeline in pipelines/ validates", async () => {
+  const files = readdirSync(join(root, "pipelines")).filter((f) => f.endsWith(".yaml"))
+  assert.ok(files.length >= 6, files.join(", "))
+  for (const f of files) assert.ok((await load(f)).nodes.length > 0, f)
 })
