@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { PNG } from "pngjs"
+import { Effect, Fiber } from "effect"
 import type { SegmenterIndex } from "@tomoprior/core"
 import { evaluateSegmenter, type LabelledVolume } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
@@ -29,7 +30,7 @@ const segmenter: SegmenterIndex = {
   history: []
 }
 
-test("interpolation skips the slices trained on; extrapolation takes the held-out volumes (hand-computed)", () => {
+test("interpolation skips the slices trained on; extrapolation takes the held-out volumes (hand-computed)", async () => {
   const volumes = new Map([
     ["a", volume("a", [[1, 0, 0, 0], [1, 1, 1, 1], [1, 1, 0, 0]], [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])],
     ["b", volume("b", [[0, 0, 0, 0], [1, 1, 1, 1]], [[1, 1, 0, 0], [1, 1, 1, 1]])],
@@ -41,7 +42,7 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
     batches.push(slices.length)
     return slices.map((s) => Uint8Array.from(s, (v) => (v > 0.5 ? 1 : 0)))
   }
-  const r = evaluateSegmenter(segmenter, volumes, predict, 2)
+  const r = await Effect.runPromise(evaluateSegmenter(segmenter, volumes, predict, 2))
   assert.deepEqual(r.slices, { interpolation: 2, extrapolation: 2 })
   assert.deepEqual(batches, [2, 2])
   const get = (split: string, c: number) => r.rows.find((x) => x.split === split && x.classId === c)!
@@ -57,6 +58,31 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
   assert.deepEqual(get("extrapolation", 1).seed, 7)
   // examples: the slice with most labelled foreground per split (first on ties)
   assert.deepEqual(r.examples.map((e) => [e.split, e.volume, e.slice]), [["interpolation", "a", 0], ["extrapolation", "b", 1]])
+})
+
+test("what predict throws is the failure; an interrupt between batches stops inference there", async () => {
+  const volumes = new Map([
+    ["a", volume("a", [[1, 0, 0, 0], [1, 1, 1, 1], [1, 1, 0, 0]], [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])],
+    ["b", volume("b", [[0, 0, 0, 0], [1, 1, 1, 1]], [[1, 1, 0, 0], [1, 1, 1, 1]])]
+  ])
+  const broken = new Error("model exploded")
+  const failed = await Effect.runPromiseExit(evaluateSegmenter(segmenter, volumes, () => { throw broken }, 1))
+  assert.ok(failed._tag === "Failure" && failed.cause.reasons.some((r) => r._tag === "Fail" && r.error === broken))
+
+  let calls = 0
+  let firstCall: () => void = () => undefined
+  const called = new Promise<void>((resolve) => (firstCall = resolve))
+  const fiber = Effect.runFork(
+    evaluateSegmenter(segmenter, volumes, (slices) => {
+      calls += 1
+      firstCall()
+      return slices.map(() => new Uint8Array(4))
+    }, 1)
+  )
+  await called
+  await Effect.runPromise(Fiber.interrupt(fiber))
+  // 4 slices in batches of 1: the interrupt lands before the second batch
+  assert.equal(calls, 1)
 })
 
 test("overlay PNG has three panels: grey, truth coloured, prediction coloured", () => {

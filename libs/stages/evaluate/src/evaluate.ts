@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import type { MetricRow, SegmenterIndex } from "@tomoprior/core"
 import { accumulate, classScores, emptyConfusion } from "./metrics.ts"
 
@@ -57,55 +58,65 @@ const foregroundCount = (labels: ArrayLike<number>): number => {
 
 /**
  * Scores one segmenter on both splits, pooling confusion counts over every slice of a split.
- * Slices go through `predict` in batches of `batchSize`.
+ * Slices go through `predict` in batches of `batchSize`. Whatever reading or predicting throws is
+ * the failure, as thrown.
  */
 export const evaluateSegmenter = (
   seg: SegmenterIndex,
   volumes: ReadonlyMap<string, LabelledVolume>,
   predict: Predict,
   batchSize: number
-): SegmenterEvaluation => {
-  const depthOf = (id: string) => volumes.get(id)!.dims[0]
-  const confusion = { interpolation: emptyConfusion(seg.numClasses), extrapolation: emptyConfusion(seg.numClasses) }
-  const slices = { interpolation: 0, extrapolation: 0 }
-  const best = new Map<Split, { fg: number; example: ExampleSlice }>()
-  for (const part of splitSlices(seg, depthOf)) {
-    const volume = volumes.get(part.volume)!
-    for (let start = 0; start < part.slices.length; start += batchSize) {
-      const zs = part.slices.slice(start, start + batchSize)
-      const images = zs.map((z) => volume.readSlice(z).slice())
-      const predicted = predict(images, volume.dims[1], volume.dims[2])
-      zs.forEach((z, i) => {
-        const truth = Uint8Array.from(volume.readLabelSlice(z))
-        accumulate(confusion[part.split], truth, predicted[i])
-        slices[part.split] += 1
-        const fg = foregroundCount(truth)
-        const current = best.get(part.split)
-        if (!current || fg > current.fg) {
-          best.set(part.split, {
-            fg,
-            example: { split: part.split, volume: part.volume, slice: z, height: volume.dims[1], width: volume.dims[2], image: images[i], truth, predicted: Uint8Array.from(predicted[i]) }
-          })
-        }
-      })
+): Effect.Effect<SegmenterEvaluation, unknown> =>
+  Effect.gen(function* () {
+    const depthOf = (id: string) => volumes.get(id)!.dims[0]
+    const confusion = { interpolation: emptyConfusion(seg.numClasses), extrapolation: emptyConfusion(seg.numClasses) }
+    const slices = { interpolation: 0, extrapolation: 0 }
+    const best = new Map<Split, { fg: number; example: ExampleSlice }>()
+    for (const part of splitSlices(seg, depthOf)) {
+      const volume = volumes.get(part.volume)!
+      for (let start = 0; start < part.slices.length; start += batchSize) {
+        // Inference is synchronous: a timer turn between batches lets a Ctrl-C (a signal event)
+        // interrupt a large VolumeSet here instead of after every segmenter is done.
+        yield* Effect.sleep(0)
+        const zs = part.slices.slice(start, start + batchSize)
+        const { images, predicted } = yield* Effect.try({
+          try: () => {
+            const images = zs.map((z) => volume.readSlice(z).slice())
+            return { images, predicted: predict(images, volume.dims[1], volume.dims[2]) }
+          },
+          catch: (e) => e
+        })
+        zs.forEach((z, i) => {
+          const truth = Uint8Array.from(volume.readLabelSlice(z))
+          accumulate(confusion[part.split], truth, predicted[i])
+          slices[part.split] += 1
+          const fg = foregroundCount(truth)
+          const current = best.get(part.split)
+          if (!current || fg > current.fg) {
+            best.set(part.split, {
+              fg,
+              example: { split: part.split, volume: part.volume, slice: z, height: volume.dims[1], width: volume.dims[2], image: images[i], truth, predicted: Uint8Array.from(predicted[i]) }
+            })
+          }
+        })
+      }
     }
-  }
-  const rows: Array<MetricRow> = []
-  for (const split of ["interpolation", "extrapolation"] as const) {
-    if (slices[split] === 0) continue
-    for (const s of classScores(confusion[split])) {
-      rows.push({
-        pretraining: seg.pretraining,
-        fraction: seg.fraction,
-        everyK: seg.everyK,
-        seed: seg.seed,
-        split,
-        classId: s.classId,
-        className: seg.labelNames[String(s.classId)] ?? `class ${s.classId}`,
-        iou: s.iou,
-        dice: s.dice
-      })
+    const rows: Array<MetricRow> = []
+    for (const split of ["interpolation", "extrapolation"] as const) {
+      if (slices[split] === 0) continue
+      for (const s of classScores(confusion[split])) {
+        rows.push({
+          pretraining: seg.pretraining,
+          fraction: seg.fraction,
+          everyK: seg.everyK,
+          seed: seg.seed,
+          split,
+          classId: s.classId,
+          className: seg.labelNames[String(s.classId)] ?? `class ${s.classId}`,
+          iou: s.iou,
+          dice: s.dice
+        })
+      }
     }
-  }
-  return { rows, examples: [...best.values()].map((b) => b.example), slices }
-}
+    return { rows, examples: [...best.values()].map((b) => b.example), slices }
+  })

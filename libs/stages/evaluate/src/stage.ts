@@ -93,10 +93,9 @@ export const evaluateStage = defineStage({
             const classes = tf.argMax(logits, -1).dataSync()
             return slices.map((_, i) => Uint8Array.from(classes.subarray(i * H * W, (i + 1) * H * W)))
           })
-        const result = yield* Effect.try({
-          try: () => evaluateSegmenter(index, handles, predict, batchSize),
-          catch: (e) => (e instanceof InputError ? e : new StageFailure({ stage: ctx.stageId, reason: `inference failed for ${ref.producer}: ${String(e)}`, cause: e }))
-        })
+        const result = yield* evaluateSegmenter(index, handles, predict, batchSize).pipe(
+          Effect.mapError((e) => (e instanceof InputError ? e : new StageFailure({ stage: ctx.stageId, reason: `inference failed for ${ref.producer}: ${String(e)}`, cause: e })))
+        )
         model.dispose()
         rows.push(...result.rows)
         if (drawExamples && lowestSeed.get(groupKey(index)) === index.seed) {
