@@ -2,7 +2,6 @@ import { Effect, Schema } from "effect"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
-  type ArtifactRef,
   defineStage,
   INDEX_FILE,
   InputError,
@@ -16,8 +15,6 @@ import {
 import { evaluateSegmenter, type LabelledVolume, type Predict } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
 import { summarize, toCsv } from "./summary.ts"
-
-const readSegmenter = (ref: ArtifactRef) => readArtifactIndex(ref.dir, "Segmenter", SegmenterIndex)
 
 const CSV_COLUMNS = ["pretraining", "fraction", "everyK", "seed", "split", "classId", "className", "iou", "dice"] as const
 
@@ -63,7 +60,7 @@ export const evaluateStage = defineStage({
         })
       }
 
-      const segmenters = yield* Effect.forEach(ctx.inputs.segmenters, (ref) => Effect.map(readSegmenter(ref), (index) => ({ ref, index })))
+      const segmenters = yield* Effect.forEach(ctx.inputs.segmenters, (ref) => Effect.map(readArtifactIndex(ref.dir, "Segmenter", SegmenterIndex), (index) => ({ ref, index })))
       const lowestSeed = new Map<string, number>()
       for (const { index } of segmenters) lowestSeed.set(groupKey(index), Math.min(index.seed, lowestSeed.get(groupKey(index)) ?? Infinity))
 

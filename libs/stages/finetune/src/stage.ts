@@ -96,12 +96,10 @@ export const finetuneStage = defineStage({
       let spec = { width: p.width ?? 1, depth: 1, inputSize: p.inputSize ?? H }
       const encoderRef = ctx.inputs.encoder
       if (encoderRef) {
-        const file = join(encoderRef.dir, INDEX_FILE)
         const enc = yield* readArtifactIndex(encoderRef.dir, "Encoder", EncoderIndex)
-        encoderCheckpoint = join(encoderRef.dir, enc.model)
-        const meta = yield* compute.readCheckpointMetadata(encoderCheckpoint).pipe(
-          Effect.mapError((e) => new InputError({ file: encoderCheckpoint ?? file, problem: e.message }))
-        )
+        const checkpoint = join(encoderRef.dir, enc.model)
+        const meta = yield* compute.readCheckpointMetadata(checkpoint).pipe(Effect.mapError((e) => new InputError({ file: checkpoint, problem: e.message })))
+        encoderCheckpoint = checkpoint
         pretraining = enc.method
         spec = { width: meta.width, depth: meta.depth ?? 1, inputSize: enc.inputSize }
       }
