@@ -119,20 +119,38 @@ const convKernels: BenchSection = {
     for (const l of options.quick ? quickLayers : fullLayers) {
       const oh = Math.ceil(l.h / l.s)
       const flops = 2 * l.b * oh * oh * l.k * l.k * l.ci * l.co
-      const x = [l.b, l.h, l.h, l.ci], w = [l.k, l.k, l.ci, l.co], dy = [l.b, oh, oh, l.co]
+      const x = [l.b, l.h, l.h, l.ci],
+        w = [l.k, l.k, l.ci, l.co],
+        dy = [l.b, oh, oh, l.co]
       const conv = { strides: l.s, pad: "same", dataFormat: "NHWC", dilations: 1 }
       const emit = (kernel: string, impl: Impl, seconds: number) => {
         record(options, "kernel_gflops", flops / seconds / 1e9, "GFLOP/s", { kernel, shape: layerName(l), impl })
         return seconds
       }
-      emit("Conv2D", "stock", timeKernel(reps, { x, filter: w }, (i) => runStock("Conv2D", i, conv)))
+      emit(
+        "Conv2D",
+        "stock",
+        timeKernel(reps, { x, filter: w }, (i) => runStock("Conv2D", i, conv))
+      )
       const dxAttrs = { ...conv, inputShape: x }
-      const dxOurs = emit("Conv2DBackpropInput", "project", timeKernel(reps, { dy, filter: w }, (i) => runProject("Conv2DBackpropInput", i, dxAttrs)))
+      const dxOurs = emit(
+        "Conv2DBackpropInput",
+        "project",
+        timeKernel(reps, { dy, filter: w }, (i) => runProject("Conv2DBackpropInput", i, dxAttrs))
+      )
       if (l.ci > 1) {
-        const dxStock = emit("Conv2DBackpropInput", "stock", timeKernel(options.quick ? 1 : 3, { dy, filter: w }, (i) => runStock("Conv2DBackpropInput", i, dxAttrs)))
+        const dxStock = emit(
+          "Conv2DBackpropInput",
+          "stock",
+          timeKernel(options.quick ? 1 : 3, { dy, filter: w }, (i) => runStock("Conv2DBackpropInput", i, dxAttrs))
+        )
         record(options, "kernel_speedup", dxStock / dxOurs, "×", { kernel: "Conv2DBackpropInput", shape: layerName(l), versus: "stock" })
       }
-      emit("Conv2DBackpropFilter", "project", timeKernel(reps, { x, dy }, (i) => runProject("Conv2DBackpropFilter", i, { ...conv, filterShape: w })))
+      emit(
+        "Conv2DBackpropFilter",
+        "project",
+        timeKernel(reps, { x, dy }, (i) => runProject("Conv2DBackpropFilter", i, { ...conv, filterShape: w }))
+      )
     }
   }
 }
@@ -146,13 +164,38 @@ const otherKernels: BenchSection = {
     const act = [b, 128, 128, 16]
     const pooled = [b, 64, 64, 16]
     const cases: ReadonlyArray<{ kernel: string; shape: string; shapes: Record<string, Array<number>>; attrs: Record<string, unknown> }> = [
-      { kernel: "MaxPoolGrad", shape: `${act.join("x")} pool 2/2`, shapes: { dy: pooled, input: act, output: pooled }, attrs: { filterSize: 2, strides: 2, pad: "valid" } },
+      {
+        kernel: "MaxPoolGrad",
+        shape: `${act.join("x")} pool 2/2`,
+        shapes: { dy: pooled, input: act, output: pooled },
+        attrs: { filterSize: 2, strides: 2, pad: "valid" }
+      },
       { kernel: "Tile", shape: `1x1x1x16 -> ${act.join("x")}`, shapes: { x: [1, 1, 1, 16] }, attrs: { reps: [b, 128, 128, 1] } },
-      { kernel: "SplitV", shape: `${[b, 64, 64, 64].join("x")} -> 2 on channels`, shapes: { x: [b, 64, 64, 64] }, attrs: { numOrSizeSplits: [32, 32], axis: 3 } },
-      { kernel: "Slice", shape: `${[b, 64, 64, 64].join("x")} channels 0..31`, shapes: { x: [b, 64, 64, 64] }, attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] } },
+      {
+        kernel: "SplitV",
+        shape: `${[b, 64, 64, 64].join("x")} -> 2 on channels`,
+        shapes: { x: [b, 64, 64, 64] },
+        attrs: { numOrSizeSplits: [32, 32], axis: 3 }
+      },
+      {
+        kernel: "Slice",
+        shape: `${[b, 64, 64, 64].join("x")} channels 0..31`,
+        shapes: { x: [b, 64, 64, 64] },
+        attrs: { begin: [0, 0, 0, 0], size: [b, 64, 64, 32] }
+      },
       { kernel: "Sum", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: false } },
-      { kernel: "BatchMatMul", shape: "1024x256 T · 1024x256 (dense weight gradient)", shapes: { a: [1024, 256], b: [1024, 256] }, attrs: { transposeA: true, transposeB: false } },
-      { kernel: "ResizeNearestNeighborGrad", shape: `${act.join("x")} -> ${pooled.join("x")} (×2 upsampling)`, shapes: { images: pooled, dy: act }, attrs: { alignCorners: false, halfPixelCenters: false, size: [128, 128] } },
+      {
+        kernel: "BatchMatMul",
+        shape: "1024x256 T · 1024x256 (dense weight gradient)",
+        shapes: { a: [1024, 256], b: [1024, 256] },
+        attrs: { transposeA: true, transposeB: false }
+      },
+      {
+        kernel: "ResizeNearestNeighborGrad",
+        shape: `${act.join("x")} -> ${pooled.join("x")} (×2 upsampling)`,
+        shapes: { images: pooled, dy: act },
+        attrs: { alignCorners: false, halfPixelCenters: false, size: [128, 128] }
+      },
       { kernel: "Mean", shape: `${act.join("x")} over N,H,W`, shapes: { x: act }, attrs: { axis: [0, 1, 2], keepDims: true } }
     ]
     for (const c of cases) {
@@ -182,7 +225,13 @@ type StepConfig = {
   readonly size: number
 }
 
-const stepShapes = (quick: boolean) => (quick ? [{ batch: 8, size: 64 }] : [{ batch: 32, size: 128 }, { batch: 64, size: 64 }])
+const stepShapes = (quick: boolean) =>
+  quick
+    ? [{ batch: 8, size: 64 }]
+    : [
+        { batch: 32, size: 128 },
+        { batch: 64, size: 64 }
+      ]
 
 /** Conv FLOPs (forward + dW + dx) of one step, counted from the model's layer shapes. */
 const stepFlops = (batch: number, size: number): number => {
@@ -260,7 +309,10 @@ const trainingStepWasm: BenchSection = {
               record(options, "step_s", wall, "s", c)
               record(options, "step_cpu_s", cpu, "s", { ...c, note: "process CPU time, all threads" })
               record(options, "step_gflops", flops / wall / 1e9, "GFLOP/s", c)
-              record(options, "fraction_of_ceiling", median(runs[i].fraction), "ratio", { ...c, ceiling: "matmul 1024 at the same parallelism, measured before each step" })
+              record(options, "fraction_of_ceiling", median(runs[i].fraction), "ratio", {
+                ...c,
+                ceiling: "matmul 1024 at the same parallelism, measured before each step"
+              })
               const heap = Math.max(...(yield* trainers[i].memory()).map((m) => m.wasmHeapBytes))
               record(options, "wasm_heap_mb", heap / 2 ** 20, "MiB", { ...c, per: "worker" })
             }
@@ -298,9 +350,23 @@ const trainingStepCpu: BenchSection = {
                   const wasm = wasmSteps.get(`${threads}/${batch}/${size}`)
                   if (wasm === undefined) continue
                   const scale = batch / cpuBatch
-                  record(options, "speedup_vs_cpu", (m.wall * scale) / wasm.wall, "×", { backend: "wasm", threads, batch, size, cpu_batch: cpuBatch, from: "wall time" })
+                  record(options, "speedup_vs_cpu", (m.wall * scale) / wasm.wall, "×", {
+                    backend: "wasm",
+                    threads,
+                    batch,
+                    size,
+                    cpu_batch: cpuBatch,
+                    from: "wall time"
+                  })
                   if (threads === 1) {
-                    record(options, "speedup_vs_cpu", (m.cpu * scale) / wasm.cpu, "×", { backend: "wasm", threads, batch, size, cpu_batch: cpuBatch, from: "CPU time" })
+                    record(options, "speedup_vs_cpu", (m.cpu * scale) / wasm.cpu, "×", {
+                      backend: "wasm",
+                      threads,
+                      batch,
+                      size,
+                      cpu_batch: cpuBatch,
+                      from: "CPU time"
+                    })
                   }
                 }
               })
@@ -327,7 +393,11 @@ const unetVariants: BenchSection = {
                 compute: { backend: "wasm", threads: 1 },
                 seed: 1
               })
-              const step = { inputs, shape: [batch, size, size, 1] as const, targets: { data: targets, shape: [batch, size, size, classes] } }
+              const step = {
+                inputs,
+                shape: [batch, size, size, 1] as const,
+                targets: { data: targets, shape: [batch, size, size, classes] }
+              }
               yield* trainer.step(step)
               const times: number[] = []
               for (let i = 0; i < (options.quick ? 1 : 3); i++) {

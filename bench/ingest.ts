@@ -107,7 +107,9 @@ const child = async (file: string, outSize: number) => {
   const t1 = performance.now()
   const ingestCpuSeconds = cpu(c0)
   const c1 = process.cpuUsage()
-  await Effect.runPromise(runStageForTest(normalize, { params: { window: [0, 4095], size: outSize }, inputs: { volumes: ingested.outputs.volumes } }))
+  await Effect.runPromise(
+    runStageForTest(normalize, { params: { window: [0, 4095], size: outSize }, inputs: { volumes: ingested.outputs.volumes } })
+  )
   const t2 = performance.now()
   const normalizeCpuSeconds = cpu(c1)
   const storedBytes = ingested.outputs.volumes.manifest.files.reduce((s, f) => s + f.size, 0)
@@ -169,7 +171,10 @@ const bench: Bench = {
       emit({ bench: "ingest", metric: "ingest_normalize_mb_s", value: mb / (r.ingestSeconds + r.normalizeSeconds), unit: "MB/s", config })
       emit({ bench: "ingest", metric: "peak_rss_mb", value: r.maxRssMb, unit: "MB", config })
       emit({ bench: "ingest", metric: "stack_mb", value: mb, unit: "MB", config: { ...config, storedMb: r.storedBytes / 1e6 } })
-      log(`child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ${r.normalizeSeconds.toFixed(1)} s (CPU ${r.normalizeCpuSeconds.toFixed(1)} s), total wall ${((performance.now() - t) / 1000).toFixed(1)} s`)
+      log(
+        `child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ` +
+          `${r.normalizeSeconds.toFixed(1)} s (CPU ${r.normalizeCpuSeconds.toFixed(1)} s), total wall ${((performance.now() - t) / 1000).toFixed(1)} s`
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -178,4 +183,5 @@ const bench: Bench = {
 
 export default bench
 
-if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url)) await child(process.argv[3], Number(process.argv[4]))
+if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url))
+  await child(process.argv[3], Number(process.argv[4]))

@@ -108,7 +108,8 @@ const runChild = (spec: ChildSpec): Promise<ChildResult> =>
       cwd: fileURLToPath(new URL("..", import.meta.url)),
       stdio: ["ignore", "pipe", "pipe"]
     })
-    let out = "", err = ""
+    let out = "",
+      err = ""
     proc.stdout.on("data", (d) => (out += d))
     proc.stderr.on("data", (d) => (err += d))
     proc.on("close", (code) => {
@@ -145,7 +146,10 @@ const bench: Bench = {
         for (const method of methods) {
           log(`${method}: ${stepsPerEpoch} steps × ${B} slices at ${size}² (repeat ${r + 1}/${repeats}, fresh process)…`)
           const res = await runChild({ method, tuples: main, size, threads })
-          log(`  ${res.epochSeconds.toFixed(1)} s per epoch (${res.epochCpuSeconds.toFixed(1)} CPU s), peak tfjs ${(res.peakTfjsBytes / MB).toFixed(0)} MB, peak RSS ${res.maxRssMb.toFixed(0)} MB`)
+          log(
+            `  ${res.epochSeconds.toFixed(1)} s per epoch (${res.epochCpuSeconds.toFixed(1)} CPU s), ` +
+              `peak tfjs ${(res.peakTfjsBytes / MB).toFixed(0)} MB, peak RSS ${res.maxRssMb.toFixed(0)} MB`
+          )
           runs[method].push(res)
         }
       const smallRuns: Partial<Record<MethodName, ChildResult>> = {}
@@ -156,7 +160,11 @@ const bench: Bench = {
       for (const method of methods) {
         const rs = runs[method]
         record("epoch_seconds", mean(rs.map((r) => r.epochSeconds)), "s", { method, repeats, each: rs.map((r) => r.epochSeconds) })
-        record("epoch_cpu_seconds", mean(rs.map((r) => r.epochCpuSeconds)), "s", { method, repeats, each: rs.map((r) => r.epochCpuSeconds) })
+        record("epoch_cpu_seconds", mean(rs.map((r) => r.epochCpuSeconds)), "s", {
+          method,
+          repeats,
+          each: rs.map((r) => r.epochCpuSeconds)
+        })
         record("peak_tfjs_mb", mean(rs.map((r) => r.peakTfjsBytes)) / MB, "MB", { method })
         record("peak_rss_mb", mean(rs.map((r) => r.maxRssMb)), "MB", { method })
         record("wasm_heap_mb", mean(rs.map((r) => r.wasmHeapBytes)) / MB, "MB", { method })
@@ -166,13 +174,36 @@ const bench: Bench = {
         const perSlice = (big - little) / (B - small)
         const fixed = big - perSlice * B
         record("peak_tfjs_mb_per_slice", perSlice, "MB", { method, fitFrom: [small, B] })
-        record("max_slices_per_step_in_budget", Math.floor((budgetMb - fixed) / perSlice), "slices", { method, budgetMb, fitFrom: [small, B] })
+        record("max_slices_per_step_in_budget", Math.floor((budgetMb - fixed) / perSlice), "slices", {
+          method,
+          budgetMb,
+          fitFrom: [small, B]
+        })
       }
       const ratio = (f: (r: ChildResult) => number) => mean(runs.simclr.map(f)) / mean(runs.sorting.map(f))
-      record("epoch_time_ratio_simclr_over_sorting", ratio((r) => r.epochSeconds), "ratio", { repeats })
-      record("epoch_cpu_time_ratio_simclr_over_sorting", ratio((r) => r.epochCpuSeconds), "ratio", { repeats })
-      record("peak_memory_ratio_simclr_over_sorting", ratio((r) => r.peakTfjsBytes), "ratio", { measure: "peak tfjs bytes" })
-      record("peak_rss_ratio_simclr_over_sorting", ratio((r) => r.maxRssMb), "ratio")
+      record(
+        "epoch_time_ratio_simclr_over_sorting",
+        ratio((r) => r.epochSeconds),
+        "ratio",
+        { repeats }
+      )
+      record(
+        "epoch_cpu_time_ratio_simclr_over_sorting",
+        ratio((r) => r.epochCpuSeconds),
+        "ratio",
+        { repeats }
+      )
+      record(
+        "peak_memory_ratio_simclr_over_sorting",
+        ratio((r) => r.peakTfjsBytes),
+        "ratio",
+        { measure: "peak tfjs bytes" }
+      )
+      record(
+        "peak_rss_ratio_simclr_over_sorting",
+        ratio((r) => r.maxRssMb),
+        "ratio"
+      )
     } finally {
       for (const dir of [main, tiny]) rmSync(dir, { recursive: true, force: true })
     }
@@ -181,4 +212,5 @@ const bench: Bench = {
 
 export default bench
 
-if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url)) await child(JSON.parse(process.argv[3]) as ChildSpec)
+if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url))
+  await child(JSON.parse(process.argv[3]) as ChildSpec)

@@ -28,7 +28,7 @@ const writeData = (dir: string, mb: number, seed: number) =>
     let left = mb << 20
     for (let f = 0; left > 0; f++) {
       const fh = await open(join(dir, `part-${f}.bin`), "w")
-      for (let written = 0; written < 64 << 20 && left > 0; ) {
+      for (let written = 0; written < 64 << 20 && left > 0;) {
         const n = Math.min(CHUNK, left)
         buf.writeUInt32LE(f * 1000003 + written, 0) // every chunk differs
         await fh.write(buf, 0, n)
@@ -65,7 +65,9 @@ export const stages = CHAIN.map(([name, input, output]) => synthetic(name, input
 
 const pipelineYaml = (totalMb: number): string => {
   const sizes = [0.25, 0.25, 0.125, 0.125, 0.125, 0.0625, 0.0625].map((f) => Math.max(1, Math.round(f * totalMb)))
-  const lines = CHAIN.map(([name], i) => `  s${i}: { uses: ${name}, ${i ? `in: { input: s${i - 1}.out }, ` : ""}with: { mb: ${sizes[i]}, seed: ${i} } }`)
+  const lines = CHAIN.map(
+    ([name], i) => `  s${i}: { uses: ${name}, ${i ? `in: { input: s${i - 1}.out }, ` : ""}with: { mb: ${sizes[i]}, seed: ${i} } }`
+  )
   return `pipeline: bench-runner\nplugins: [${JSON.stringify(import.meta.filename)}]\nstages:\n${lines.join("\n")}\n`
 }
 
@@ -74,7 +76,15 @@ const repoRoot = findRepoRoot(import.meta.dirname)!
 /** One in-process run as the CLI does it: the runner's services, loading the pipeline (plan), then run-done under the store's lease. */
 const runOnce = async (file: string, storeDir: string) => {
   const t0 = performance.now()
-  const services = Executor.layerLocal.pipe(Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(repoRoot), Store.layer(storeDir), EventSink.layer(() => undefined))))
+  const services = Executor.layerLocal.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        StageRegistry.layer(repoRoot),
+        Store.layer(storeDir),
+        EventSink.layer(() => undefined)
+      )
+    )
+  )
   const summary = await Effect.runPromise(
     Effect.gen(function* () {
       const pipeline = yield* resolvePipelineFile(file)
@@ -109,12 +119,27 @@ const bench: Bench = {
       reruns.sort((a, b) => a - b)
       const median = reruns[2]
       const t0 = performance.now()
-      const proc = spawnSync(process.execPath, [join(repoRoot, "apps/cli/bin/tomoprior.js"), "run", file, "--store", store], { cwd: dir, encoding: "utf8" })
+      const proc = spawnSync(process.execPath, [join(repoRoot, "apps/cli/bin/tomoprior.js"), "run", file, "--store", store], {
+        cwd: dir,
+        encoding: "utf8"
+      })
       const processSeconds = (performance.now() - t0) / 1000
       if (proc.status !== 0) throw new Error(`tomoprior run exited ${proc.status}: ${proc.stderr}`)
       emit({ bench: "runner", metric: "cold_run_s", value: cold.seconds, unit: "s", config })
-      emit({ bench: "runner", metric: "noop_rerun_overhead_s", value: median, unit: "s", config: { ...config, measured: "in-process, load+plan+run, median of 5" } })
-      emit({ bench: "runner", metric: "noop_rerun_process_s", value: processSeconds, unit: "s", config: { ...config, measured: "whole `tomoprior run` process incl. Node/tsx start-up" } })
+      emit({
+        bench: "runner",
+        metric: "noop_rerun_overhead_s",
+        value: median,
+        unit: "s",
+        config: { ...config, measured: "in-process, load+plan+run, median of 5" }
+      })
+      emit({
+        bench: "runner",
+        metric: "noop_rerun_process_s",
+        value: processSeconds,
+        unit: "s",
+        config: { ...config, measured: "whole `tomoprior run` process incl. Node/tsx start-up" }
+      })
       emit({ bench: "runner", metric: "noop_over_cold_ratio", value: median / cold.seconds, unit: "x", config })
       emit({ bench: "runner", metric: "artifact_bytes", value: bytes, unit: "B", config })
     } finally {

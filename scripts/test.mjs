@@ -15,7 +15,11 @@ const roots = dirs.length > 0 ? dirs.map((d) => resolve(d)) : ["libs", "apps", "
 const files = []
 const walk = (dir) => {
   let entries
-  try { entries = readdirSync(dir, { withFileTypes: true }) } catch { return }
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return
+  }
   for (const e of entries) {
     if (e.name === "node_modules" || e.name.startsWith(".")) continue
     const p = join(dir, e.name)

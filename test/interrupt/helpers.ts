@@ -126,7 +126,8 @@ export const processesMentioning = (text: string): Array<number> => {
   return found
 }
 
-export const stagesWith = (r: RunResult, type: string): Array<string> => r.events.filter((e) => e.type === type).map((e) => e.stage as string)
+export const stagesWith = (r: RunResult, type: string): Array<string> =>
+  r.events.filter((e) => e.type === type).map((e) => e.stage as string)
 
 export const logsOf = (r: RunResult, stage: string): Array<string> =>
   r.events.filter((e) => e.type === "stage-log" && e.stage === stage).map((e) => e.message as string)

@@ -2,7 +2,18 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { existsSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { CLEAN_INTERRUPT, EXIT_BOUND_MS, REPO, logsOf, processesMentioning, runCli, stagesWith, tempDir, writePipeline, type RunResult } from "./helpers.ts"
+import {
+  CLEAN_INTERRUPT,
+  EXIT_BOUND_MS,
+  REPO,
+  logsOf,
+  processesMentioning,
+  runCli,
+  stagesWith,
+  tempDir,
+  writePipeline,
+  type RunResult
+} from "./helpers.ts"
 
 // Tiny sizes: every stage runs, both training stages start their worker threads and checkpoint.
 const TRAINING = `pipeline: interrupt-training
@@ -35,44 +46,55 @@ const assertCleanInterrupt = (r: RunResult, store: string, where: string) => {
   assert.equal(existsSync(join(store, "locks", "run.lease")), false, `${where}: lease not released`)
 }
 
-test("Ctrl-C during worker start-up, mid-training after a checkpoint and mid-fine-tuning: exit 130 cleanly every time; the rerun resumes and completes", { timeout: 600_000 }, async () => {
-  const dir = tempDir()
-  const store = join(dir, "store")
-  const file = writePipeline(dir, TRAINING)
+test(
+  "Ctrl-C during worker start-up, mid-training after a checkpoint and mid-fine-tuning: exit 130 cleanly every time; the rerun resumes and completes",
+  { timeout: 600_000 },
+  async () => {
+    const dir = tempDir()
+    const store = join(dir, "store")
+    const file = writePipeline(dir, TRAINING)
 
-  // Impatient user: two signals at once while the pre-training workers start. Either the clean
-  // interrupt wins or the second signal forces the exit; both leave a store the next run can use.
-  const impatient = await runCli(file, store, { interrupt: { on: (e) => e.type === "stage-start" && e.stage === "pretrain", twice: true } })
-  assert.equal(impatient.killed, false, "hung after two SIGINTs")
-  assert.equal(impatient.code, 130, impatient.stderr)
-  assert.match(impatient.stderr, /interrupted: temporary outputs removed|interrupted again: exiting without cleaning up/)
-  assert.doesNotMatch(impatient.stderr, /unexpected error/)
-  assert.deepEqual(processesMentioning(store), [])
+    // Impatient user: two signals at once while the pre-training workers start. Either the clean
+    // interrupt wins or the second signal forces the exit; both leave a store the next run can use.
+    const impatient = await runCli(file, store, {
+      interrupt: { on: (e) => e.type === "stage-start" && e.stage === "pretrain", twice: true }
+    })
+    assert.equal(impatient.killed, false, "hung after two SIGINTs")
+    assert.equal(impatient.code, 130, impatient.stderr)
+    assert.match(impatient.stderr, /interrupted: temporary outputs removed|interrupted again: exiting without cleaning up/)
+    assert.doesNotMatch(impatient.stderr, /unexpected error/)
+    assert.deepEqual(processesMentioning(store), [])
 
-  // Mid-training, once a checkpoint exists (one every 2 steps), while finetune waits for pretrain.
-  const training = await runCli(file, store, {
-    interrupt: { on: (e) => e.type === "stage-progress" && e.stage === "pretrain" && e.done >= 3 && e.done < e.total }
-  })
-  assertCleanInterrupt(training, store, "mid-training")
-  assert.deepEqual(stagesWith(training, "stage-cached").sort(), ["data", "norm", "tuples"])
-  const interruptedAt = training.trigger!.done as number
+    // Mid-training, once a checkpoint exists (one every 2 steps), while finetune waits for pretrain.
+    const training = await runCli(file, store, {
+      interrupt: { on: (e) => e.type === "stage-progress" && e.stage === "pretrain" && e.done >= 3 && e.done < e.total }
+    })
+    assertCleanInterrupt(training, store, "mid-training")
+    assert.deepEqual(stagesWith(training, "stage-cached").sort(), ["data", "norm", "tuples"])
+    const interruptedAt = training.trigger!.done as number
 
-  // The rerun resumes pre-training from its checkpoint; Ctrl-C again during fine-tuning's steps.
-  const finetuning = await runCli(file, store, { interrupt: { on: (e) => e.type === "stage-progress" && e.stage === "finetune" && e.done < e.total } })
-  assertCleanInterrupt(finetuning, store, "mid-fine-tuning")
-  const resumed = logsOf(finetuning, "pretrain").find((m) => m.startsWith("resuming from step"))
-  assert.ok(resumed !== undefined, `pre-training did not resume: ${logsOf(finetuning, "pretrain").join(" | ")}`)
-  const resumedAt = Number(resumed.replace("resuming from step ", ""))
-  // The checkpoint before the signal (every 2 steps) at least; steps may finish before the signal lands.
-  assert.ok(resumedAt >= Math.max(2, interruptedAt - 2) && resumedAt < 12, `resumed at step ${resumedAt}, interrupted after step ${interruptedAt}`)
-  assert.deepEqual(stagesWith(finetuning, "stage-done"), ["pretrain"])
+    // The rerun resumes pre-training from its checkpoint; Ctrl-C again during fine-tuning's steps.
+    const finetuning = await runCli(file, store, {
+      interrupt: { on: (e) => e.type === "stage-progress" && e.stage === "finetune" && e.done < e.total }
+    })
+    assertCleanInterrupt(finetuning, store, "mid-fine-tuning")
+    const resumed = logsOf(finetuning, "pretrain").find((m) => m.startsWith("resuming from step"))
+    assert.ok(resumed !== undefined, `pre-training did not resume: ${logsOf(finetuning, "pretrain").join(" | ")}`)
+    const resumedAt = Number(resumed.replace("resuming from step ", ""))
+    // The checkpoint before the signal (every 2 steps) at least; steps may finish before the signal lands.
+    assert.ok(
+      resumedAt >= Math.max(2, interruptedAt - 2) && resumedAt < 12,
+      `resumed at step ${resumedAt}, interrupted after step ${interruptedAt}`
+    )
+    assert.deepEqual(stagesWith(finetuning, "stage-done"), ["pretrain"])
 
-  const final = await runCli(file, store)
-  assert.equal(final.code, 0, final.stderr)
-  assert.deepEqual(stagesWith(final, "stage-cached").sort(), ["data", "norm", "pretrain", "tuples"])
-  assert.deepEqual(stagesWith(final, "stage-done"), ["finetune"])
-  assert.deepEqual(processesMentioning(store), [])
-})
+    const final = await runCli(file, store)
+    assert.equal(final.code, 0, final.stderr)
+    assert.deepEqual(stagesWith(final, "stage-cached").sort(), ["data", "norm", "pretrain", "tuples"])
+    assert.deepEqual(stagesWith(final, "stage-done"), ["finetune"])
+    assert.deepEqual(processesMentioning(store), [])
+  }
+)
 
 // Stages that wait for an interrupted one (norm for data, tuples for norm) are woken by its end;
 // they must stop too, not read a result it never produced.
@@ -104,7 +126,10 @@ test("Ctrl-C while waiting for another run's lease (--wait): exit 130 at once, t
   const dir = tempDir()
   const store = join(dir, "store")
   const gate = join(dir, "gate-open")
-  const file = writePipeline(dir, `pipeline: held\nplugins: [${JSON.stringify(FAKE_STAGES)}]\nstages:\n  hold: { uses: fake-gate, with: { open: ${JSON.stringify(gate)} } }\n`)
+  const file = writePipeline(
+    dir,
+    `pipeline: held\nplugins: [${JSON.stringify(FAKE_STAGES)}]\nstages:\n  hold: { uses: fake-gate, with: { open: ${JSON.stringify(gate)} } }\n`
+  )
   let holding: () => void = () => undefined
   const held = new Promise<void>((resolve) => (holding = resolve))
   const holder = runCli(file, store, { onEvent: (e) => e.type === "stage-start" && holding() })

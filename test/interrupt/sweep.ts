@@ -38,7 +38,7 @@ const MOMENTS: ReadonlyArray<{ readonly name: string; readonly on: (e: RunEvent)
 
 const trials = Number(process.argv[2] ?? 40)
 let seed = Number(process.argv[3] ?? 1)
-const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
 
 const dir = tempDir()
 const store = join(dir, "store")
@@ -66,9 +66,22 @@ for (let i = 0; i < trials; i++) {
   const twice = random() < 0.15
   const r = await runCli(file, store, { interrupt: { on: moment.on, delayMs, twice }, args: force })
   const found = r.trigger === undefined ? (r.code === 0 ? [] : [`exit ${r.code} without a signal`]) : problems(r, twice)
-  const verdict: Verdict = found.length > 0 ? "BAD" : r.trigger === undefined ? "finished first" : r.stderr.includes("interrupted again") ? "forced" : "clean"
+  const verdict: Verdict =
+    found.length > 0 ? "BAD" : r.trigger === undefined ? "finished first" : r.stderr.includes("interrupted again") ? "forced" : "clean"
   rows.push({ moment: moment.name, verdict, exitMs: r.exitMs })
-  console.log(JSON.stringify({ trial: i, moment: moment.name, delayMs, twice, verdict, exitMs: r.exitMs, code: r.code, problems: found, stderr: r.stderr.trim().slice(0, 300) }))
+  console.log(
+    JSON.stringify({
+      trial: i,
+      moment: moment.name,
+      delayMs,
+      twice,
+      verdict,
+      exitMs: r.exitMs,
+      code: r.code,
+      problems: found,
+      stderr: r.stderr.trim().slice(0, 300)
+    })
+  )
 }
 
 const final = await runCli(file, store)
@@ -79,6 +92,9 @@ for (const m of MOMENTS) {
   const ms = mine.flatMap((r) => (r.exitMs === undefined ? [] : [r.exitMs])).sort((a, b) => a - b)
   const count = (v: Verdict) => mine.filter((r) => r.verdict === v).length
   const times = ms.length === 0 ? "-" : `${ms[Math.floor(ms.length / 2)]} / ${ms.at(-1)}`
-  console.log(`${m.name.padEnd(22)} ${String(mine.length).padStart(6)} ${String(count("clean")).padStart(6)} ${String(count("forced")).padStart(7)} ${String(count("finished first")).padStart(15)} ${String(count("BAD")).padStart(4)}  ${times}`)
+  console.log(
+    `${m.name.padEnd(22)} ${String(mine.length).padStart(6)} ${String(count("clean")).padStart(6)} ` +
+      `${String(count("forced")).padStart(7)} ${String(count("finished first")).padStart(15)} ${String(count("BAD")).padStart(4)}  ${times}`
+  )
 }
 process.exitCode = rows.some((r) => r.verdict === "BAD") || final.code !== 0 ? 1 : 0

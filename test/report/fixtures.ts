@@ -22,7 +22,15 @@ export const tinyVolumeSet = (count: number) =>
       const bar = [Math.floor(depth / 2) + 1, Math.floor((3 * depth) / 4)]
       const header = yield* writeVolume(
         join(dir, `v${v}`),
-        { dims: [depth, SIZE, SIZE], spacing: [1, 1, 1], dtype: "float32", affine: identityAffine([1, 1, 1]), axisCodes: ["R", "A", "S"], source: `tiny#${v}`, labelDtype: "uint8" },
+        {
+          dims: [depth, SIZE, SIZE],
+          spacing: [1, 1, 1],
+          dtype: "float32",
+          affine: identityAffine([1, 1, 1]),
+          axisCodes: ["R", "A", "S"],
+          source: `tiny#${v}`,
+          labelDtype: "uint8"
+        },
         (z) => {
           const voxels = new Float32Array(SIZE * SIZE)
           const labels = new Uint8Array(SIZE * SIZE)
@@ -52,7 +60,15 @@ export const untrainedEncoder = (method: string) =>
     const dir = tempDir("tomoprior-encoder-")
     const spec = { ...compute.defaultEncoderSpec, width: 0.25, inputSize: SIZE, seed: 3 }
     const model = method === "simclr" ? compute.buildProjectionModel(spec, 8) : compute.buildScoreModel(spec)
-    yield* compute.saveCheckpoint(model, join(dir, "model"), { architecture: "ref-resnet", width: 0.25, depth: 1, inputSize: SIZE, method, backend: "test", steps: 0 })
+    yield* compute.saveCheckpoint(model, join(dir, "model"), {
+      architecture: "ref-resnet",
+      width: 0.25,
+      depth: 1,
+      inputSize: SIZE,
+      method,
+      backend: "test",
+      steps: 0
+    })
     model.dispose()
     const index: EncoderIndex = {
       kind: "Encoder",

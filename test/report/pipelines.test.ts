@@ -17,7 +17,12 @@ test("demo: three pre-training choices × 3 fractions × 3 seeds feed one evalua
   const p = await load("demo.yaml")
   const finetunes = p.nodes.filter((n) => n.stage.name === "finetune")
   assert.equal(finetunes.length, 27)
-  for (const f of ["0.01", "0.1", "1"]) for (const s of [1, 2, 3]) assert.ok(p.nodes.some((n) => n.id === `ft-none[fraction=${f},seed=${s}]`), `${f}/${s}`)
+  for (const f of ["0.01", "0.1", "1"])
+    for (const s of [1, 2, 3])
+      assert.ok(
+        p.nodes.some((n) => n.id === `ft-none[fraction=${f},seed=${s}]`),
+        `${f}/${s}`
+      )
   assert.equal(finetunes.filter((n) => n.inputs.encoder === undefined).length, 9)
   const evaluate = p.nodes.find((n) => n.id === "evaluate")!
   assert.equal(evaluate.inputs.segmenters.wires.length, 27)

@@ -25,8 +25,16 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
   const run = (stage: StageDef<any, any, any>, params: unknown, inputs: Record<string, unknown>) =>
     Effect.runPromise(runStageForTest(stage, { params, inputs: inputs as never, compute }))
 
-  const pre = await run(finetuneStage, { fraction: 0.5, seed: 1, steps: 3, batchSize: 4, heldOut: 1, freezeEncoderSteps: 1, logEvery: 1 }, { encoder, volumes })
-  const base = await run(finetuneStage, { fraction: 0.5, seed: 1, steps: 3, batchSize: 4, heldOut: 1, width: 0.25, logEvery: 1 }, { volumes })
+  const pre = await run(
+    finetuneStage,
+    { fraction: 0.5, seed: 1, steps: 3, batchSize: 4, heldOut: 1, freezeEncoderSteps: 1, logEvery: 1 },
+    { encoder, volumes }
+  )
+  const base = await run(
+    finetuneStage,
+    { fraction: 0.5, seed: 1, steps: 3, batchSize: 4, heldOut: 1, width: 0.25, logEvery: 1 },
+    { volumes }
+  )
   const seg = readJson(pre.outputs.segmenter.dir, SegmenterIndex)
   assert.equal(seg.pretraining, "sorting")
   assert.equal(readJson(base.outputs.segmenter.dir, SegmenterIndex).pretraining, "none")
@@ -52,7 +60,10 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
 
   const localized = await run(localizeStage, {}, { encoder, volumes })
   const loc = readJson(localized.outputs.localization.dir, LocalizationIndex)
-  assert.deepEqual(loc.volumes.map((v) => v.scores.length), [18, 21, 24, 27])
+  assert.deepEqual(
+    loc.volumes.map((v) => v.scores.length),
+    [18, 21, 24, 27]
+  )
   // both labels in all 4 volumes: 2 organs × 12 ordered (reference, query) pairs
   assert.equal(loc.organs.length, 24)
   assert.ok(loc.organs.every((o) => o.truth[0] <= o.truth[1]))
@@ -63,13 +74,25 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
   assert.equal(pc1.method, "simclr (PC1 of embeddings)")
   assert.equal(pc1.organs.length, 24)
 
-  const report = await run(reportStage, {}, { encoders: [encoder], segmenters: [pre.outputs.segmenter], metrics: [evaluated.outputs.metrics], localizations: [localized.outputs.localization, pc1Run.outputs.localization] })
+  const report = await run(
+    reportStage,
+    {},
+    {
+      encoders: [encoder],
+      segmenters: [pre.outputs.segmenter],
+      metrics: [evaluated.outputs.metrics],
+      localizations: [localized.outputs.localization, pc1Run.outputs.localization]
+    }
+  )
   const html = readFileSync(join(report.outputs.report.dir, "report.html"), "utf8")
   assert.match(html, /Mean foreground IoU — extrapolation/)
   assert.equal(html.match(/data:image\/png;base64/g)?.length, 4)
   // one localiser table per Localization, and the log's headline is the localize stage's own summary
   assert.equal(html.match(/<table class="localisers">/g)?.length, 2)
-  for (const [index, name] of [[loc, "sorting"], [pc1, "simclr (PC1 of embeddings)"]] as const) {
+  for (const [index, name] of [
+    [loc, "sorting"],
+    [pc1, "simclr (PC1 of embeddings)"]
+  ] as const) {
     const headline = (localiser: string) => index.summary!.find((r) => r.labelId === null && r.localiser === localiser)!.meanIoU.toFixed(3)
     const line = `localisation (${name}): aligned ${headline("aligned")} vs proportional-median ${headline("proportional-median")} mean interval IoU`
     assert.ok(report.logs.includes(line), `${line}\n${report.logs.join("\n")}`)
@@ -80,18 +103,34 @@ test("evaluate names the volumes a segmenter needs that the VolumeSet lacks", as
   const volumes = await Effect.runPromise(tinyVolumeSet(2))
   const dir = tempDir()
   const index: SegmenterIndex = {
-    kind: "Segmenter", pretraining: "none", architecture: "ref-resnet-unet", inputSize: 16, numClasses: 3, labelNames: {}, model: "model",
-    fraction: 1, everyK: null, seed: 0, trainingSlices: [], trainVolumes: ["v0"], heldOutVolumes: ["elsewhere"], history: []
+    kind: "Segmenter",
+    pretraining: "none",
+    architecture: "ref-resnet-unet",
+    inputSize: 16,
+    numClasses: 3,
+    labelNames: {},
+    model: "model",
+    fraction: 1,
+    everyK: null,
+    seed: 0,
+    trainingSlices: [],
+    trainVolumes: ["v0"],
+    heldOutVolumes: ["elsewhere"],
+    history: []
   }
   writeFileSync(join(dir, "index.json"), JSON.stringify(index))
-  const exit = await Effect.runPromiseExit(runStageForTest(evaluateStage, { inputs: { segmenters: [artifactFromDir("Segmenter", dir)], volumes }, compute }))
+  const exit = await Effect.runPromiseExit(
+    runStageForTest(evaluateStage, { inputs: { segmenters: [artifactFromDir("Segmenter", dir)], volumes }, compute })
+  )
   assert.equal(exit._tag, "Failure")
   assert.match(String(exit.cause), /InputError[\s\S]*elsewhere/)
 })
 
 test("finetune refuses fraction and everyK together", async () => {
   const volumes = await Effect.runPromise(tinyVolumeSet(2))
-  const exit = await Effect.runPromiseExit(runStageForTest(finetuneStage, { params: { fraction: 0.5, everyK: 5 }, inputs: { volumes } as never, compute }))
+  const exit = await Effect.runPromiseExit(
+    runStageForTest(finetuneStage, { params: { fraction: 0.5, everyK: 5 }, inputs: { volumes } as never, compute })
+  )
   assert.equal(exit._tag, "Failure")
   assert.match(String(exit.cause), /both `fraction` and `everyK`/)
 })

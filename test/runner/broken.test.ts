@@ -5,7 +5,9 @@ import { join } from "node:path"
 import { cli, finished, spawnCli, tempDir } from "./helpers.ts"
 
 const BROKEN = join(import.meta.dirname, "broken")
-const files = readdirSync(BROKEN).filter((f) => f.endsWith(".yaml")).sort()
+const files = readdirSync(BROKEN)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort()
 
 /** Each corpus file starts with `# expect: <regex>` (and optionally `# at: line:column`). */
 const header = (file: string, tag: string): string | undefined =>

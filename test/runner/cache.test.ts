@@ -32,13 +32,16 @@ test("an unchanged second run executes nothing and says each stage is cached; pl
   for (const id of ["data", "norm", "tuples", "train", "side"]) assert.match(human.stdout, new RegExp(`✓ ${id}  cached`))
   assert.match(human.stdout, /outputs:\n {2}data\.volumes {2}\.tomoprior\/artifacts\/[0-9a-f]{32}/)
   const plan = await cli(["plan", file, "--json"], dir)
-  assert.deepEqual(jsonLines(plan.stdout).map((p) => [p.stage, p.status, p.reasons]), [
-    ["data", "cached", ["cached"]],
-    ["norm", "cached", ["cached"]],
-    ["tuples", "cached", ["cached"]],
-    ["train", "cached", ["cached"]],
-    ["side", "cached", ["cached"]]
-  ])
+  assert.deepEqual(
+    jsonLines(plan.stdout).map((p) => [p.stage, p.status, p.reasons]),
+    [
+      ["data", "cached", ["cached"]],
+      ["norm", "cached", ["cached"]],
+      ["tuples", "cached", ["cached"]],
+      ["train", "cached", ["cached"]],
+      ["side", "cached", ["cached"]]
+    ]
+  )
   await verifyStore(join(dir, ".tomoprior"))
 })
 
@@ -65,7 +68,11 @@ test("a param change reruns exactly that stage and its descendants, and plan nam
   const rerun = await cli(["run", file, "--json"], dir)
   assert.deepEqual(stagesWith(rerun.stdout, "stage-start"), ["norm", "train", "tuples"])
   assert.deepEqual(stagesWith(rerun.stdout, "stage-cached"), ["data", "side"])
-  const starts = Object.fromEntries(jsonLines(rerun.stdout).filter((e) => e.type === "stage-start").map((e) => [e.stage, e.reasons]))
+  const starts = Object.fromEntries(
+    jsonLines(rerun.stdout)
+      .filter((e) => e.type === "stage-start")
+      .map((e) => [e.stage, e.reasons])
+  )
   assert.deepEqual(starts.tuples, ["input `norm.volumes` changed"])
   // Reverting the param finds the earlier results in the store: nothing runs.
   writePipeline(dir, "chain.yaml", CHAIN)
@@ -184,13 +191,23 @@ stages:
     "train[seed=2,fraction=1]",
     "tuples"
   ])
-  const done = Object.fromEntries(jsonLines(r.stdout).filter((e) => e.type === "stage-done").map((e) => [e.stage, e.outputs]))
+  const done = Object.fromEntries(
+    jsonLines(r.stdout)
+      .filter((e) => e.type === "stage-done")
+      .map((e) => [e.stage, e.outputs])
+  )
   const files = readFileSync(join(done.data.volumes, "manifest.json"), "utf8")
-  assert.deepEqual(JSON.parse(files).files.map((f: { size: number }) => f.size), [200]) // params.size overridden by child, files: 1 merged in
+  assert.deepEqual(
+    JSON.parse(files).files.map((f: { size: number }) => f.size),
+    [200]
+  ) // params.size overridden by child, files: 1 merged in
   const all = JSON.parse(readFileSync(join(done.all.report, "index.json"), "utf8"))
   assert.equal(all.encoders.length, 4)
   const pick = JSON.parse(readFileSync(join(done.pick.report, "index.json"), "utf8"))
-  assert.deepEqual(pick.encoders.map((e: { producer: string }) => e.producer), ["train[seed=2,fraction=0.1]"])
+  assert.deepEqual(
+    pick.encoders.map((e: { producer: string }) => e.producer),
+    ["train[seed=2,fraction=0.1]"]
+  )
   const w = JSON.parse(readFileSync(join(done["train[seed=2,fraction=0.1]"].encoder, "weights.json"), "utf8"))
   assert.deepEqual([w.seed, w.fraction], [2, 0.1])
   // The tag param becomes part of the label, so changing it reruns data.
@@ -204,14 +221,22 @@ stages:
 
 test("plug-in loading: the example package by name, and an external file in the key", async () => {
   const dir = tempDir()
-  const hello = writePipeline(dir, "hello.yaml", `pipeline: hello\nplugins: [tomoprior-plugin-hello]\nstages:\n  greet: { uses: hello, with: { name: "<you>", times: 2 } }\n`)
+  const hello = writePipeline(
+    dir,
+    "hello.yaml",
+    `pipeline: hello\nplugins: [tomoprior-plugin-hello]\nstages:\n  greet: { uses: hello, with: { name: "<you>", times: 2 } }\n`
+  )
   const r = await cli(["run", hello, "--json"], dir)
   assert.equal(r.code, 0, r.stdout + r.stderr)
   const out = jsonLines(r.stdout).find((e) => e.type === "stage-done")!.outputs.report
   assert.match(readFileSync(join(out, "report.html"), "utf8"), /Hello, &#60;you&#62;!/)
 
   writeFileSync(join(dir, "input.bin"), "one")
-  const ext = writePipeline(dir, "ext.yaml", `pipeline: ext\nplugins: ["$FAKE"]\nstages:\n  copy: { uses: fake-external, with: { path: ${JSON.stringify(join(dir, "input.bin"))} } }\n`)
+  const ext = writePipeline(
+    dir,
+    "ext.yaml",
+    `pipeline: ext\nplugins: ["$FAKE"]\nstages:\n  copy: { uses: fake-external, with: { path: ${JSON.stringify(join(dir, "input.bin"))} } }\n`
+  )
   assert.equal((await cli(["run", ext], dir)).code, 0)
   writeFileSync(join(dir, "input.bin"), "two")
   const plan = await cli(["plan", ext, "--json"], dir)
@@ -220,9 +245,17 @@ test("plug-in loading: the example package by name, and an external file in the 
 
 test("gc --dry-run reports the bytes of unreferenced entries; gc deletes exactly those", async () => {
   const dir = tempDir()
-  const file = writePipeline(dir, "g.yaml", `pipeline: g\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source, with: { files: 2, bytes: 1000 } }\n`)
+  const file = writePipeline(
+    dir,
+    "g.yaml",
+    `pipeline: g\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source, with: { files: 2, bytes: 1000 } }\n`
+  )
   assert.equal((await cli(["run", file], dir)).code, 0)
-  writePipeline(dir, "g.yaml", `pipeline: g\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source, with: { files: 2, bytes: 1000, seed: 2 } }\n`)
+  writePipeline(
+    dir,
+    "g.yaml",
+    `pipeline: g\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source, with: { files: 2, bytes: 1000, seed: 2 } }\n`
+  )
   assert.equal((await cli(["run", file], dir)).code, 0)
   const before = await verifyStore(join(dir, ".tomoprior"))
   assert.equal(before.size, 1)
@@ -243,7 +276,11 @@ test("gc --dry-run reports the bytes of unreferenced entries; gc deletes exactly
 
 test("compute settings reach stages: pipeline `compute:`, overridden by TOMOPRIOR_BACKEND, overridden by --backend", async () => {
   const dir = tempDir()
-  const file = writePipeline(dir, "c.yaml", `pipeline: c\nplugins: ["$FAKE"]\ncompute: { backend: wasm, threads: 1 }\nstages:\n  c: { uses: fake-compute }\n`)
+  const file = writePipeline(
+    dir,
+    "c.yaml",
+    `pipeline: c\nplugins: ["$FAKE"]\ncompute: { backend: wasm, threads: 1 }\nstages:\n  c: { uses: fake-compute }\n`
+  )
   const seen = async (args: Array<string>, env: Record<string, string> = {}) => {
     const r = await cli(["run", file, "--json", "--force", "c", ...args], dir, env)
     assert.equal(r.code, 0, r.stderr)
@@ -272,7 +309,11 @@ test("gc keeps a store's results when another store's run rewrote the shared loc
 
 test("two stages with the same key in one pipeline run once; the other is served from the store", async () => {
   const dir = tempDir()
-  const file = writePipeline(dir, "twins.yaml", `pipeline: twins\nplugins: ["$FAKE"]\nstages:\n  a: { uses: fake-source, with: { delayMs: 20 } }\n  b: { uses: fake-source, with: { delayMs: 20 } }\n`)
+  const file = writePipeline(
+    dir,
+    "twins.yaml",
+    `pipeline: twins\nplugins: ["$FAKE"]\nstages:\n  a: { uses: fake-source, with: { delayMs: 20 } }\n  b: { uses: fake-source, with: { delayMs: 20 } }\n`
+  )
   const r = await cli(["run", file, "--json"], dir)
   assert.equal(r.code, 0, r.stderr)
   assert.equal(stagesWith(r.stdout, "stage-done").length, 1)

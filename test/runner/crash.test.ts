@@ -15,7 +15,7 @@ stages:
 `
 
 /** A small deterministic generator, so a failing kill schedule can be replayed. */
-const lcg = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+const lcg = (seed: number) => () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
 
 test("kill -9 at 20 random moments never leaves an entry that looks valid but is incomplete; the final run matches an uninterrupted one", async () => {
   const dir = tempDir()
@@ -43,7 +43,8 @@ test("kill -9 at 20 random moments never leaves an entry that looks valid but is
     }
     const r = await result
     if (r.stdout.includes('"message":"broke the lease of run')) brokenLeases += 1
-    if (r.code === 0) stores.push(join(dir, `store-${stores.length}`)) // it finished before the kill: start over elsewhere
+    if (r.code === 0)
+      stores.push(join(dir, `store-${stores.length}`)) // it finished before the kill: start over elsewhere
     else if (existsSync(join(store, "runs"))) await verifyStore(store) // throws if a record points at an incomplete artifact
   }
   assert.equal(kills, 20)
@@ -77,15 +78,28 @@ test("SIGINT interrupts cleanly: exit 130, no temp outputs, lease released, and 
   const next = await finished(spawnCli(["run", file, "--store", store, "--json"], dir))
   assert.equal(next.code, 0, next.stderr)
   const events = jsonLines(next.stdout)
-  assert.deepEqual(events.filter((e) => e.type === "stage-cached").map((e) => e.stage).sort(), ["a", "b", "data", "t"])
-  assert.deepEqual(events.filter((e) => e.type === "stage-done").map((e) => e.stage), ["train"])
+  assert.deepEqual(
+    events
+      .filter((e) => e.type === "stage-cached")
+      .map((e) => e.stage)
+      .sort(),
+    ["a", "b", "data", "t"]
+  )
+  assert.deepEqual(
+    events.filter((e) => e.type === "stage-done").map((e) => e.stage),
+    ["train"]
+  )
 })
 
 test("two concurrent runs on one store: the second fails naming the first, or waits for it with --wait", async () => {
   const dir = tempDir()
   const store = join(dir, "store")
   const gate = join(dir, "gate-open")
-  const file = writePipeline(dir, "held.yaml", `pipeline: held\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source }\n  hold: { uses: fake-gate, with: { open: ${JSON.stringify(gate)} } }\n`)
+  const file = writePipeline(
+    dir,
+    "held.yaml",
+    `pipeline: held\nplugins: ["$FAKE"]\nstages:\n  data: { uses: fake-source }\n  hold: { uses: fake-gate, with: { open: ${JSON.stringify(gate)} } }\n`
+  )
   const first = spawnCli(["run", file, "--store", store, "--json"], dir)
   const firstDone = finished(first)
   await waitForOutput(first, `"type":"stage-start","stage":"hold"`)

@@ -69,10 +69,17 @@ export const writePipeline = (dir: string, name: string, yaml: string): string =
 }
 
 export const jsonLines = (text: string): Array<Record<string, any>> =>
-  text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+  text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l))
 
 /** Stage ids with a given event type in `--json` output. */
-export const stagesWith = (out: string, type: string): Array<string> => jsonLines(out).filter((e) => e.type === type).map((e) => e.stage).sort()
+export const stagesWith = (out: string, type: string): Array<string> =>
+  jsonLines(out)
+    .filter((e) => e.type === type)
+    .map((e) => e.stage)
+    .sort()
 
 /**
  * Checks the store's promise: every run record names artifacts whose every file exists with the
@@ -91,7 +98,8 @@ export const verifyStore = async (storeDir: string): Promise<Map<string, Record<
       if (!manifest) throw new Error(`run record ${f} points at ${hash} without a manifest`)
       for (const file of manifest.files) {
         const actual = await hashFileContent(join(dir, file.path))
-        if (actual !== file.hash || readFileSync(join(dir, file.path)).length !== file.size) throw new Error(`artifact ${hash}: ${file.path} does not match its manifest`)
+        if (actual !== file.hash || readFileSync(join(dir, file.path)).length !== file.size)
+          throw new Error(`artifact ${hash}: ${file.path} does not match its manifest`)
       }
     }
     out.set(record.stage, record.outputs)

@@ -26,7 +26,9 @@ const recordingExecutor = (calls: Array<StageInvocation>, refuse?: string) =>
       return Executor.of({
         run: (invocation) => {
           calls.push(invocation)
-          return invocation.stageId === refuse ? Effect.fail(new StageFailure({ stage: invocation.stageId, reason: "refused by the test executor" })) : local.run(invocation)
+          return invocation.stageId === refuse
+            ? Effect.fail(new StageFailure({ stage: invocation.stageId, reason: "refused by the test executor" }))
+            : local.run(invocation)
         }
       })
     })
@@ -35,7 +37,9 @@ const recordingExecutor = (calls: Array<StageInvocation>, refuse?: string) =>
 const runWith = async (file: string, store: string, refuse?: string) => {
   const calls: Array<StageInvocation> = []
   const sink = EventSink.collecting()
-  const services = recordingExecutor(calls, refuse).pipe(Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(REPO), Store.layer(store), sink.layer)))
+  const services = recordingExecutor(calls, refuse).pipe(
+    Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(REPO), Store.layer(store), sink.layer))
+  )
   const summary = await Effect.runPromise(
     Effect.gen(function* () {
       const pipeline = yield* resolvePipelineFile(file)
@@ -66,9 +70,16 @@ test("the runner drives any Executor: invocations are plain data, events reach t
   assert.equal(byId.norm.uses, "fake-add")
   assert.deepEqual(byId.norm.params, { add: 3, delayMs: 0 })
   const doneOutputs = Object.fromEntries(first.events.flatMap((e) => (e.type === "stage-done" ? [[e.stage, e.outputs]] : [])))
-  assert.equal((byId.norm.inputs.volumes as { dir: string }).dir, doneOutputs.data.volumes, "an invocation's inputs are its producers' committed artifacts")
+  assert.equal(
+    (byId.norm.inputs.volumes as { dir: string }).dir,
+    doneOutputs.data.volumes,
+    "an invocation's inputs are its producers' committed artifacts"
+  )
   assert.deepEqual(first.stagesWith("stage-done"), ["data", "norm", "side", "train", "tuples"])
-  assert.ok(first.events.some((e) => e.type === "stage-progress" && e.stage === "data" && e.done === 2 && e.total === 2), "stage progress goes through the executor to the sink")
+  assert.ok(
+    first.events.some((e) => e.type === "stage-progress" && e.stage === "data" && e.done === 2 && e.total === 2),
+    "stage progress goes through the executor to the sink"
+  )
   const trainManifest = JSON.parse(readFileSync(join(doneOutputs.train.encoder, "manifest.json"), "utf8"))
   assert.equal(trainManifest.provenance.extra.seed, 7, "provenance the stage reports comes back from the executor into the manifest")
 
@@ -86,7 +97,12 @@ test("the runner drives any Executor: invocations are plain data, events reach t
   assert.deepEqual(refused.ran, ["norm"])
   assert.deepEqual(refused.stagesWith("stage-cached"), ["data", "side"])
   const failed = refused.events.find((e) => e.type === "stage-failed")
-  assert.deepEqual(failed && { ...failed }, { type: "stage-failed", stage: "norm", error: "StageFailure", message: "norm: refused by the test executor" })
+  assert.deepEqual(failed && { ...failed }, {
+    type: "stage-failed",
+    stage: "norm",
+    error: "StageFailure",
+    message: "norm: refused by the test executor"
+  })
   assert.deepEqual(refused.stagesWith("stage-skipped"), ["train", "tuples"])
   assert.deepEqual([refused.summary.ok, refused.summary.failed, refused.summary.skipped], [false, 1, 2])
   assert.deepEqual(readdirSync(join(store, "tmp")), [])
@@ -95,5 +111,11 @@ test("the runner drives any Executor: invocations are plain data, events reach t
   const resumed = await runWith(file, store)
   assert.deepEqual(resumed.ran, ["norm", "train", "tuples"])
   const plan = await cli(["plan", file, "--store", store, "--json"], dir)
-  assert.deepEqual(plan.stdout.trim().split("\n").map((l) => JSON.parse(l).status), ["cached", "cached", "cached", "cached", "cached"])
+  assert.deepEqual(
+    plan.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).status),
+    ["cached", "cached", "cached", "cached", "cached"]
+  )
 })

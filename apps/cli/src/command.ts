@@ -53,7 +53,8 @@ export const backendOverride = (flag: string | undefined, io: Io): Backend | und
 }
 
 export const onePipelineFile = (positionals: ReadonlyArray<string>, io: Io): string => {
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the pipeline file" : `expected one pipeline file, got ${positionals.length}`)
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? "missing the pipeline file" : `expected one pipeline file, got ${positionals.length}`)
   return resolve(io.cwd, positionals[0])
 }
 

@@ -17,7 +17,10 @@ test("on a TTY a running stage is drawn as a bar with rate and ETA, redrawn in p
   await new Promise((res) => setTimeout(res, 250))
   r.emit({ type: "stage-progress", stage: "pretrain", done: 50, total: 100, unit: "steps", metrics: { loss: 0.1234567 } })
   assert.match(text(), /▶ pretrain \(pretrain-sorting\) {2}no previous run\n/)
-  assert.match(text(), /\x1b\[1F\x1b\[J {2}pretrain {2}\[#{12}-{12}\] {2}50% {2}50\/100 steps {2}\d+ steps\/s {2}ETA \d+\.\ds {2}loss 0\.1235\n$/)
+  assert.match(
+    text(),
+    /\x1b\[1F\x1b\[J {2}pretrain {2}\[#{12}-{12}\] {2}50% {2}50\/100 steps {2}\d+ steps\/s {2}ETA \d+\.\ds {2}loss 0\.1235\n$/
+  )
   r.emit({ type: "stage-done", stage: "pretrain", key: "k", seconds: 75, outputs: {} })
   assert.match(text(), /\x1b\[1F\x1b\[J✓ pretrain {2}done in 1m15s\n$/)
 })
@@ -27,7 +30,16 @@ test("without a TTY there are no escape codes; --json prints one event object pe
   const r = humanRenderer({ ...plain.io, isTTY: false }, { tty: false })
   r.emit({ type: "stage-start", stage: "a", uses: "x", key: "k", reasons: ["forced"] })
   r.emit({ type: "stage-progress", stage: "a", done: 1, total: 4, unit: "files" })
-  r.emit({ type: "run-done", ok: true, seconds: 1, ran: 1, cached: 0, failed: 0, skipped: 0, outputs: { a: { out: "/work/.tomoprior/artifacts/abc" } } })
+  r.emit({
+    type: "run-done",
+    ok: true,
+    seconds: 1,
+    ran: 1,
+    cached: 0,
+    failed: 0,
+    skipped: 0,
+    outputs: { a: { out: "/work/.tomoprior/artifacts/abc" } }
+  })
   assert.doesNotMatch(plain.text(), /\x1b/)
   assert.match(plain.text(), /done in 1\.0s: 1 ran, 0 cached\noutputs:\n {2}a\.out {2}\.tomoprior\/artifacts\/abc\n/)
   const json = capture()

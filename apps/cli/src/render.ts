@@ -42,7 +42,12 @@ interface Live {
 const PLAIN_PROGRESS_EVERY_MS = 2000
 const BAR_WIDTH = 24
 
-const duration = (s: number): string => (s < 60 ? `${s.toFixed(1)}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`)
+const duration = (s: number): string =>
+  s < 60
+    ? `${s.toFixed(1)}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`
+      : `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`
 
 const progressText = (l: Live, now: number): string => {
   const elapsed = l.t0 === undefined ? 0 : (now - l.t0) / 1000
@@ -93,7 +98,9 @@ export const humanRenderer = (io: Io, options: { readonly tty: boolean }): Rende
     emit: (e) => {
       switch (e.type) {
         case "run-start":
-          return print(`run ${e.runId}: pipeline ${e.pipeline}, ${e.stages.length} stage${e.stages.length === 1 ? "" : "s"}, store ${rel(e.store)}`)
+          return print(
+            `run ${e.runId}: pipeline ${e.pipeline}, ${e.stages.length} stage${e.stages.length === 1 ? "" : "s"}, store ${rel(e.store)}`
+          )
         case "notice":
           return print(`note: ${e.message}`)
         case "stage-cached":
@@ -132,9 +139,16 @@ export const humanRenderer = (io: Io, options: { readonly tty: boolean }): Rende
         case "run-done": {
           clearLive()
           live.clear()
-          const counts = [`${e.ran} ran`, `${e.cached} cached`, ...(e.failed ? [`${e.failed} failed`] : []), ...(e.skipped ? [`${e.skipped} skipped`] : [])]
+          const counts = [
+            `${e.ran} ran`,
+            `${e.cached} cached`,
+            ...(e.failed ? [`${e.failed} failed`] : []),
+            ...(e.skipped ? [`${e.skipped} skipped`] : [])
+          ]
           io.stdout(`${e.ok ? "done" : "FAILED"} in ${duration(e.seconds)}: ${counts.join(", ")}\n`)
-          const rows = Object.entries(e.outputs).flatMap(([stage, ports]) => Object.entries(ports).map(([port, dir]) => `  ${stage}.${port}  ${rel(dir)}`))
+          const rows = Object.entries(e.outputs).flatMap(([stage, ports]) =>
+            Object.entries(ports).map(([port, dir]) => `  ${stage}.${port}  ${rel(dir)}`)
+          )
           if (rows.length) io.stdout(`outputs:\n${rows.join("\n")}\n`)
           for (const dir of Object.values(e.outputs).flatMap((ports) => Object.values(ports))) {
             const html = reportPage(dir)

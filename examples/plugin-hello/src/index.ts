@@ -27,7 +27,9 @@ export const hello = defineStage({
       }
       const html = `<!doctype html><meta charset="utf-8"><title>hello</title>\n${lines.join("\n")}\n`
       yield* Effect.promise(() => writeFile(join(ctx.outputs.report, "report.html"), html))
-      yield* Effect.promise(() => writeFile(join(ctx.outputs.report, "index.json"), JSON.stringify({ kind: "Report", html: "report.html" })))
+      yield* Effect.promise(() =>
+        writeFile(join(ctx.outputs.report, "index.json"), JSON.stringify({ kind: "Report", html: "report.html" }))
+      )
     })
 })
 

@@ -36,12 +36,19 @@ describe("augment ops", () => {
   it("crop/pad: crops the chosen window and pads with the minimum", () => {
     const c = cropOrPad(ramp, 3, (e) => e)
     assert.deepEqual([...c.data], [24, 25, 26, 34, 35, 36, 44, 45, 46])
-    const p = cropOrPad(image(2, 2, (y, x) => 1 + y * 2 + x), 4, () => 1)
+    const p = cropOrPad(
+      image(2, 2, (y, x) => 1 + y * 2 + x),
+      4,
+      () => 1
+    )
     assert.deepEqual([...p.data], [1, 1, 1, 1, 1, 1, 2, 1, 1, 3, 4, 1, 1, 1, 1, 1])
   })
 
   it("blur keeps constants and the mean of a symmetric pattern, and lowers variance", () => {
-    const flat = gaussianBlur(image(6, 6, () => 3), 1)
+    const flat = gaussianBlur(
+      image(6, 6, () => 3),
+      1
+    )
     assert.ok(flat.data.every((v) => Math.abs(v - 3) < 1e-5))
     const checker = image(8, 8, (y, x) => (y + x) % 2)
     const b = gaussianBlur(checker, 1)

@@ -15,8 +15,7 @@ import {
 
 const Probability = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const NonNegative = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
-const field = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
+const field = <S extends Schema.Top>(schema: S, value: S["Type"]) => schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 const group = <F extends Schema.Struct.Fields>(fields: F) => {
   const s = Schema.Struct(fields)
   return s.pipe(Schema.withDecodingDefaultKey(Effect.succeed({} as (typeof s)["Encoded"])))
@@ -69,14 +68,7 @@ export const noAugment: AugmentConfig = Schema.decodeUnknownSync(AugmentConfig)(
  * One augmented copy of a slice at `size` × `size`, fully determined by `seed` (derive it from the
  * step and slot so a resumed run sees exactly the same inputs).
  */
-export const augmentSlice = (
-  data: Float32Array,
-  h: number,
-  w: number,
-  size: number,
-  config: AugmentConfig,
-  seed: number
-): Float32Array => {
+export const augmentSlice = (data: Float32Array, h: number, w: number, size: number, config: AugmentConfig, seed: number): Float32Array => {
   const rng = makeRng(seed)
   const sym = (a: number) => rng.uniform(-a, a)
   let img: Image = config.randomCrop ? cropOrPad({ data, h, w }, size, (e) => rng.int(e + 1)) : centerCropOrPad({ data, h, w }, size)

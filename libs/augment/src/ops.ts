@@ -11,7 +11,8 @@ export interface Image {
 }
 
 export const range = (data: Float32Array): { lo: number; hi: number } => {
-  let lo = Infinity, hi = -Infinity
+  let lo = Infinity,
+    hi = -Infinity
   for (const v of data) {
     if (v < lo) lo = v
     if (v > hi) hi = v
@@ -25,11 +26,13 @@ export const range = (data: Float32Array): { lo: number; hi: number } => {
  */
 export const cropOrPad = (img: Image, size: number, offset: (excess: number) => number): Image => {
   const out = new Float32Array(size * size).fill(range(img.data).lo)
-  const oy = offset(Math.abs(img.h - size)), ox = offset(Math.abs(img.w - size))
+  const oy = offset(Math.abs(img.h - size)),
+    ox = offset(Math.abs(img.w - size))
   // For a crop the offset is into the source; for a pad it is into the destination.
   const [sy, dy] = img.h >= size ? [oy, 0] : [0, oy]
   const [sx, dx] = img.w >= size ? [ox, 0] : [0, ox]
-  const rows = Math.min(size, img.h), cols = Math.min(size, img.w)
+  const rows = Math.min(size, img.h),
+    cols = Math.min(size, img.w)
   for (let y = 0; y < rows; y++) {
     const from = (sy + y) * img.w + sx
     out.set(img.data.subarray(from, from + cols), (dy + y) * size + dx)
@@ -41,8 +44,7 @@ export const centerCropOrPad = (img: Image, size: number): Image => cropOrPad(im
 
 export const flipHorizontal = (img: Image): Image => {
   const out = new Float32Array(img.data.length)
-  for (let y = 0; y < img.h; y++)
-    for (let x = 0; x < img.w; x++) out[y * img.w + x] = img.data[y * img.w + (img.w - 1 - x)]
+  for (let y = 0; y < img.h; y++) for (let x = 0; x < img.w; x++) out[y * img.w + x] = img.data[y * img.w + (img.w - 1 - x)]
   return { ...img, data: out }
 }
 
@@ -70,18 +72,22 @@ export const affine = (img: Image, t: Affine): Image => {
   const fill = range(data).lo
   const out = new Float32Array(h * w)
   const a = (t.degrees * Math.PI) / 180
-  const cos = Math.cos(a) / t.scale, sin = Math.sin(a) / t.scale
-  const cy = (h - 1) / 2, cx = (w - 1) / 2
+  const cos = Math.cos(a) / t.scale,
+    sin = Math.sin(a) / t.scale
+  const cy = (h - 1) / 2,
+    cx = (w - 1) / 2
   const at = (y: number, x: number) => (y >= 0 && y < h && x >= 0 && x < w ? data[y * w + x] : fill)
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const dy = y - cy - t.shiftY, dx = x - cx - t.shiftX
+      const dy = y - cy - t.shiftY,
+        dx = x - cx - t.shiftX
       const sy = cy + cos * dy - sin * dx
       const sx = cx + sin * dy + cos * dx
-      const y0 = Math.floor(sy), x0 = Math.floor(sx)
-      const fy = sy - y0, fx = sx - x0
-      out[y * w + x] =
-        (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1))
+      const y0 = Math.floor(sy),
+        x0 = Math.floor(sx)
+      const fy = sy - y0,
+        fx = sx - x0
+      out[y * w + x] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1))
     }
   }
   return { ...img, data: out }
@@ -101,7 +107,8 @@ export const gaussianBlur = (img: Image, sigma: number): Image => {
   const norm = k.reduce((s, v) => s + v, 0)
   const kernel = k.map((v) => v / norm)
   const { h, w } = img
-  const tmp = new Float32Array(h * w), out = new Float32Array(h * w)
+  const tmp = new Float32Array(h * w),
+    out = new Float32Array(h * w)
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       let s = 0

@@ -4,7 +4,9 @@ import { deriveSeed, makeRng } from "./rng.ts"
 
 describe("rng", () => {
   it("repeats for a seed and differs across seeds", () => {
-    const a = makeRng(42), b = makeRng(42), c = makeRng(43)
+    const a = makeRng(42),
+      b = makeRng(42),
+      c = makeRng(43)
     const xs = Array.from({ length: 5 }, a.next)
     assert.deepEqual(xs, Array.from({ length: 5 }, b.next))
     assert.notDeepEqual(xs, Array.from({ length: 5 }, c.next))

@@ -225,9 +225,7 @@ export const LOCALISERS = ["aligned", "proportional-median", "score-range", "pro
 export const LocalizationIndex = Schema.Struct({
   kind: Schema.Literal("Localization"),
   method: Schema.String,
-  volumes: Schema.Array(
-    Schema.Struct({ id: Schema.String, spearman: Schema.Number, scores: Schema.Array(Schema.Number) })
-  ),
+  volumes: Schema.Array(Schema.Struct({ id: Schema.String, spearman: Schema.Number, scores: Schema.Array(Schema.Number) })),
   organs: Schema.Array(
     Schema.Struct({
       labelId: Schema.Number,

@@ -32,5 +32,8 @@ test("readArtifactIndex decodes a valid index with the kind's schema", async () 
 test("a missing, truncated or foreign index.json is an InputError naming the file and the problem", async () => {
   assert.match((await failure(dirWith(undefined))).problem, /cannot read the VolumeSet index: .*ENOENT/)
   assert.match((await failure(dirWith('{"kind": "VolumeSet", "volu'))).problem, /not a valid VolumeSet index/)
-  assert.match((await failure(dirWith(JSON.stringify({ kind: "Encoder", model: "m" })))).problem, /not a valid VolumeSet index: Expected "VolumeSet"\s+at \["kind"\]/)
+  assert.match(
+    (await failure(dirWith(JSON.stringify({ kind: "Encoder", model: "m" })))).problem,
+    /not a valid VolumeSet index: Expected "VolumeSet"\s+at \["kind"\]/
+  )
 })

@@ -94,9 +94,7 @@ export interface StageDef<P = any, I extends InputPorts = InputPorts, O extends 
 }
 
 /** Identity function that lets TypeScript infer a stage's generic parameters. */
-export const defineStage = <P, const I extends InputPorts, const O extends OutputPorts>(
-  def: StageDef<P, I, O>
-): StageDef<P, I, O> => def
+export const defineStage = <P, const I extends InputPorts, const O extends OutputPorts>(def: StageDef<P, I, O>): StageDef<P, I, O> => def
 
 /** What a plug-in package exports: `export const stages = [...]`. */
 export interface StagePlugin {

@@ -81,7 +81,12 @@ export const runTrainingLoop = <S extends object>(settings: LoopSettings, hooks:
       const seconds = (performance.now() - started) / 1000
       const rate = ((step - firstStep) * settings.slicesPerStep) / Math.max(seconds, 1e-9)
       const eta = ((settings.totalSteps - step) * settings.slicesPerStep) / Math.max(rate, 1e-9)
-      yield* hooks.progress({ done: step, total: settings.totalSteps, unit: "steps", metrics: { loss, slicesPerSecond: rate, etaSeconds: eta, ...live } })
+      yield* hooks.progress({
+        done: step,
+        total: settings.totalSteps,
+        unit: "steps",
+        metrics: { loss, slicesPerSecond: rate, etaSeconds: eta, ...live }
+      })
 
       if (step % settings.stepsPerEpoch === 0 || step === settings.totalSteps) {
         lastValidation = yield* hooks.validate

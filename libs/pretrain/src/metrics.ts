@@ -4,7 +4,7 @@
 export const ranks = (values: ReadonlyArray<number>): Array<number> => {
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0])
   const out = new Array<number>(values.length)
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i
     while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++
     for (let k = i; k <= j; k++) out[order[k][1]] = (i + j) / 2
@@ -15,8 +15,11 @@ export const ranks = (values: ReadonlyArray<number>): Array<number> => {
 
 const pearson = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {
   const n = a.length
-  const ma = a.reduce((s, v) => s + v, 0) / n, mb = b.reduce((s, v) => s + v, 0) / n
-  let sab = 0, saa = 0, sbb = 0
+  const ma = a.reduce((s, v) => s + v, 0) / n,
+    mb = b.reduce((s, v) => s + v, 0) / n
+  let sab = 0,
+    saa = 0,
+    sbb = 0
   for (let i = 0; i < n; i++) {
     sab += (a[i] - ma) * (b[i] - mb)
     saa += (a[i] - ma) ** 2
@@ -31,7 +34,8 @@ export const spearman = (scores: ReadonlyArray<number>, positions: ReadonlyArray
 
 /** Fraction of pairs with different positions whose scores are in the same (strict) order. */
 export const pairsCorrect = (scores: ReadonlyArray<number>, positions: ReadonlyArray<number>): number => {
-  let good = 0, total = 0
+  let good = 0,
+    total = 0
   for (let i = 0; i < scores.length; i++)
     for (let j = 0; j < scores.length; j++)
       if (positions[i] > positions[j]) {
@@ -43,7 +47,8 @@ export const pairsCorrect = (scores: ReadonlyArray<number>, positions: ReadonlyA
 
 /** Mean |rank(score) − rank(position)| divided by the count (the authors' displacement monitor). */
 export const rankDisplacement = (scores: ReadonlyArray<number>, positions: ReadonlyArray<number>): number => {
-  const rs = ranks(scores), rp = ranks(positions)
+  const rs = ranks(scores),
+    rp = ranks(positions)
   const n = scores.length
   return n ? rs.reduce((s, r, i) => s + Math.abs(r - rp[i]), 0) / n / n : 0
 }

@@ -1,14 +1,7 @@
 import { Effect } from "effect"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import {
-  type EncoderIndex,
-  INDEX_FILE,
-  type StageContext,
-  type StageError,
-  StageFailure,
-  type TupleGroup
-} from "@tomoprior/core"
+import { type EncoderIndex, INDEX_FILE, type StageContext, type StageError, StageFailure, type TupleGroup } from "@tomoprior/core"
 import { centerCropOrPad } from "@tomoprior/augment"
 import { openTupleSet, type TupleData, stepImages } from "./data.ts"
 import { runTrainingLoop } from "./loop.ts"
@@ -39,7 +32,11 @@ export type PretrainContext<P extends PretrainParams> = StageContext<
 >
 
 /** Images of the given slices centre-cropped to `size`, for inference. */
-export const centeredImages = (data: TupleData, slices: ReadonlyArray<{ volume: string; position: number }>, size: number): Float32Array => {
+export const centeredImages = (
+  data: TupleData,
+  slices: ReadonlyArray<{ volume: string; position: number }>,
+  size: number
+): Float32Array => {
   const out = new Float32Array(slices.length * size * size)
   slices.forEach((s, i) => {
     const { data: plane, h, w } = data.slice(s.volume, s.position)
@@ -73,19 +70,26 @@ export const runPretraining = <P extends PretrainParams>(
       const groupSize = data.index.groupSize
       const stepsPerEpoch = Math.floor((epochs[0]?.length ?? 0) / p.groupsPerStep)
       if (stepsPerEpoch === 0)
-        return yield* fail(`the TupleSet has ${epochs[0]?.length ?? 0} groups per epoch, fewer than groupsPerStep ${p.groupsPerStep}`, "lower groupsPerStep or raise tuple-sample's groupsPerEpoch")
+        return yield* fail(
+          `the TupleSet has ${epochs[0]?.length ?? 0} groups per epoch, fewer than groupsPerStep ${p.groupsPerStep}`,
+          "lower groupsPerStep or raise tuple-sample's groupsPerEpoch"
+        )
       const method = yield* Effect.try({ try: () => makeMethod(data), catch: (e) => fail(errorText(e)) })
       const slicesPerStep = p.groupsPerStep * groupSize
       const count = slicesPerStep * method.views
       if (count % p.bnPartitions !== 0)
-        return yield* fail(`a step has ${count} images, not divisible into bnPartitions ${p.bnPartitions}`, "choose bnPartitions dividing groupSize × groupsPerStep")
+        return yield* fail(
+          `a step has ${count} images, not divisible into bnPartitions ${p.bnPartitions}`,
+          "choose bnPartitions dividing groupSize × groupsPerStep"
+        )
       const totalSteps = p.steps ?? (p.epochs ?? epochs.length) * stepsPerEpoch
       const groupsAt = (step: number) => {
         const epoch = epochs[Math.floor(step / stepsPerEpoch) % epochs.length]
         const j = step % stepsPerEpoch
         return epoch.slice(j * p.groupsPerStep, (j + 1) * p.groupsPerStep)
       }
-      if (!validationVolumes(data).heldOut) yield* ctx.log("warning: the TupleSet holds no validation volumes; validating on training volumes")
+      if (!validationVolumes(data).heldOut)
+        yield* ctx.log("warning: the TupleSet holds no validation volumes; validating on training volumes")
 
       const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
       const toFailure = (e: { readonly message: string }) => fail(e.message)
@@ -108,8 +112,7 @@ export const runPretraining = <P extends PretrainParams>(
         seed: p.seed
       })
       const shape = (n: number) => [n, p.inputSize, p.inputSize, 1] as const
-      const predict: Predict = (inputs, n) =>
-        Effect.runPromise(trainer.evaluate(inputs, shape(n))).then((out) => out.data)
+      const predict: Predict = (inputs, n) => Effect.runPromise(trainer.evaluate(inputs, shape(n))).then((out) => out.data)
 
       const result = yield* runTrainingLoop(
         { stage: ctx.stageId, totalSteps, stepsPerEpoch, checkpointEvery: p.checkpointEvery, slicesPerStep, workDir: ctx.workDir },

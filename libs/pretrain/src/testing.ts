@@ -34,7 +34,14 @@ export const phantomTupleSet = (o: PhantomTupleSetOptions): Promise<string> =>
         const out = new Float32Array(o.size * o.size)
         const header = yield* writeVolume(
           join(dir, "volumes", `p${i}`),
-          { dims: phantom.image.dims, spacing: phantom.image.spacing, dtype: "float32", affine: phantom.image.affine, axisCodes: phantom.image.axisCodes, source: phantom.image.file },
+          {
+            dims: phantom.image.dims,
+            spacing: phantom.image.spacing,
+            dtype: "float32",
+            affine: phantom.image.affine,
+            axisCodes: phantom.image.axisCodes,
+            source: phantom.image.file
+          },
           (z) =>
             Effect.map(phantom.image.readSlice(z, hu), () => {
               for (let k = 0; k < hu.length; k++) out[k] = Math.min(1, Math.max(0, (hu[k] + 1000) / 1400))
@@ -76,7 +83,12 @@ export const runPretrainStage = async <P>(
   stage: StageDef<P, { readonly tuples: InputPort }, { readonly encoder: "Encoder" }>,
   tuples: string,
   params: Record<string, unknown>,
-  options: { readonly workDir?: string; readonly stopAt?: number; readonly onProgress?: (p: Progress) => void; readonly threads?: number } = {}
+  options: {
+    readonly workDir?: string
+    readonly stopAt?: number
+    readonly onProgress?: (p: Progress) => void
+    readonly threads?: number
+  } = {}
 ) => {
   const root = mkdtempSync(join(tmpdir(), `${stage.name}-`))
   const out = join(root, "encoder")

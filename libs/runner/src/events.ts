@@ -2,10 +2,28 @@ import { Context, Effect, Layer } from "effect"
 
 /** What a run reports, in order. The CLI renders these; `--json` prints each as one line. */
 export type RunEvent =
-  | { readonly type: "run-start"; readonly pipeline: string; readonly runId: string; readonly store: string; readonly stages: ReadonlyArray<string> }
+  | {
+      readonly type: "run-start"
+      readonly pipeline: string
+      readonly runId: string
+      readonly store: string
+      readonly stages: ReadonlyArray<string>
+    }
   | { readonly type: "notice"; readonly message: string }
-  | { readonly type: "stage-start"; readonly stage: string; readonly uses: string; readonly key: string; readonly reasons: ReadonlyArray<string> }
-  | { readonly type: "stage-cached"; readonly stage: string; readonly uses: string; readonly key: string; readonly outputs: Readonly<Record<string, string>> }
+  | {
+      readonly type: "stage-start"
+      readonly stage: string
+      readonly uses: string
+      readonly key: string
+      readonly reasons: ReadonlyArray<string>
+    }
+  | {
+      readonly type: "stage-cached"
+      readonly stage: string
+      readonly uses: string
+      readonly key: string
+      readonly outputs: Readonly<Record<string, string>>
+    }
   | {
       readonly type: "stage-progress"
       readonly stage: string
@@ -16,7 +34,13 @@ export type RunEvent =
       readonly metrics?: Readonly<Record<string, number>>
     }
   | { readonly type: "stage-log"; readonly stage: string; readonly message: string }
-  | { readonly type: "stage-done"; readonly stage: string; readonly key: string; readonly seconds: number; readonly outputs: Readonly<Record<string, string>> }
+  | {
+      readonly type: "stage-done"
+      readonly stage: string
+      readonly key: string
+      readonly seconds: number
+      readonly outputs: Readonly<Record<string, string>>
+    }
   | { readonly type: "stage-failed"; readonly stage: string; readonly error: string; readonly message: string }
   | { readonly type: "stage-skipped"; readonly stage: string; readonly reason: string }
   | {
@@ -37,9 +61,12 @@ export type EmitEvent = (event: RunEvent) => void
  * Where a run's events go. The CLI gives a renderer (progress bars, plain lines or JSON lines);
  * tests collect them. Emitting never fails: a sink that cannot show an event drops it.
  */
-export class EventSink extends Context.Service<EventSink, { readonly emit: (event: RunEvent) => Effect.Effect<void> }>()("@tomoprior/runner/EventSink") {
+export class EventSink extends Context.Service<EventSink, { readonly emit: (event: RunEvent) => Effect.Effect<void> }>()(
+  "@tomoprior/runner/EventSink"
+) {
   /** A sink calling `emit` synchronously for every event, in order. */
-  static readonly layer = (emit: EmitEvent): Layer.Layer<EventSink> => Layer.succeed(EventSink, { emit: (event) => Effect.sync(() => emit(event)) })
+  static readonly layer = (emit: EmitEvent): Layer.Layer<EventSink> =>
+    Layer.succeed(EventSink, { emit: (event) => Effect.sync(() => emit(event)) })
 
   /** A sink that keeps every event in `events` (for tests and programs that inspect a run afterwards). */
   static readonly collecting = (): { readonly events: Array<RunEvent>; readonly layer: Layer.Layer<EventSink> } => {

@@ -28,7 +28,9 @@ export interface RunSummary {
   readonly outputs: Record<string, Record<string, string>>
 }
 
-type Outcome = { readonly status: "ran" | "cached"; readonly outputs: Record<string, ArtifactRef> } | { readonly status: "failed" | "skipped"; readonly root: string }
+type Outcome =
+  | { readonly status: "ran" | "cached"; readonly outputs: Record<string, ArtifactRef> }
+  | { readonly status: "failed" | "skipped"; readonly root: string }
 
 /**
  * A whole run: takes the store's writer lease (waiting up to `waitSeconds` for another run, with a
@@ -40,7 +42,11 @@ export const runPipeline = (p: ResolvedPipeline, options: ExecuteOptions & { rea
       const store = yield* Store
       const sink = yield* EventSink
       yield* store.init
-      yield* store.lease({ runId: options.runId, waitSeconds: options.waitSeconds, notice: (message) => sink.emit({ type: "notice", message }) })
+      yield* store.lease({
+        runId: options.runId,
+        waitSeconds: options.waitSeconds,
+        notice: (message) => sink.emit({ type: "notice", message })
+      })
       yield* store.clearTmp
       return yield* executePipeline(p, options)
     })
@@ -83,7 +89,10 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
 
     // The lock file and the store's copy of it (a gc root) are written together or not at all.
     const record = (node: PlanNode, entry: LockEntry) =>
-      Semaphore.withPermits(lockWrites, 1)(
+      Semaphore.withPermits(
+        lockWrites,
+        1
+      )(
         Effect.uninterruptible(
           Effect.gen(function* () {
             lock.stages[node.id] = entry
@@ -115,7 +124,10 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
         })
 
         // Two stages with the same key (identical type, params and inputs) run once; the second is a cache hit.
-        return yield* Semaphore.withPermits(keyLock(key), 1)(
+        return yield* Semaphore.withPermits(
+          keyLock(key),
+          1
+        )(
           Effect.gen(function* () {
             const hit = forced ? undefined : yield* store.lookup(key)
             if (hit) {
@@ -127,7 +139,10 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
             const prev = previous?.stages[node.id]
             const reasons = forced ? ["forced"] : prev?.key === key ? ["cached result missing from store"] : explain(node, prev, parts)
             const permits = node.stage.resources?.cpu === "all" ? slots : 1
-            return yield* Semaphore.withPermits(budget, permits)(
+            return yield* Semaphore.withPermits(
+              budget,
+              permits
+            )(
               Effect.gen(function* () {
                 yield* emit({ type: "stage-start", stage: node.id, uses: node.stage.name, key, reasons })
                 const t0 = Date.now()
@@ -174,7 +189,16 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
           const startedAt = new Date().toISOString()
           const result = yield* executor.run(invocation)
           const endedAt = new Date().toISOString()
-          return yield* store.commit(staging, node.stage.outputs, { pipeline: p.name, stage: node.id, uses: node.stage.name, key, startedAt, endedAt, tool: options.tool, extra: { ...result.provenance } })
+          return yield* store.commit(staging, node.stage.outputs, {
+            pipeline: p.name,
+            stage: node.id,
+            uses: node.stage.name,
+            key,
+            startedAt,
+            endedAt,
+            tool: options.tool,
+            extra: { ...result.provenance }
+          })
         })
       )
 
@@ -183,12 +207,29 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
     const count = (s: Outcome["status"]) => [...outcomes.values()].filter((o) => o.status === s).length
     const outputs: Record<string, Record<string, string>> = {}
     for (const [id, o] of outcomes) if (o.status === "ran" || o.status === "cached") outputs[id] = dirs(o.outputs)
-    const summary: RunSummary = { ok: count("failed") === 0 && count("skipped") === 0, ran: count("ran"), cached: count("cached"), failed: count("failed"), skipped: count("skipped"), outputs }
-    yield* emit({ type: "run-done", ok: summary.ok, seconds: (Date.now() - started) / 1000, ran: summary.ran, cached: summary.cached, failed: summary.failed, skipped: summary.skipped, outputs })
+    const summary: RunSummary = {
+      ok: count("failed") === 0 && count("skipped") === 0,
+      ran: count("ran"),
+      cached: count("cached"),
+      failed: count("failed"),
+      skipped: count("skipped"),
+      outputs
+    }
+    yield* emit({
+      type: "run-done",
+      ok: summary.ok,
+      seconds: (Date.now() - started) / 1000,
+      ran: summary.ran,
+      cached: summary.cached,
+      failed: summary.failed,
+      skipped: summary.skipped,
+      outputs
+    })
     return summary
   })
 
-const dirs = (refs: Record<string, ArtifactRef>): Record<string, string> => Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.dir]))
+const dirs = (refs: Record<string, ArtifactRef>): Record<string, string> =>
+  Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.dir]))
 
 const resolvedInputs = (node: PlanNode, refOf: (id: string) => Record<string, ArtifactRef>): StageInvocation["inputs"] => {
   const out: Record<string, ArtifactRef | ReadonlyArray<ArtifactRef> | undefined> = {}
@@ -209,5 +250,8 @@ export const describeFailure = (cause: Cause.Cause<unknown>): { error: string; m
   }
   const defect = Cause.squash(cause) as { message?: string; stack?: string }
   const text = process.env.TOMOPRIOR_DEBUG ? (defect?.stack ?? String(defect)) : (defect?.message ?? String(defect))
-  return { error: "Defect", message: `unexpected error: ${text}${process.env.TOMOPRIOR_DEBUG ? "" : " (TOMOPRIOR_DEBUG=1 shows the stack)"}` }
+  return {
+    error: "Defect",
+    message: `unexpected error: ${text}${process.env.TOMOPRIOR_DEBUG ? "" : " (TOMOPRIOR_DEBUG=1 shows the stack)"}`
+  }
 }

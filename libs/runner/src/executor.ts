@@ -70,7 +70,11 @@ const runInProcess = (inv: StageInvocation, registry: StageRegistry["Service"], 
   Effect.gen(function* () {
     const { types } = yield* registry.forPipeline({ plugins: inv.plugins, uses: [inv.uses], pipelineDir: inv.pipelineDir })
     const stage = types.get(inv.uses)
-    if (!stage) return yield* new StageUnavailable({ uses: inv.uses, reason: "neither the pipeline's plugins nor the workspace's stage libraries provide it" })
+    if (!stage)
+      return yield* new StageUnavailable({
+        uses: inv.uses,
+        reason: "neither the pipeline's plugins nor the workspace's stage libraries provide it"
+      })
     const provenance: Record<string, unknown> = {}
     let lastProgress = 0
     const ctx: StageContext<unknown, any, any> = {

@@ -18,7 +18,11 @@ export interface GcReport {
  */
 const findLockFiles = (cwd: string, copies: ReadonlyArray<RootCopy>): Array<string> => {
   const dir = join(cwd, "pipelines")
-  const local = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".lock.json")).map((f) => join(dir, f)) : []
+  const local = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".lock.json"))
+        .map((f) => join(dir, f))
+    : []
   return [...new Set([...local, ...copies.map((c) => c.lockFile)])].filter((f) => existsSync(f)).sort()
 }
 
@@ -36,7 +40,10 @@ export const collectGarbage = (cwd: string, dryRun: boolean) =>
 
 const sweep = async (layout: StoreLayout, cwd: string, copies: ReadonlyArray<RootCopy>, dryRun: boolean): Promise<GcReport> => {
   const lockFiles = findLockFiles(cwd, copies)
-  const locks = [...(await Promise.all(lockFiles.map((f) => readLock(f)))), ...copies.filter((c) => lockFiles.includes(c.lockFile)).map((c) => c.lock)]
+  const locks = [
+    ...(await Promise.all(lockFiles.map((f) => readLock(f)))),
+    ...copies.filter((c) => lockFiles.includes(c.lockFile)).map((c) => c.lock)
+  ]
   const keys = new Set<string>()
   const hashes = new Set<string>()
   for (const lock of locks)

@@ -114,7 +114,8 @@ export const externalHashes = (
     ? Effect.flatMap(stage.externalFiles(params, pipelineDir), (files) =>
         Effect.promise(async () => {
           const out: Record<string, string> = {}
-          for (const f of [...files].sort()) out[relative(pipelineDir, resolve(pipelineDir, f)).split("\\").join("/")] = (await hasher.hash(resolve(pipelineDir, f))).hash
+          for (const f of [...files].sort())
+            out[relative(pipelineDir, resolve(pipelineDir, f)).split("\\").join("/")] = (await hasher.hash(resolve(pipelineDir, f))).hash
           return out
         })
       )

@@ -8,10 +8,19 @@ import { acquireLease, StoreBusy } from "./lease.ts"
 
 const locks = () => mkdtempSync(join(tmpdir(), "tomoprior-lease-"))
 const lease = (over: Record<string, unknown>) =>
-  JSON.stringify({ host: hostname(), pid: process.pid, runId: "other-run", startedAt: "2026-01-01T00:00:00.000Z", heartbeat: new Date().toISOString(), ...over })
+  JSON.stringify({
+    host: hostname(),
+    pid: process.pid,
+    runId: "other-run",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    heartbeat: new Date().toISOString(),
+    ...over
+  })
 
 const take = (dir: string, notices: Array<string>, waitSeconds = 0) =>
-  Effect.runPromiseExit(Effect.scoped(Effect.asVoid(acquireLease(dir, { runId: "me", waitSeconds, notice: (m) => Effect.sync(() => void notices.push(m)) }))))
+  Effect.runPromiseExit(
+    Effect.scoped(Effect.asVoid(acquireLease(dir, { runId: "me", waitSeconds, notice: (m) => Effect.sync(() => void notices.push(m)) })))
+  )
 
 test("a free store is leased and released", async () => {
   const dir = locks()
@@ -26,7 +35,10 @@ test("a live holder makes the second run fail with a message naming it", async (
   assert.ok(Exit.isFailure(exit))
   const error = (exit.cause as any).reasons[0].error
   assert.ok(error instanceof StoreBusy)
-  assert.match(error.message, new RegExp(`in use by run other-run \\(pid ${process.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z\\)`))
+  assert.match(
+    error.message,
+    new RegExp(`in use by run other-run \\(pid ${process.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z\\)`)
+  )
 })
 
 test("the lease of a dead process, or with a stale heartbeat, is broken with a message naming it", async () => {

@@ -66,10 +66,7 @@ export interface LeaseOptions {
  * lease is moved aside (rename: only one breaker wins) and reported through `notice`.
  * The lease is refreshed every few seconds and released when the scope closes.
  */
-export const acquireLease = (
-  locksDir: string,
-  options: LeaseOptions
-) =>
+export const acquireLease = (locksDir: string, options: LeaseOptions) =>
   Effect.acquireRelease(
     Effect.gen(function* () {
       const file = join(locksDir, "run.lease")
@@ -88,7 +85,12 @@ export const acquireLease = (
         const stale = staleness(holder, Date.now())
         if (stale) {
           const aside = join(locksDir, `broken-${holder.runId}-${process.pid}.lease`)
-          const moved = yield* Effect.promise(() => rename(file, aside).then(() => true, () => false))
+          const moved = yield* Effect.promise(() =>
+            rename(file, aside).then(
+              () => true,
+              () => false
+            )
+          )
           if (moved) {
             yield* options.notice(`broke the lease of ${describeLease(holder)}: ${stale}`)
             yield* Effect.promise(() => unlink(aside).catch(() => undefined))

@@ -23,7 +23,11 @@ export const resolvePipelineFile = (file: string, options: { readonly backend?: 
       pipelineDir: dirname(path)
     })
     for (const { plugin, message } of pluginProblems)
-      diagnostics.push({ location: spec.plugins[plugin].loc, message, hint: "install the package next to the pipeline (npm install <name>) or give a relative path" })
+      diagnostics.push({
+        location: spec.plugins[plugin].loc,
+        message,
+        hint: "install the package next to the pipeline (npm install <name>) or give a relative path"
+      })
     const resolved = resolvePipeline(spec, types, diagnostics, { backend: options.backend })
     if (types.problems.length > 0) {
       const note = ` (some stage libraries failed to load: ${types.problems.map((p) => `${p.origin}: ${p.message}`).join("; ")})`

@@ -42,7 +42,10 @@ export const keyParts = (node: PlanNode, inputs: KeyParts["inputs"], pipelineDir
   })
 
 /** Input hashes of a node from its producers' outputs, or undefined if some producer has not run yet. */
-export const inputHashes = (node: PlanNode, outputsOf: (node: string) => Readonly<Record<string, string>> | undefined): KeyParts["inputs"] | undefined => {
+export const inputHashes = (
+  node: PlanNode,
+  outputsOf: (node: string) => Readonly<Record<string, string>> | undefined
+): KeyParts["inputs"] | undefined => {
   const out: Record<string, string | ReadonlyArray<string>> = {}
   for (const [port, { many, wires }] of Object.entries(node.inputs)) {
     const hashes: Array<string> = []
@@ -60,7 +63,11 @@ export const inputHashes = (node: PlanNode, outputsOf: (node: string) => Readonl
  * Why a stage must run, compared with what the lock file says ran last time. `inputs` is undefined
  * when an upstream stage reruns (its output hash is not known yet).
  */
-export const explain = (node: PlanNode, prev: LockEntry | undefined, parts: Omit<KeyParts, "inputs"> & { inputs?: KeyParts["inputs"] }): Array<string> => {
+export const explain = (
+  node: PlanNode,
+  prev: LockEntry | undefined,
+  parts: Omit<KeyParts, "inputs"> & { inputs?: KeyParts["inputs"] }
+): Array<string> => {
   if (!prev) return ["no previous run"]
   if (prev.uses !== parts.uses) return [`stage type changed ${prev.uses} → ${parts.uses}`]
   const reasons: Array<string> = []
@@ -75,7 +82,13 @@ export const explain = (node: PlanNode, prev: LockEntry | undefined, parts: Omit
     }
   for (const f of new Set([...Object.keys(prev.external), ...Object.keys(parts.external)])) {
     if (prev.external[f] === parts.external[f]) continue
-    reasons.push(prev.external[f] === undefined ? `file ${f} added` : parts.external[f] === undefined ? `file ${f} no longer read` : `file ${f} changed`)
+    reasons.push(
+      prev.external[f] === undefined
+        ? `file ${f} added`
+        : parts.external[f] === undefined
+          ? `file ${f} no longer read`
+          : `file ${f} changed`
+    )
   }
   return reasons
 }
@@ -116,7 +129,11 @@ export const planPipeline = (
         const { parts } = yield* keyParts(node, {}, p.dir, hasher)
         // Name matrix stages once, not once per run.
         const rerunning = [...new Set(node.deps.filter((d) => byId.get(d)?.status === "run").map((d) => specOf.get(d)!))]
-        const named = rerunning.slice(0, 4).map((d) => `\`${d}\``).join(", ") + (rerunning.length > 4 ? ` and ${rerunning.length - 4} more` : "")
+        const named =
+          rerunning
+            .slice(0, 4)
+            .map((d) => `\`${d}\``)
+            .join(", ") + (rerunning.length > 4 ? ` and ${rerunning.length - 4} more` : "")
         const reasons = [...(forced ? ["forced"] : []), ...explain(node, prev, { ...parts, inputs: undefined })]
         reasons.push(`upstream ${named} will rerun`)
         plan = { stage: node.id, uses: node.stage.name, status: "run", reasons }
@@ -125,10 +142,22 @@ export const planPipeline = (
         const hit = yield* store.lookup(key)
         if (hit && !forced) {
           outputs.set(node.id, Object.fromEntries(Object.entries(hit).map(([k, r]) => [k, r.hash])))
-          plan = { stage: node.id, uses: node.stage.name, status: "cached", key, reasons: [prev && prev.key !== key ? "cached (by an earlier run with these inputs)" : "cached"] }
+          plan = {
+            stage: node.id,
+            uses: node.stage.name,
+            status: "cached",
+            key,
+            reasons: [prev && prev.key !== key ? "cached (by an earlier run with these inputs)" : "cached"]
+          }
         } else {
           const diff = explain(node, prev, parts)
-          const reasons = forced ? ["forced"] : prev?.key === key ? ["cached result missing from store"] : diff.length ? diff : ["cache key format changed"]
+          const reasons = forced
+            ? ["forced"]
+            : prev?.key === key
+              ? ["cached result missing from store"]
+              : diff.length
+                ? diff
+                : ["cache key format changed"]
           plan = { stage: node.id, uses: node.stage.name, status: "run", key, reasons }
         }
       }

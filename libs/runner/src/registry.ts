@@ -26,7 +26,8 @@ export class StageTypes {
     const list = (exported as { stages?: unknown } | undefined)?.stages
     if (!Array.isArray(list)) return "it does not export `stages` (an array of stage definitions)"
     for (const stage of list as Array<StageDef>) {
-      if (typeof stage?.name !== "string" || typeof stage.run !== "function") return "its `stages` export holds something that is not a stage"
+      if (typeof stage?.name !== "string" || typeof stage.run !== "function")
+        return "its `stages` export holds something that is not a stage"
       if (!this.stages.has(stage.name)) this.stages.set(stage.name, { stage, origin })
     }
     return undefined
@@ -53,7 +54,10 @@ export const findRepoRoot = (from: string): string | undefined => {
 const entryOf = (pkgDir: string): string => {
   const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { exports?: unknown; main?: string }
   const dot = typeof pkg.exports === "string" ? pkg.exports : (pkg.exports as Record<string, unknown> | undefined)?.["."]
-  const target = typeof dot === "string" ? dot : ((dot as Record<string, string> | undefined)?.import ?? (dot as Record<string, string> | undefined)?.default)
+  const target =
+    typeof dot === "string"
+      ? dot
+      : ((dot as Record<string, string> | undefined)?.import ?? (dot as Record<string, string> | undefined)?.default)
   return join(pkgDir, target ?? pkg.main ?? "src/index.ts")
 }
 
@@ -64,7 +68,11 @@ const entryOf = (pkgDir: string): string => {
  */
 export const loadWorkspaceStages = async (registry: StageTypes, repoRoot: string): Promise<void> => {
   const dir = join(repoRoot, "libs", "stages")
-  const libs = existsSync(dir) ? readdirSync(dir).filter((d) => existsSync(join(dir, d, "package.json"))).sort() : []
+  const libs = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((d) => existsSync(join(dir, d, "package.json")))
+        .sort()
+    : []
   await Promise.all(
     libs.map(async (lib) => {
       const pkgDir = join(dir, lib)
@@ -84,7 +92,12 @@ export const loadWorkspaceStages = async (registry: StageTypes, repoRoot: string
  * then each of `alsoFrom` (the current directory, tomoprior's own installation), or a path
  * starting with `.` relative to the pipeline file. Returns a problem description, or undefined.
  */
-export const loadPlugin = async (registry: StageTypes, name: string, pipelineDir: string, alsoFrom: ReadonlyArray<string> = []): Promise<string | undefined> => {
+export const loadPlugin = async (
+  registry: StageTypes,
+  name: string,
+  pipelineDir: string,
+  alsoFrom: ReadonlyArray<string> = []
+): Promise<string | undefined> => {
   let entry: string | undefined
   if (name.startsWith(".") || isAbsolute(name)) {
     const p = resolve(pipelineDir, name)
@@ -167,7 +180,11 @@ const typesFor = async (repoRoot: string, sources: StageSources): Promise<{ type
  */
 export class StageRegistry extends Context.Service<
   StageRegistry,
-  { readonly forPipeline: (sources: StageSources) => Effect.Effect<{ readonly types: StageTypes; readonly pluginProblems: ReadonlyArray<PluginProblem> }> }
+  {
+    readonly forPipeline: (
+      sources: StageSources
+    ) => Effect.Effect<{ readonly types: StageTypes; readonly pluginProblems: ReadonlyArray<PluginProblem> }>
+  }
 >()("@tomoprior/runner/StageRegistry") {
   /** Built-ins from `<repoRoot>/libs/stages/*`; plug-ins resolved from the pipeline's directory, the cwd, then `repoRoot`. */
   static readonly layer = (repoRoot: string): Layer.Layer<StageRegistry> =>

@@ -1,4 +1,11 @@
-import { type ArtifactKind, type ComputeSettings, type Diagnostic, type SourceLocation, type StageDef, canonicalJson } from "@tomoprior/core"
+import {
+  type ArtifactKind,
+  type ComputeSettings,
+  type Diagnostic,
+  type SourceLocation,
+  type StageDef,
+  canonicalJson
+} from "@tomoprior/core"
 import { Exit, Schema } from "effect"
 import { dirname } from "node:path"
 import type { Backend, Located, PipelineSpec, StageSpec } from "./spec.ts"
@@ -59,7 +66,11 @@ export const resolvePipeline = (
   const types = new Map<string, StageDef>()
   for (const s of spec.stages) {
     if (!s.uses) {
-      diagnostics.push({ location: s.loc, message: `stage \`${s.id}\` has no \`uses:\``, hint: `name a stage type: ${registry.names().join(", ")}` })
+      diagnostics.push({
+        location: s.loc,
+        message: `stage \`${s.id}\` has no \`uses:\``,
+        hint: `name a stage type: ${registry.names().join(", ")}`
+      })
       continue
     }
     const stage = registry.get(s.uses.value)
@@ -85,7 +96,12 @@ export const resolvePipeline = (
     const list: Array<{ id: string; combo: Record<string, unknown>; params: unknown }> = []
     let reported = false
     for (const combo of combos) {
-      const id = Object.keys(combo).length === 0 ? s.id : `${s.id}[${Object.entries(combo).map(([k, v]) => `${k}=${formatValue(v)}`).join(",")}]`
+      const id =
+        Object.keys(combo).length === 0
+          ? s.id
+          : `${s.id}[${Object.entries(combo)
+              .map(([k, v]) => `${k}=${formatValue(v)}`)
+              .join(",")}]`
       // Unknown keys are errors: a misspelt param silently falling back to its default is the worst kind of bug.
       const exit = Schema.decodeUnknownExit(stage.params)({ ...withValues, ...combo }, { errors: "all", onExcessProperty: "error" })
       if (Exit.isSuccess(exit)) list.push({ id, combo, params: exit.value })
@@ -124,7 +140,11 @@ export const resolvePipeline = (
       }
       const refs: ReadonlyArray<Located<string>> = typeof located.value === "string" ? [located as Located<string>] : located.value
       if (!decl.many && refs.length !== 1) {
-        diagnostics.push({ location: located.loc, message: `input \`${port}\` of \`${s.id}\` takes one reference, got ${refs.length}`, hint: "only `many` ports accept a list" })
+        diagnostics.push({
+          location: located.loc,
+          message: `input \`${port}\` of \`${s.id}\` takes one reference, got ${refs.length}`,
+          hint: "only `many` ports accept a list"
+        })
         continue
       }
       const wires: Array<Wire> = []
@@ -188,7 +208,11 @@ const resolveRef = (
 ): { specId: string; wires: Array<Wire> } | undefined => {
   const m = REF.exec(r.value)
   if (!m) {
-    diagnostics.push({ location: r.loc, message: `malformed reference \`${r.value}\``, hint: "write `<stage id>.<output name>`, e.g. `norm.volumes`" })
+    diagnostics.push({
+      location: r.loc,
+      message: `malformed reference \`${r.value}\``,
+      hint: "write `<stage id>.<output name>`, e.g. `norm.volumes`"
+    })
     return undefined
   }
   const [, specId, , selector, outputName] = m
@@ -205,12 +229,19 @@ const resolveRef = (
   if (!producer) return undefined // its own `uses:` problem is already reported
   let output = outputName
   if (output === undefined) {
-    const candidates = Object.entries(producer.outputs).filter(([, k]) => k === kind).map(([n]) => n)
+    const candidates = Object.entries(producer.outputs)
+      .filter(([, k]) => k === kind)
+      .map(([n]) => n)
     if (candidates.length !== 1) {
       diagnostics.push({
         location: r.loc,
-        message: candidates.length === 0 ? `stage \`${specId}\` has no ${kind} output` : `ambiguous reference \`${r.value}\`: \`${specId}\` has ${candidates.length} ${kind} outputs (${candidates.join(", ")})`,
-        hint: `name the output: ${Object.keys(producer.outputs).map((o) => `\`${specId}.${o}\``).join(" or ")}`
+        message:
+          candidates.length === 0
+            ? `stage \`${specId}\` has no ${kind} output`
+            : `ambiguous reference \`${r.value}\`: \`${specId}\` has ${candidates.length} ${kind} outputs (${candidates.join(", ")})`,
+        hint: `name the output: ${Object.keys(producer.outputs)
+          .map((o) => `\`${specId}.${o}\``)
+          .join(" or ")}`
       })
       return undefined
     }
@@ -221,7 +252,9 @@ const resolveRef = (
     diagnostics.push({
       location: r.loc,
       message: `stage \`${specId}\` (${producer.name}) has no output \`${output}\``,
-      hint: `its outputs: ${Object.entries(producer.outputs).map(([n, k]) => `${n} (${k})`).join(", ")}`
+      hint: `its outputs: ${Object.entries(producer.outputs)
+        .map(([n, k]) => `${n} (${k})`)
+        .join(", ")}`
     })
     return undefined
   }
@@ -238,7 +271,11 @@ const resolveRef = (
     const wanted = parseSelector(selector)
     list = list.filter((i) => Object.entries(wanted).every(([k, v]) => k in i.combo && formatValue(i.combo[k]) === v))
     if (list.length === 0) {
-      diagnostics.push({ location: r.loc, message: `no matrix run of \`${specId}\` matches \`[${selector}]\``, hint: `runs: ${(instances.get(specId) ?? []).map((i) => i.id).join(", ")}` })
+      diagnostics.push({
+        location: r.loc,
+        message: `no matrix run of \`${specId}\` matches \`[${selector}]\``,
+        hint: `runs: ${(instances.get(specId) ?? []).map((i) => i.id).join(", ")}`
+      })
       return undefined
     }
   }
@@ -248,10 +285,13 @@ const resolveRef = (
 
 const parseSelector = (text: string): Record<string, string> =>
   Object.fromEntries(
-    text.split(",").filter((p) => p.trim()).map((p) => {
-      const [k, ...v] = p.split("=")
-      return [k.trim(), v.join("=").trim()]
-    })
+    text
+      .split(",")
+      .filter((p) => p.trim())
+      .map((p) => {
+        const [k, ...v] = p.split("=")
+        return [k.trim(), v.join("=").trim()]
+      })
   )
 
 const formatValue = (v: unknown): string => (typeof v === "string" ? v : canonicalJson(v))
@@ -291,7 +331,11 @@ const interpolate = (v: Located<unknown>, params: PipelineSpec["params"], diagno
   return walk(v.value)
 }
 
-const topoOrder = (stages: ReadonlyArray<StageSpec>, deps: ReadonlyMap<string, ReadonlySet<string>>, diagnostics: Array<Diagnostic>): Array<string> | undefined => {
+const topoOrder = (
+  stages: ReadonlyArray<StageSpec>,
+  deps: ReadonlyMap<string, ReadonlySet<string>>,
+  diagnostics: Array<Diagnostic>
+): Array<string> | undefined => {
   const state = new Map<string, "visiting" | "done">()
   const order: Array<string> = []
   const stack: Array<string> = []
@@ -307,7 +351,11 @@ const topoOrder = (stages: ReadonlyArray<StageSpec>, deps: ReadonlyMap<string, R
       if (!reported.has(key)) {
         reported.add(key)
         const first = stages.find((s) => s.id === id)!
-        diagnostics.push({ location: first.loc, message: `cycle: ${cycle.join(" → ")}`, hint: "a stage cannot depend on its own output, directly or through others" })
+        diagnostics.push({
+          location: first.loc,
+          message: `cycle: ${cycle.join(" → ")}`,
+          hint: "a stage cannot depend on its own output, directly or through others"
+        })
       }
       ok = false
       return
@@ -324,7 +372,9 @@ const topoOrder = (stages: ReadonlyArray<StageSpec>, deps: ReadonlyMap<string, R
 }
 
 export const describePorts = (stage: StageDef): string =>
-  Object.entries(stage.inputs).map(([n, p]) => `${n} (${p.kind}${p.many ? ", many" : ""}${p.optional ? ", optional" : ""})`).join(", ") || "(none)"
+  Object.entries(stage.inputs)
+    .map(([n, p]) => `${n} (${p.kind}${p.many ? ", many" : ""}${p.optional ? ", optional" : ""})`)
+    .join(", ") || "(none)"
 
 const schemaMessage = (cause: unknown): string => {
   const reasons = (cause as { reasons?: ReadonlyArray<{ error?: { message?: string }; defect?: unknown }> }).reasons ?? []

@@ -48,13 +48,21 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
   const y = readYamlFile(file, diagnostics)
   if (!y) return undefined
   if (!isRecord(y.value)) {
-    diagnostics.push({ location: y.locate([]), message: `a pipeline file must be a mapping, not ${kindOf(y.value)}`, hint: "start with `pipeline: <name>` and `stages:`" })
+    diagnostics.push({
+      location: y.locate([]),
+      message: `a pipeline file must be a mapping, not ${kindOf(y.value)}`,
+      hint: "start with `pipeline: <name>` and `stages:`"
+    })
     return undefined
   }
   const top = y.value
   for (const k of Object.keys(top))
     if (!TOP_KEYS.includes(k))
-      diagnostics.push({ location: y.locate([k], true), message: `unknown top-level key \`${k}\``, hint: `allowed: ${TOP_KEYS.join(", ")}` })
+      diagnostics.push({
+        location: y.locate([k], true),
+        message: `unknown top-level key \`${k}\``,
+        hint: `allowed: ${TOP_KEYS.join(", ")}`
+      })
 
   let base: PipelineSpec | undefined
   if (top.extends !== undefined) {
@@ -63,12 +71,20 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
       const target = resolve(dirname(file), top.extends)
       if (target === file || chain.includes(target)) {
         const cycle = [...chain, file, target].map((f) => relative(process.cwd(), f) || f)
-        diagnostics.push({ location: y.locate(["extends"]), message: `extends cycle: ${cycle.join(" → ")}`, hint: "a pipeline may not extend itself, directly or through others" })
+        diagnostics.push({
+          location: y.locate(["extends"]),
+          message: `extends cycle: ${cycle.join(" → ")}`,
+          hint: "a pipeline may not extend itself, directly or through others"
+        })
       } else {
         const inner: Array<Diagnostic> = []
         base = readWithExtends(target, [...chain, file], inner)
         if (inner.length > 0 && inner.every((d) => d.location?.file === target && d.message.startsWith("file not found")))
-          diagnostics.push({ location: y.locate(["extends"]), message: `extended file not found: ${top.extends}`, hint: "the path is relative to this pipeline file" })
+          diagnostics.push({
+            location: y.locate(["extends"]),
+            message: `extended file not found: ${top.extends}`,
+            hint: "the path is relative to this pipeline file"
+          })
         else diagnostics.push(...inner)
       }
     }
@@ -76,7 +92,8 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
 
   let name = base?.name
   if (typeof top.pipeline === "string" && top.pipeline.length > 0) name = top.pipeline
-  else if (top.pipeline !== undefined) diagnostics.push({ location: y.locate(["pipeline"]), message: "`pipeline` must be a non-empty name" })
+  else if (top.pipeline !== undefined)
+    diagnostics.push({ location: y.locate(["pipeline"]), message: "`pipeline` must be a non-empty name" })
   else if (!base) diagnostics.push({ location: y.locate([]), message: "missing `pipeline: <name>`" })
 
   const plugins = [...(base?.plugins ?? []), ...readPlugins(y, top.plugins, diagnostics)]
@@ -85,8 +102,17 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
 
   const stages = new Map<string, StageSpec>((base?.stages ?? []).map((s) => [s.id, s]))
   if (top.stages === undefined) {
-    if (!base) diagnostics.push({ location: y.locate([]), message: "missing `stages:`", hint: "list the stages: `stages: { data: { uses: ingest, with: {...} } }`" })
-  } else if (!isRecord(top.stages)) diagnostics.push({ location: y.locate(["stages"]), message: `\`stages\` must be a mapping of stage id → stage, not ${kindOf(top.stages)}` })
+    if (!base)
+      diagnostics.push({
+        location: y.locate([]),
+        message: "missing `stages:`",
+        hint: "list the stages: `stages: { data: { uses: ingest, with: {...} } }`"
+      })
+  } else if (!isRecord(top.stages))
+    diagnostics.push({
+      location: y.locate(["stages"]),
+      message: `\`stages\` must be a mapping of stage id → stage, not ${kindOf(top.stages)}`
+    })
   else
     for (const [id, raw] of Object.entries(top.stages)) {
       const own = readStage(y, id, raw, diagnostics)
@@ -136,7 +162,12 @@ const readPlugins = (y: YamlFile, raw: unknown, diagnostics: Array<Diagnostic>):
   return out
 }
 
-const readLocatedMap = (y: YamlFile, path: ReadonlyArray<string>, raw: unknown, diagnostics: Array<Diagnostic>): Record<string, Located<unknown>> => {
+const readLocatedMap = (
+  y: YamlFile,
+  path: ReadonlyArray<string>,
+  raw: unknown,
+  diagnostics: Array<Diagnostic>
+): Record<string, Located<unknown>> => {
   if (raw === undefined || raw === null) return {}
   if (!isRecord(raw)) {
     diagnostics.push({ location: y.locate(path), message: `\`${path.at(-1)}\` must be a mapping, not ${kindOf(raw)}` })
@@ -151,11 +182,21 @@ const readCompute = (y: YamlFile, raw: unknown, diagnostics: Array<Diagnostic>):
   for (const [k, v] of Object.entries(m)) {
     if (k === "backend") {
       if ((BACKENDS as ReadonlyArray<unknown>).includes(v.value)) out.backend = v as Located<Backend>
-      else diagnostics.push({ location: v.loc, message: `unknown compute backend \`${String(v.value)}\``, hint: `one of: ${BACKENDS.join(", ")}` })
+      else
+        diagnostics.push({
+          location: v.loc,
+          message: `unknown compute backend \`${String(v.value)}\``,
+          hint: `one of: ${BACKENDS.join(", ")}`
+        })
     } else if (k === "threads") {
       if (Number.isInteger(v.value) && (v.value as number) >= 0) out.threads = v as Located<number>
       else diagnostics.push({ location: v.loc, message: "`compute.threads` must be a whole number ≥ 0 (0 = one per core)" })
-    } else diagnostics.push({ location: y.locate(["compute", k], true), message: `unknown compute setting \`${k}\``, hint: "allowed: backend, threads" })
+    } else
+      diagnostics.push({
+        location: y.locate(["compute", k], true),
+        message: `unknown compute setting \`${k}\``,
+        hint: "allowed: backend, threads"
+      })
   }
   return out
 }
@@ -163,16 +204,28 @@ const readCompute = (y: YamlFile, raw: unknown, diagnostics: Array<Diagnostic>):
 const readStage = (y: YamlFile, id: string, raw: unknown, diagnostics: Array<Diagnostic>): StageSpec | undefined => {
   const loc = y.locate(["stages", id], true)
   if (!STAGE_ID.test(id)) {
-    diagnostics.push({ location: loc, message: `invalid stage id \`${id}\``, hint: "ids start with a letter or _ and contain only letters, digits, _ and -" })
+    diagnostics.push({
+      location: loc,
+      message: `invalid stage id \`${id}\``,
+      hint: "ids start with a letter or _ and contain only letters, digits, _ and -"
+    })
     return undefined
   }
   if (!isRecord(raw)) {
-    diagnostics.push({ location: y.locate(["stages", id]), message: `stage \`${id}\` must be a mapping, not ${kindOf(raw)}`, hint: "e.g. `norm: { uses: normalize, in: { volumes: data.volumes } }`" })
+    diagnostics.push({
+      location: y.locate(["stages", id]),
+      message: `stage \`${id}\` must be a mapping, not ${kindOf(raw)}`,
+      hint: "e.g. `norm: { uses: normalize, in: { volumes: data.volumes } }`"
+    })
     return undefined
   }
   for (const k of Object.keys(raw))
     if (!STAGE_KEYS.includes(k))
-      diagnostics.push({ location: y.locate(["stages", id, k], true), message: `unknown key \`${k}\` in stage \`${id}\``, hint: `allowed: ${STAGE_KEYS.join(", ")}` })
+      diagnostics.push({
+        location: y.locate(["stages", id, k], true),
+        message: `unknown key \`${k}\` in stage \`${id}\``,
+        hint: `allowed: ${STAGE_KEYS.join(", ")}`
+      })
   let uses: Located<string> | undefined
   if (raw.uses !== undefined) {
     if (typeof raw.uses === "string" && raw.uses.length > 0) uses = { value: raw.uses, loc: y.locate(["stages", id, "uses"]) }
@@ -183,12 +236,22 @@ const readStage = (y: YamlFile, id: string, raw: unknown, diagnostics: Array<Dia
     if (typeof v.value === "string") inputs[port] = v as Located<string>
     else if (Array.isArray(v.value) && v.value.every((r) => typeof r === "string"))
       inputs[port] = { value: v.value.map((r, i) => ({ value: r as string, loc: y.locate(["stages", id, "in", port, i]) })), loc: v.loc }
-    else diagnostics.push({ location: v.loc, message: `input \`${port}\` must be a reference like \`stage.output\` or a list of them`, hint: "references are written `<stage id>.<output name>`" })
+    else
+      diagnostics.push({
+        location: v.loc,
+        message: `input \`${port}\` must be a reference like \`stage.output\` or a list of them`,
+        hint: "references are written `<stage id>.<output name>`"
+      })
   }
   const matrix: Record<string, Located<ReadonlyArray<unknown>>> = {}
   for (const [k, v] of Object.entries(readLocatedMap(y, ["stages", id, "matrix"], raw.matrix, diagnostics))) {
     if (Array.isArray(v.value) && v.value.length > 0) matrix[k] = v as Located<ReadonlyArray<unknown>>
-    else diagnostics.push({ location: v.loc, message: `matrix \`${k}\` must be a non-empty list of values`, hint: "e.g. `matrix: { seed: [1, 2, 3] }`" })
+    else
+      diagnostics.push({
+        location: v.loc,
+        message: `matrix \`${k}\` must be a non-empty list of values`,
+        hint: "e.g. `matrix: { seed: [1, 2, 3] }`"
+      })
   }
   return { id, loc, uses, in: inputs, with: readLocatedMap(y, ["stages", id, "with"], raw.with, diagnostics), matrix }
 }

@@ -1,4 +1,13 @@
-import { type ArtifactKind, type ArtifactRef, type Manifest as ManifestT, type ManifestFile, type Provenance, canonicalJson, Manifest, MANIFEST_SCHEMA_VERSION } from "@tomoprior/core"
+import {
+  type ArtifactKind,
+  type ArtifactRef,
+  type Manifest as ManifestT,
+  type ManifestFile,
+  type Provenance,
+  canonicalJson,
+  Manifest,
+  MANIFEST_SCHEMA_VERSION
+} from "@tomoprior/core"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { existsSync } from "node:fs"
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises"
@@ -92,12 +101,21 @@ export class Store extends Context.Service<
     /** A cache hit: the run record exists and every artifact it names has its manifest. */
     readonly lookup: (key: string) => Effect.Effect<Record<string, ArtifactRef> | undefined>
     /** Fresh, empty output directories for one attempt; whatever `commit` did not take is removed when the scope closes. */
-    readonly staging: (runId: string, stageId: string, key: string, ports: ReadonlyArray<string>) => Effect.Effect<Staging, never, Scope.Scope>
+    readonly staging: (
+      runId: string,
+      stageId: string,
+      key: string,
+      ports: ReadonlyArray<string>
+    ) => Effect.Effect<Staging, never, Scope.Scope>
     /**
      * Hashes each finished output, writes its manifest and renames it into artifacts/, then writes
      * the run record (`provenance.key`), then drops the work directory. Not interruptible half-way.
      */
-    readonly commit: (staging: Staging, kinds: Readonly<Record<string, ArtifactKind>>, provenance: Provenance) => Effect.Effect<Record<string, ArtifactRef>>
+    readonly commit: (
+      staging: Staging,
+      kinds: Readonly<Record<string, ArtifactKind>>,
+      provenance: Provenance
+    ) => Effect.Effect<Record<string, ArtifactRef>>
     /** The file-hash cache, remembered by (device, inode, size, mtime). */
     readonly hashes: FileHasher
     /** Saves the hash cache and removes the run's temp directory. */
@@ -118,7 +136,8 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
     layout,
     hashes,
     init: Effect.promise(async () => {
-      for (const d of [layout.artifacts, layout.runs, layout.tmp, layout.work, layout.locks, layout.rootsDir]) await mkdir(d, { recursive: true })
+      for (const d of [layout.artifacts, layout.runs, layout.tmp, layout.work, layout.locks, layout.rootsDir])
+        await mkdir(d, { recursive: true })
     }),
     lease: (options) => Effect.asVoid(acquireLease(layout.locks, options)),
     clearTmp: Effect.promise(async () => {
@@ -128,7 +147,10 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
     lookup: (key) => Effect.promise(() => lookup(layout, key)),
     staging: (runId, stageId, key, ports) => {
       const root = join(tmpOf(runId), stageId.replace(/[^A-Za-z0-9_.=,-]/g, "_"))
-      const staging: Staging = { outputs: Object.fromEntries(ports.map((port) => [port, join(root, port)])), workDir: join(layout.work, key) }
+      const staging: Staging = {
+        outputs: Object.fromEntries(ports.map((port) => [port, join(root, port)])),
+        workDir: join(layout.work, key)
+      }
       return Effect.acquireRelease(
         Effect.promise(async () => {
           await rm(root, { recursive: true, force: true })
@@ -143,7 +165,8 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
       Effect.uninterruptible(
         Effect.promise(async () => {
           const refs: Record<string, ArtifactRef> = {}
-          for (const [port, kind] of Object.entries(kinds)) refs[port] = await commitArtifact(layout, staging.outputs[port], kind, provenance, hashes)
+          for (const [port, kind] of Object.entries(kinds))
+            refs[port] = await commitArtifact(layout, staging.outputs[port], kind, provenance, hashes)
           const record: RunRecord = {
             key: provenance.key,
             stage: provenance.stage,
@@ -156,11 +179,15 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
           return refs
         })
       ),
-    endRun: (runId) => Effect.promise(() => Promise.all([hashes.save(), rm(tmpOf(runId), { recursive: true, force: true })]).then(() => undefined)),
-    recordRoot: (lockFile, lock) => Effect.promise(async () => writeJsonAtomic(join(layout.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })),
+    endRun: (runId) =>
+      Effect.promise(() => Promise.all([hashes.save(), rm(tmpOf(runId), { recursive: true, force: true })]).then(() => undefined)),
+    recordRoot: (lockFile, lock) =>
+      Effect.promise(async () => writeJsonAtomic(join(layout.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })),
     rootCopies: Effect.promise(async () => {
       const names = existsSync(layout.rootsDir) ? await readdir(layout.rootsDir) : []
-      const copies = await Promise.all(names.filter((n) => n.endsWith(".json")).map((n) => readJsonFile(join(layout.rootsDir, n), RootCopy)))
+      const copies = await Promise.all(
+        names.filter((n) => n.endsWith(".json")).map((n) => readJsonFile(join(layout.rootsDir, n), RootCopy))
+      )
       return copies.filter((c): c is RootCopy => c !== undefined)
     })
   })
@@ -189,9 +216,16 @@ const readArtifact = async (layout: StoreLayout, hash: string, producer: string)
  * Hashes a finished output directory, writes its manifest and renames it into artifacts/. An
  * artifact with the same content already there is kept and the new copy deleted.
  */
-const commitArtifact = async (layout: StoreLayout, dir: string, kind: ArtifactKind, provenance: Provenance, hasher: FileHasher): Promise<ArtifactRef> => {
+const commitArtifact = async (
+  layout: StoreLayout,
+  dir: string,
+  kind: ArtifactKind,
+  provenance: Provenance,
+  hasher: FileHasher
+): Promise<ArtifactRef> => {
   const files = await manifestFiles(dir, hasher)
-  if (files.some((f) => f.path === MANIFEST_FILE)) throw new Error(`the stage wrote ${MANIFEST_FILE} into its output; that name is reserved for the runner`)
+  if (files.some((f) => f.path === MANIFEST_FILE))
+    throw new Error(`the stage wrote ${MANIFEST_FILE} into its output; that name is reserved for the runner`)
   const hash = await contentHash(files)
   const manifest: ManifestT = { kind, schemaVersion: MANIFEST_SCHEMA_VERSION, hash, files, provenance }
   await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 1))

@@ -49,7 +49,8 @@ export const readYamlFile = (file: string, diagnostics: Array<Diagnostic>): Yaml
   text.split("\n").forEach((line, i) => {
     const indent = /^[ \t]*/.exec(line)![0]
     const tab = indent.indexOf("\t")
-    if (tab >= 0) diagnostics.push({ location: at(i + 1, tab + 1), message: "tab character in indentation", hint: "YAML indents with spaces only" })
+    if (tab >= 0)
+      diagnostics.push({ location: at(i + 1, tab + 1), message: "tab character in indentation", hint: "YAML indents with spaces only" })
   })
   if (diagnostics.length > before) return undefined
 

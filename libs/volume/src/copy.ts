@@ -26,7 +26,8 @@ const labelDtypeOf = (labels: VolumeSource): Effect.Effect<LabelDtype, InputErro
       yield* labels.readSlice(z, slice)
       for (let i = 0; i < slice.length; i++) {
         const v = slice[i]
-        if (!(v >= 0 && Number.isInteger(v))) return yield* new InputError({ file: labels.file, problem: `label value ${v} in slice ${z} is not a non-negative integer` })
+        if (!(v >= 0 && Number.isInteger(v)))
+          return yield* new InputError({ file: labels.file, problem: `label value ${v} in slice ${z} is not a non-negative integer` })
         if (v > max) max = v
       }
     }
@@ -53,10 +54,19 @@ export const storeVolume = <R = never>(
     const n = sliceLength(image.dims)
     const voxels = allocate(image.dtype, n)
     const labelSource = labels ? allocate(labels.dtype, n) : undefined
-    const labelOut: LabelArray | undefined = labelDtype === "uint16" ? new Uint16Array(n) : labelDtype === "uint8" ? new Uint8Array(n) : undefined
+    const labelOut: LabelArray | undefined =
+      labelDtype === "uint16" ? new Uint16Array(n) : labelDtype === "uint8" ? new Uint8Array(n) : undefined
     return yield* writeVolume(
       dir,
-      { dims: image.dims, spacing: image.spacing, dtype: image.dtype, affine: image.affine, axisCodes: image.axisCodes, source: options.source, labelDtype },
+      {
+        dims: image.dims,
+        spacing: image.spacing,
+        dtype: image.dtype,
+        affine: image.affine,
+        axisCodes: image.axisCodes,
+        source: options.source,
+        labelDtype
+      },
       (z) =>
         Effect.gen(function* () {
           yield* image.readSlice(z, voxels)

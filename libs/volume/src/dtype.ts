@@ -24,7 +24,13 @@ export interface RawSample {
   readonly integer: boolean
 }
 
-const raw = (name: string, bytes: number, make: RawSample["make"], dtype: Dtype, integer: boolean): RawSample => ({ name, bytes, make, dtype, integer })
+const raw = (name: string, bytes: number, make: RawSample["make"], dtype: Dtype, integer: boolean): RawSample => ({
+  name,
+  bytes,
+  make,
+  dtype,
+  integer
+})
 
 export const RAW_SAMPLES = {
   uint8: raw("uint8", 1, (b, o, n) => new Uint8Array(b, o, n), "uint8", true),
@@ -37,8 +43,7 @@ export const RAW_SAMPLES = {
   float64: raw("float64", 8, (b, o, n) => new Float64Array(b, o, n), "float32", false)
 } as const
 
-export const bytesPerVoxel = (dtype: Dtype): number =>
-  dtype === "uint8" ? 1 : dtype === "int16" || dtype === "uint16" ? 2 : 4
+export const bytesPerVoxel = (dtype: Dtype): number => (dtype === "uint8" ? 1 : dtype === "int16" || dtype === "uint16" ? 2 : 4)
 
 /** A typed array of `dtype` viewing `bytes` (which must be aligned to the element size). */
 export const viewAs = (dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): VoxelArray => {

@@ -14,7 +14,12 @@ export interface VolumeInfo extends IntensityStats {
   readonly spacing: ReadonlyArray<number>
   readonly axisCodes: ReadonlyArray<string>
   /** How it is stored after ingest: [z, y, x], RAS+. */
-  readonly canonical: { readonly dims: ReadonlyArray<number>; readonly spacing: ReadonlyArray<number>; readonly axisCodes: ReadonlyArray<string>; readonly dtype: string }
+  readonly canonical: {
+    readonly dims: ReadonlyArray<number>
+    readonly spacing: ReadonlyArray<number>
+    readonly axisCodes: ReadonlyArray<string>
+    readonly dtype: string
+  }
 }
 
 /** Header facts plus min/max/mean/std of the scaled voxel values (float64 accumulation), one slice at a time. */

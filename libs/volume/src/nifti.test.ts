@@ -13,7 +13,10 @@ import { hasNibabel, PYTHON, readAll, readF64, runScoped } from "./test-helpers.
 
 const REAL_DIR = "/work/shared/data/real"
 const reference = JSON.parse(readFileSync(new URL("../fixtures/real-reference.json", import.meta.url), "utf8")) as {
-  volumes: Record<string, { dims: Array<number>; spacing: Array<number>; axisCodes: Array<string>; min: number; max: number; mean: number; std: number }>
+  volumes: Record<
+    string,
+    { dims: Array<number>; spacing: Array<number>; axisCodes: Array<string>; min: number; max: number; mean: number; std: number }
+  >
 }
 
 for (const [name, ref] of Object.entries(reference.volumes)) {
@@ -79,30 +82,40 @@ case("nifti2-int16-scaled-gz", "int16", "permuted", ".nii.gz", slope=0.25, inter
 json.dump(cases, open(f"{out}/cases.json", "w"))
 `
 
-test("NIfTI files written by nibabel read back voxel-identical to nibabel's canonical data", { skip: !hasNibabel() && "python3-nibabel absent" }, async () => {
-  const dir = tempDir()
-  const run = spawnSync(PYTHON, ["-c", NIBABEL_WRITER, dir], { encoding: "utf8" })
-  assert.equal(run.status, 0, run.stderr)
-  const cases = JSON.parse(readFileSync(join(dir, "cases.json"), "utf8")) as Array<{ name: string; file: string; dims: Array<number>; zooms: Array<number>; scaled: boolean }>
-  assert.ok(cases.length >= 20)
-  for (const c of cases) {
-    const expected = readF64(join(dir, `${c.name}.f64`))
-    await runScoped(
-      Effect.gen(function* () {
-        const src = yield* readNifti(c.file)
-        assert.deepEqual([...src.dims], [c.dims[2], c.dims[1], c.dims[0]], c.name)
-        assert.deepEqual([...src.axisCodes], ["R", "A", "S"], c.name)
-        for (let a = 0; a < 3; a++) assert.ok(Math.abs(src.spacing[2 - a] - c.zooms[a]) < 1e-6, `${c.name} spacing`)
-        const got = yield* readAll(src)
-        for (let i = 0; i < expected.length; i++) {
-          const want = src.dtype === "float32" ? Math.fround(expected[i]) : expected[i]
-          if (c.scaled) assert.ok(Math.abs(got[i] - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${c.name}[${i}]: ${got[i]} vs ${want}`)
-          else assert.equal(got[i], want, `${c.name}[${i}]`)
-        }
-      })
-    )
+test(
+  "NIfTI files written by nibabel read back voxel-identical to nibabel's canonical data",
+  { skip: !hasNibabel() && "python3-nibabel absent" },
+  async () => {
+    const dir = tempDir()
+    const run = spawnSync(PYTHON, ["-c", NIBABEL_WRITER, dir], { encoding: "utf8" })
+    assert.equal(run.status, 0, run.stderr)
+    const cases = JSON.parse(readFileSync(join(dir, "cases.json"), "utf8")) as Array<{
+      name: string
+      file: string
+      dims: Array<number>
+      zooms: Array<number>
+      scaled: boolean
+    }>
+    assert.ok(cases.length >= 20)
+    for (const c of cases) {
+      const expected = readF64(join(dir, `${c.name}.f64`))
+      await runScoped(
+        Effect.gen(function* () {
+          const src = yield* readNifti(c.file)
+          assert.deepEqual([...src.dims], [c.dims[2], c.dims[1], c.dims[0]], c.name)
+          assert.deepEqual([...src.axisCodes], ["R", "A", "S"], c.name)
+          for (let a = 0; a < 3; a++) assert.ok(Math.abs(src.spacing[2 - a] - c.zooms[a]) < 1e-6, `${c.name} spacing`)
+          const got = yield* readAll(src)
+          for (let i = 0; i < expected.length; i++) {
+            const want = src.dtype === "float32" ? Math.fround(expected[i]) : expected[i]
+            if (c.scaled) assert.ok(Math.abs(got[i] - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${c.name}[${i}]: ${got[i]} vs ${want}`)
+            else assert.equal(got[i], want, `${c.name}[${i}]`)
+          }
+        })
+      )
+    }
   }
-})
+)
 
 const NIBABEL_DUMP = `
 import sys, numpy as np, nibabel as nib
@@ -114,7 +127,8 @@ for path in sys.argv[1:]:
 
 const ramp = (dtype: Dtype, n: number, z: number) => {
   const a = allocate(dtype, n)
-  for (let i = 0; i < n; i++) a[i] = ((i * 37 + z * 101) % 251) - (dtype === "uint8" || dtype === "uint16" ? 0 : 120) + (dtype === "float32" ? 0.25 : 0)
+  for (let i = 0; i < n; i++)
+    a[i] = ((i * 37 + z * 101) % 251) - (dtype === "uint8" || dtype === "uint16" ? 0 : 120) + (dtype === "float32" ? 0.25 : 0)
   return a
 }
 
@@ -127,7 +141,9 @@ test("our NIfTI writer round-trips through our reader and through nibabel", asyn
   files.push({ file: join(dir, "scaled.nii.gz"), dtype: "int16", scale: { slope: 0.25, inter: -1024 } })
   for (const f of files) {
     await Effect.runPromise(
-      writeNifti(f.file, { dims, dtype: f.dtype, affine: identityAffine([0.7, 0.8, 2]), spacing: [2, 0.8, 0.7], scale: f.scale }, (z) => Effect.succeed(ramp(f.dtype, 20, z)))
+      writeNifti(f.file, { dims, dtype: f.dtype, affine: identityAffine([0.7, 0.8, 2]), spacing: [2, 0.8, 0.7], scale: f.scale }, (z) =>
+        Effect.succeed(ramp(f.dtype, 20, z))
+      )
     )
     const got = await runScoped(Effect.flatMap(readNifti(f.file), readAll))
     for (let z = 0; z < 6; z++) {
@@ -144,9 +160,13 @@ test("our NIfTI writer round-trips through our reader and through nibabel", asyn
   for (const [k, line] of run.stdout.trim().split("\n").entries()) {
     const [codes, zooms] = line.split(" ")
     assert.equal(codes, "R,A,S")
-    assert.deepEqual(zooms.split(",").map((z) => Math.fround(Number(z))), [0.7, 0.8, 2].map(Math.fround))
+    assert.deepEqual(
+      zooms.split(",").map((z) => Math.fround(Number(z))),
+      [0.7, 0.8, 2].map(Math.fround)
+    )
     const theirs = readF64(files[k].file + ".f64")
     const ours = await runScoped(Effect.flatMap(readNifti(files[k].file), readAll))
-    for (let i = 0; i < theirs.length; i++) assert.ok(Math.abs(theirs[i] - ours[i]) <= 1e-6 * Math.max(1, Math.abs(theirs[i])), `${files[k].file}[${i}]`)
+    for (let i = 0; i < theirs.length; i++)
+      assert.ok(Math.abs(theirs[i] - ours[i]) <= 1e-6 * Math.max(1, Math.abs(theirs[i])), `${files[k].file}[${i}]`)
   }
 })

@@ -27,7 +27,15 @@ const RAW_TYPES: Readonly<Record<number, RawSample>> = {
   768: RAW_SAMPLES.uint32
 }
 const UNSUPPORTED_TYPES: Readonly<Record<number, string>> = {
-  1: "binary", 32: "complex64", 128: "RGB24", 1024: "int64", 1280: "uint64", 1536: "float128", 1792: "complex128", 2048: "complex256", 2304: "RGBA32"
+  1: "binary",
+  32: "complex64",
+  128: "RGB24",
+  1024: "int64",
+  1280: "uint64",
+  1536: "float128",
+  1792: "complex128",
+  2048: "complex256",
+  2304: "RGBA32"
 }
 const DTYPE_CODES: Readonly<Record<Dtype, number>> = { uint8: 2, int16: 4, int32: 8, float32: 16, uint16: 512 }
 
@@ -93,7 +101,8 @@ export const parseNiftiHeader = (file: string, bytes: Uint8Array): Effect.Effect
     const magic = version === 1 ? String.fromCharCode(...bytes.subarray(344, 347)) : String.fromCharCode(...bytes.subarray(4, 7))
     const okMagic = version === 1 ? magic === "n+1" || magic === "ni1" : magic === "n+2" || magic === "ni2"
     if (!okMagic) return yield* fail(file, `bad NIfTI magic ${JSON.stringify(magic)}`)
-    if (magic === "ni1" || magic === "ni2") return yield* fail(file, "two-file NIfTI (.hdr/.img) is not supported; convert to a single .nii")
+    if (magic === "ni1" || magic === "ni2")
+      return yield* fail(file, "two-file NIfTI (.hdr/.img) is not supported; convert to a single .nii")
     const i16 = (o: number) => view.getInt16(o, le)
     const i32 = (o: number) => view.getInt32(o, le)
     const f32 = (o: number) => view.getFloat32(o, le)
@@ -153,7 +162,7 @@ const scaleOf = (h: NiftiHeader): { slope: number; inter: number } | undefined =
 
 /** A typed array over raw voxels in host order, copying when misaligned or big-endian. */
 const rawView = (type: RawSample, bytes: Uint8Array, littleEndian: boolean, length: number): RawArray => {
-  const aligned = (bytes.byteOffset % type.bytes) === 0
+  const aligned = bytes.byteOffset % type.bytes === 0
   if (aligned && littleEndian === hostIsLittleEndian) return type.make(bytes.buffer, bytes.byteOffset, length)
   const copy = Buffer.from(bytes.subarray(0, length * type.bytes))
   if (littleEndian !== hostIsLittleEndian) {
@@ -187,18 +196,27 @@ export const readNifti = (file: string): Effect.Effect<VolumeSource, InputError,
     const type = RAW_TYPES[h.datatype]
     if (!type) {
       const known = UNSUPPORTED_TYPES[h.datatype]
-      return yield* fail(file, known ? `unsupported NIfTI datatype ${known} (code ${h.datatype})` : `unknown NIfTI datatype code ${h.datatype}`)
+      return yield* fail(
+        file,
+        known ? `unsupported NIfTI datatype ${known} (code ${h.datatype})` : `unknown NIfTI datatype code ${h.datatype}`
+      )
     }
     const count = h.dims[0] * h.dims[1] * h.dims[2]
     const dataBytes = count * type.bytes
     const needed = h.voxOffset + dataBytes
     if (gz) {
       if (needed > fileSize * MAX_DEFLATE_RATIO)
-        return yield* fail(file, `header promises ${needed} bytes of data, impossible for ${fileSize} compressed bytes (dims larger than the data?)`)
+        return yield* fail(
+          file,
+          `header promises ${needed} bytes of data, impossible for ${fileSize} compressed bytes (dims larger than the data?)`
+        )
       if (needed > bufferConstants.MAX_LENGTH)
         return yield* fail(file, `image of ${needed} bytes is too large to decompress in memory; store it as uncompressed .nii`)
     } else if (needed > fileSize) {
-      return yield* fail(file, `header promises ${needed} bytes (dims ${h.dims.join("×")} of ${type.name} at offset ${h.voxOffset}) but the file has ${fileSize}`)
+      return yield* fail(
+        file,
+        `header promises ${needed} bytes (dims ${h.dims.join("×")} of ${type.name} at offset ${h.voxOffset}) but the file has ${fileSize}`
+      )
     }
     const plan = canonicalPlan(h.dims, h.affine)
     const scale = scaleOf(h)
@@ -345,7 +363,9 @@ export const writeNifti = <E>(
     for (let z = 0; z < options.dims[0]; z++) {
       const slice = yield* produce(z)
       // copied: the producer may reuse its array before the stream has consumed the chunk
-      yield* push(Buffer.from(Buffer.from(slice.buffer, slice.byteOffset, options.dims[1] * options.dims[2] * bytesPerVoxel(options.dtype))))
+      yield* push(
+        Buffer.from(Buffer.from(slice.buffer, slice.byteOffset, options.dims[1] * options.dims[2] * bytesPerVoxel(options.dtype)))
+      )
     }
     yield* Effect.tryPromise({
       try: async () => {

@@ -21,9 +21,17 @@ export const storedSource = (dir: string): Effect.Effect<VolumeSource, InputErro
     dtype: v.header.dtype,
     affine: v.header.affine,
     axisCodes: v.header.axisCodes,
-    native: { dims: [v.header.dims[2], v.header.dims[1], v.header.dims[0]], spacing: [v.header.spacing[2], v.header.spacing[1], v.header.spacing[0]], axisCodes: v.header.axisCodes, voxelType: v.header.dtype },
+    native: {
+      dims: [v.header.dims[2], v.header.dims[1], v.header.dims[0]],
+      spacing: [v.header.spacing[2], v.header.spacing[1], v.header.spacing[0]],
+      axisCodes: v.header.axisCodes,
+      voxelType: v.header.dtype
+    },
     readSlice: (z, out) =>
-      Effect.try({ try: () => v.readRawSlice(z, out), catch: (e) => (e instanceof InputError ? e : new InputError({ file: dir, problem: String(e) })) })
+      Effect.try({
+        try: () => v.readRawSlice(z, out),
+        catch: (e) => (e instanceof InputError ? e : new InputError({ file: dir, problem: String(e) }))
+      })
   }))
 
 /** Opens any supported input by its name: .nii/.nii.gz, .tif/.tiff, a stored volume or a directory of TIFF slices. */

@@ -20,16 +20,23 @@ export interface PhantomFilesOptions extends PhantomOptions {
  */
 export const writePhantomFiles = (outDir: string, o: PhantomFilesOptions): Effect.Effect<ReadonlyArray<string>, InputError> =>
   Effect.gen(function* () {
-    yield* Effect.try({ try: () => mkdirSync(outDir, { recursive: true }), catch: (e) => new InputError({ file: outDir, problem: `cannot create: ${String(e)}` }) })
+    yield* Effect.try({
+      try: () => mkdirSync(outDir, { recursive: true }),
+      catch: (e) => new InputError({ file: outDir, problem: `cannot create: ${String(e)}` })
+    })
     const ext = o.format === "nifti" ? ".nii.gz" : ".tif"
     const written: Array<string> = []
     for (let i = 0; i < o.volumes; i++) {
       const p = phantomVolume(phantomVolumeSeed(o.seed, i), o)
       const name = `torso-${String(i).padStart(3, "0")}`
-      for (const [source, file] of [[p.image, join(outDir, name + ext)], [p.labels, join(outDir, `${name}_seg${ext}`)]] as const) {
+      for (const [source, file] of [
+        [p.image, join(outDir, name + ext)],
+        [p.labels, join(outDir, `${name}_seg${ext}`)]
+      ] as const) {
         const slice = allocate(source.dtype, sliceLength(source.dims))
         const produce = (z: number) => (source as VolumeSource).readSlice(z, slice)
-        if (o.format === "nifti") yield* writeNifti(file, { dims: source.dims, dtype: source.dtype, affine: source.affine, spacing: source.spacing }, produce)
+        if (o.format === "nifti")
+          yield* writeNifti(file, { dims: source.dims, dtype: source.dtype, affine: source.affine, spacing: source.spacing }, produce)
         else yield* writeTiff(file, { dims: source.dims, dtype: source.dtype, compression: "deflate" }, produce)
         written.push(file)
       }

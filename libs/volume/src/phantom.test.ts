@@ -56,7 +56,10 @@ test("organs sit in anatomical order along z with realistic HU, smooth change be
     assert.ok(meanOf(liver.z) < meanOf(lungs.z))
     assert.equal(area[1][0], 0, "no lung in the lowest slice")
     assert.ok(area[1][Z - 1] > 0, "lungs in the top slice")
-    assert.ok(area[4].every((a) => a > 0), "spine in every slice")
+    assert.ok(
+      area[4].every((a) => a > 0),
+      "spine in every slice"
+    )
     const maxLung = Math.max(...area[1])
     for (let z = 1; z < Z; z++) assert.ok(Math.abs(area[1][z] - area[1][z - 1]) < 0.25 * maxLung, `lung area jumps at z=${z}`)
     // air outside the body: mean −1000 (clipped at −1024), noise σ 20–35

@@ -182,7 +182,13 @@ const textureTables = (spec: PhantomSpec) => {
 const frac = (x: number) => x - Math.floor(x)
 
 /** Renders slice z into `hu` (int16) and `labels` (uint8), both size×size, row-major (y, x). */
-export const renderPhantomSlice = (spec: PhantomSpec, tables: ReturnType<typeof textureTables>, z: number, hu: Int16Array, labels: Uint8Array): void => {
+export const renderPhantomSlice = (
+  spec: PhantomSpec,
+  tables: ReturnType<typeof textureTables>,
+  z: number,
+  hu: Int16Array,
+  labels: Uint8Array
+): void => {
   const S = spec.size
   const t = spec.t0 + ((z + 0.5) / spec.slices) * (spec.t1 - spec.t0)
   const w = bodyProfile(t)
@@ -267,7 +273,10 @@ export const renderPhantomSlice = (spec: PhantomSpec, tables: ReturnType<typeof 
           } else if (inEllipse(u, v, spec.liver.center[0], spec.liver.center[1], liverRu, liverRv)) {
             value = 60 + 6 * tex
             label = 3
-          } else if (inEllipse(u, v, spec.kidneys.center[0], spec.kidneys.center[1], kidRu, kidRv) || inEllipse(u, v, -spec.kidneys.center[0], spec.kidneys.center[1], kidRu, kidRv)) {
+          } else if (
+            inEllipse(u, v, spec.kidneys.center[0], spec.kidneys.center[1], kidRu, kidRv) ||
+            inEllipse(u, v, -spec.kidneys.center[0], spec.kidneys.center[1], kidRu, kidRv)
+          ) {
             value = 35 + 5 * tex
           }
           if (label === 1 || label === 3) {
@@ -323,7 +332,12 @@ export const phantomVolume = (seed: number, options: PhantomOptions): PhantomVol
     spacing: [spacingZ, spacingXY, spacingXY] as const,
     affine,
     axisCodes: ["R", "A", "S"] as const,
-    native: { dims: [S, S, options.slices], spacing: [spacingXY, spacingXY, spacingZ], axisCodes: ["R", "A", "S"] as const, voxelType: "int16" }
+    native: {
+      dims: [S, S, options.slices],
+      spacing: [spacingXY, spacingXY, spacingZ],
+      axisCodes: ["R", "A", "S"] as const,
+      voxelType: "int16"
+    }
   }
   const reader = (which: Int16Array | Uint8Array) => (z: number, out: VoxelArray) =>
     Effect.sync(() => {

@@ -69,7 +69,10 @@ export class StatsAccumulator {
 
   result(): IntensityStats {
     const m = { ...this.moments }
-    for (const [hist, offset] of [[this.unsignedHist, 0], [this.signedHist, INT16_OFFSET]] as const) {
+    for (const [hist, offset] of [
+      [this.unsignedHist, 0],
+      [this.signedHist, INT16_OFFSET]
+    ] as const) {
       if (!hist) continue
       let n = 0
       let sum = 0

@@ -24,7 +24,10 @@ test("a stored volume reads back slice by slice, along every axis, with labels a
   for (const v of image) sum += v
   assert.ok(Math.abs(header.stats.mean - sum / image.length) < 1e-9)
   assert.equal(header.stats.min, Math.min(...image))
-  assert.deepEqual([...header.labelIds], [...new Set(labels)].sort((a, b) => a - b))
+  assert.deepEqual(
+    [...header.labelIds],
+    [...new Set(labels)].sort((a, b) => a - b)
+  )
   await runScoped(
     Effect.gen(function* () {
       const v = yield* openVolume(dir)

@@ -1,5 +1,17 @@
 import { Effect, Schema, Scope } from "effect"
-import { closeSync, copyFileSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs"
+import {
+  closeSync,
+  copyFileSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+  writeSync
+} from "node:fs"
 import { join, resolve } from "node:path"
 import { InputError, INDEX_FILE, readArtifactIndex, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
 import { allocate, bytesPerVoxel, type Dtype, type LabelArray, type LabelDtype, type VoxelArray } from "./dtype.ts"
@@ -77,7 +89,8 @@ export const writeVolume = <E, R = never>(
       const labBytes = n * (init.labelDtype === "uint16" ? 2 : 1)
       for (let z = 0; z < Z; z++) {
         const slice = yield* produce(z)
-        if (slice.voxels.length < n) return yield* new InputError({ file: init.source, problem: `slice ${z} has ${slice.voxels.length} voxels, expected ${n}` })
+        if (slice.voxels.length < n)
+          return yield* new InputError({ file: init.source, problem: `slice ${z} has ${slice.voxels.length} voxels, expected ${n}` })
         stats.add(slice.voxels, n)
         yield* writeAll(voxFd, voxFile, bytesOf(slice.voxels).subarray(0, voxBytes), z * voxBytes)
         if (withLabels) {

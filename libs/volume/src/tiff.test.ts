@@ -28,7 +28,8 @@ const expectStack = (source: Float64Array, dtype: Dtype, label: string) => {
   const n = DIMS[1] * DIMS[2]
   for (let z = 0; z < DIMS[0]; z++) {
     const want = pattern(dtype, z)
-    for (let i = 0; i < n; i++) if (source[z * n + i] !== want[i]) assert.fail(`${label}: slice ${z} voxel ${i}: ${source[z * n + i]} ≠ ${want[i]}`)
+    for (let i = 0; i < n; i++)
+      if (source[z * n + i] !== want[i]) assert.fail(`${label}: slice ${z} voxel ${i}: ${source[z * n + i]} ≠ ${want[i]}`)
   }
 }
 
@@ -40,7 +41,9 @@ test("TIFF stacks round-trip for every voxel type, none/Deflate, classic and Big
     for (const compression of ["none", "deflate"] as const) {
       for (const bigTiff of [false, true]) {
         const file = join(dir, `${dtype}-${compression}-${bigTiff ? "big" : "classic"}.tif`)
-        await Effect.runPromise(writeTiff(file, { dims: DIMS, dtype, compression, bigTiff, rowsPerStrip: 8 }, (z) => Effect.succeed(pattern(dtype, z))))
+        await Effect.runPromise(
+          writeTiff(file, { dims: DIMS, dtype, compression, bigTiff, rowsPerStrip: 8 }, (z) => Effect.succeed(pattern(dtype, z)))
+        )
         const src = await runScoped(Effect.flatMap(readTiffStack(file), (s) => Effect.map(readAll(s), (data) => ({ s, data }))))
         assert.deepEqual([...src.s.dims], [...DIMS])
         assert.equal(src.s.dtype, dtype)
@@ -49,47 +52,56 @@ test("TIFF stacks round-trip for every voxel type, none/Deflate, classic and Big
     }
     const slices = join(dir, `${dtype}-slices`)
     mkdirSync(slices)
-    await Effect.runPromise(writeTiffDirectory(slices, { dims: DIMS, dtype, compression: "deflate" }, (z) => Effect.succeed(pattern(dtype, z))))
+    await Effect.runPromise(
+      writeTiffDirectory(slices, { dims: DIMS, dtype, compression: "deflate" }, (z) => Effect.succeed(pattern(dtype, z)))
+    )
     expectStack(await runScoped(Effect.flatMap(readTiffDirectory(slices), readAll)), dtype, slices)
   }
 })
 
-test("stacks recompressed by libtiff's tiffcp (LZW, PackBits, Deflate, tiles, big-endian) read back identical", { skip: !hasTiffcp() && "tiffcp (libtiff-tools) absent" }, async () => {
-  const dir = tempDir()
-  for (const dtype of DTYPES) {
-    const plain = join(dir, `${dtype}.tif`)
-    await Effect.runPromise(writeTiff(plain, { dims: DIMS, dtype, compression: "none" }, (z) => Effect.succeed(pattern(dtype, z))))
-    const variants: Array<[string, Array<string>]> = [
-      ["lzw", ["-c", "lzw"]],
-      ["packbits", ["-c", "packbits"]],
-      ["zip-predictor", ["-c", dtype === "float32" ? "zip" : "zip:2"]],
-      ["tiled", ["-c", "zip", "-t", "-w", "16", "-l", "16"]],
-      ["big-endian", ["-B"]],
-      ["bigtiff-lzw", ["-8", "-c", "lzw"]]
-    ]
-    for (const [name, args] of variants) {
-      const out = join(dir, `${dtype}-${name}.tif`)
-      const r = spawnSync("tiffcp", [...args, plain, out], { encoding: "utf8" })
-      assert.equal(r.status, 0, r.stderr)
-      expectStack(await runScoped(Effect.flatMap(readTiffStack(out), readAll)), dtype, out)
+test(
+  "stacks recompressed by libtiff's tiffcp (LZW, PackBits, Deflate, tiles, big-endian) read back identical",
+  { skip: !hasTiffcp() && "tiffcp (libtiff-tools) absent" },
+  async () => {
+    const dir = tempDir()
+    for (const dtype of DTYPES) {
+      const plain = join(dir, `${dtype}.tif`)
+      await Effect.runPromise(writeTiff(plain, { dims: DIMS, dtype, compression: "none" }, (z) => Effect.succeed(pattern(dtype, z))))
+      const variants: Array<[string, Array<string>]> = [
+        ["lzw", ["-c", "lzw"]],
+        ["packbits", ["-c", "packbits"]],
+        ["zip-predictor", ["-c", dtype === "float32" ? "zip" : "zip:2"]],
+        ["tiled", ["-c", "zip", "-t", "-w", "16", "-l", "16"]],
+        ["big-endian", ["-B"]],
+        ["bigtiff-lzw", ["-8", "-c", "lzw"]]
+      ]
+      for (const [name, args] of variants) {
+        const out = join(dir, `${dtype}-${name}.tif`)
+        const r = spawnSync("tiffcp", [...args, plain, out], { encoding: "utf8" })
+        assert.equal(r.status, 0, r.stderr)
+        expectStack(await runScoped(Effect.flatMap(readTiffStack(out), readAll)), dtype, out)
+      }
     }
+    // a directory of LZW slices goes through geotiff one file at a time
+    const plainDir = join(dir, "plain-slices")
+    const lzwDir = join(dir, "lzw-slices")
+    mkdirSync(plainDir)
+    mkdirSync(lzwDir)
+    await Effect.runPromise(writeTiffDirectory(plainDir, { dims: DIMS, dtype: "int16" }, (z) => Effect.succeed(pattern("int16", z))))
+    for (let z = 0; z < DIMS[0]; z++) {
+      const name = `slice_${String(z).padStart(5, "0")}.tif`
+      assert.equal(spawnSync("tiffcp", ["-c", "lzw", join(plainDir, name), join(lzwDir, name)]).status, 0)
+    }
+    expectStack(await runScoped(Effect.flatMap(readTiffDirectory(lzwDir), readAll)), "int16", lzwDir)
   }
-  // a directory of LZW slices goes through geotiff one file at a time
-  const plainDir = join(dir, "plain-slices")
-  const lzwDir = join(dir, "lzw-slices")
-  mkdirSync(plainDir)
-  mkdirSync(lzwDir)
-  await Effect.runPromise(writeTiffDirectory(plainDir, { dims: DIMS, dtype: "int16" }, (z) => Effect.succeed(pattern("int16", z))))
-  for (let z = 0; z < DIMS[0]; z++) {
-    const name = `slice_${String(z).padStart(5, "0")}.tif`
-    assert.equal(spawnSync("tiffcp", ["-c", "lzw", join(plainDir, name), join(lzwDir, name)]).status, 0)
-  }
-  expectStack(await runScoped(Effect.flatMap(readTiffDirectory(lzwDir), readAll)), "int16", lzwDir)
-})
+)
 
 test("a directory of slices is read in natural name order (s2 before s10)", async () => {
   const dir = tempDir()
-  for (const z of [10, 1, 2]) await Effect.runPromise(writeTiff(join(dir, `s${z}.tif`), { dims: [1, 2, 2], dtype: "uint8" }, () => Effect.succeed(new Uint8Array(4).fill(z))))
+  for (const z of [10, 1, 2])
+    await Effect.runPromise(
+      writeTiff(join(dir, `s${z}.tif`), { dims: [1, 2, 2], dtype: "uint8" }, () => Effect.succeed(new Uint8Array(4).fill(z)))
+    )
   const data = await runScoped(Effect.flatMap(readTiffDirectory(dir), readAll))
   assert.deepEqual([...data], [1, 1, 1, 1, 2, 2, 2, 2, 10, 10, 10, 10])
 })

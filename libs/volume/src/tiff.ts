@@ -28,7 +28,15 @@ const SAMPLE_TYPES: Readonly<Record<string, RawSample>> = {
   "64/3": RAW_SAMPLES.float64
 }
 
-const COMPRESSION_NAMES: Readonly<Record<number, string>> = { 1: "none", 5: "LZW", 8: "Deflate", 32946: "Deflate", 32773: "PackBits", 7: "JPEG", 50000: "zstd" }
+const COMPRESSION_NAMES: Readonly<Record<number, string>> = {
+  1: "none",
+  5: "LZW",
+  8: "Deflate",
+  32946: "Deflate",
+  32773: "PackBits",
+  7: "JPEG",
+  50000: "zstd"
+}
 
 export interface TiffPage {
   readonly index: number
@@ -45,7 +53,24 @@ export interface TiffPage {
   readonly tiled: boolean
 }
 
-const TYPE_SIZES: Readonly<Record<number, number>> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 }
+const TYPE_SIZES: Readonly<Record<number, number>> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
+  17: 8,
+  18: 8
+}
 
 /** Hard caps so hostile headers cannot make us allocate or loop without end. */
 const MAX_PAGES = 1_000_000
@@ -64,7 +89,10 @@ class Reader {
   ) {}
   at(position: number, length: number, what: string): Buffer {
     if (!(position >= 0) || position + length > this.size)
-      throw new InputError({ file: this.file, problem: `${what} at byte ${position} (+${length}) lies outside the file (${this.size} bytes)` })
+      throw new InputError({
+        file: this.file,
+        problem: `${what} at byte ${position} (+${length}) lies outside the file (${this.size} bytes)`
+      })
     const b = Buffer.alloc(length)
     let done = 0
     while (done < length) {
@@ -83,7 +111,8 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
   if (size < 8) throw new InputError({ file, problem: `too short for a TIFF file (${size} bytes)` })
   const head = r.at(0, Math.min(16, size), "header")
   const order = head.toString("latin1", 0, 2)
-  if (order !== "II" && order !== "MM") throw new InputError({ file, problem: `not a TIFF file (starts with ${JSON.stringify(head.toString("latin1", 0, 4))})` })
+  if (order !== "II" && order !== "MM")
+    throw new InputError({ file, problem: `not a TIFF file (starts with ${JSON.stringify(head.toString("latin1", 0, 4))})` })
   const le = order === "II"
   const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o))
   const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o))
@@ -116,7 +145,10 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
       if (![1, 3, 4, 16].includes(type)) throw new InputError({ file, problem: `page ${index}: tag ${tag} has non-integer type ${type}` })
       const valuePos = p + (big ? 12 : 8)
       const bytes = count * typeSize
-      const src = bytes <= inline ? body.subarray(valuePos, valuePos + bytes) : r.at(big ? u64(body, valuePos) : u32(body, valuePos), bytes, `tag ${tag} of page ${index}`)
+      const src =
+        bytes <= inline
+          ? body.subarray(valuePos, valuePos + bytes)
+          : r.at(big ? u64(body, valuePos) : u32(body, valuePos), bytes, `tag ${tag} of page ${index}`)
       const values: Array<number> = new Array(count)
       for (let i = 0; i < count; i++)
         values[i] = typeSize === 1 ? src[i] : typeSize === 2 ? u16(src, i * 2) : typeSize === 4 ? u32(src, i * 4) : u64(src, i * 8)
@@ -132,7 +164,8 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
     if (width < 1 || height < 1 || width * height > MAX_PAGE_PIXELS)
       throw new InputError({ file, problem: `page ${index}: size ${width}×${height} is not usable` })
     const spp = one(277, 1)
-    if (spp !== 1) throw new InputError({ file, problem: `page ${index}: ${spp} samples per pixel; only single-channel (grey) stacks are supported` })
+    if (spp !== 1)
+      throw new InputError({ file, problem: `page ${index}: ${spp} samples per pixel; only single-channel (grey) stacks are supported` })
     const bits = one(258, 1)
     const format = one(339, 1)
     const sample = SAMPLE_TYPES[`${bits}/${format}`]
@@ -144,18 +177,39 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
       throw new InputError({ file, problem: `page ${index}: missing or inconsistent strip offsets/byte counts` })
     for (let s = 0; s < offsets.length; s++)
       if (offsets[s] + byteCounts[s] > size)
-        throw new InputError({ file, problem: `page ${index}: strip ${s} at byte ${offsets[s]} (+${byteCounts[s]}) lies outside the file (${size} bytes)` })
+        throw new InputError({
+          file,
+          problem: `page ${index}: strip ${s} at byte ${offsets[s]} (+${byteCounts[s]}) lies outside the file (${size} bytes)`
+        })
     const rowsPerStrip = Math.min(one(278, height), height)
     if (!tiled && rowsPerStrip < 1) throw new InputError({ file, problem: `page ${index}: RowsPerStrip is 0` })
-    if (tiled && (one(322) < 1 || one(323, 0) < 1)) throw new InputError({ file, problem: `page ${index}: tile size ${one(322)}×${one(323, 0)} is not usable` })
+    if (tiled && (one(322) < 1 || one(323, 0) < 1))
+      throw new InputError({ file, problem: `page ${index}: tile size ${one(322)}×${one(323, 0)} is not usable` })
     if (!tiled && offsets.length < Math.ceil(height / Math.max(rowsPerStrip, 1)))
       throw new InputError({ file, problem: `page ${index}: ${offsets.length} strips cannot hold ${height} rows of ${rowsPerStrip}` })
     const compression = one(259, 1)
     const stored = byteCounts.reduce((a, b) => a + b, 0)
     const decoded = width * height * sample.bytes
     if (compression === 1 ? stored < decoded : decoded > stored * MAX_EXPANSION)
-      throw new InputError({ file, problem: `page ${index}: ${width}×${height} ${sample.name} needs ${decoded} bytes but its strips hold ${stored}${compression === 1 ? "" : " compressed"} (dims larger than the data?)` })
-    pages.push({ index, width, height, sample, compression, predictor: one(317, 1), littleEndian: le, offsets, byteCounts, rowsPerStrip, tiled })
+      throw new InputError({
+        file,
+        problem:
+          `page ${index}: ${width}×${height} ${sample.name} needs ${decoded} bytes but its ` +
+          `strips hold ${stored}${compression === 1 ? "" : " compressed"} (dims larger than the data?)`
+      })
+    pages.push({
+      index,
+      width,
+      height,
+      sample,
+      compression,
+      predictor: one(317, 1),
+      littleEndian: le,
+      offsets,
+      byteCounts,
+      rowsPerStrip,
+      tiled
+    })
     offset = big ? u64(body, n * entrySize) : u32(body, n * entrySize)
   }
   if (pages.length === 0) throw new InputError({ file, problem: "TIFF has no pages" })
@@ -163,7 +217,9 @@ export const parseTiffPages = (fd: number, file: string): ReadonlyArray<TiffPage
 }
 
 const hasFastPath = (p: TiffPage) =>
-  !p.tiled && (p.compression === 1 || p.compression === 8 || p.compression === 32946) && (p.predictor === 1 || (p.predictor === 2 && p.sample.integer))
+  !p.tiled &&
+  (p.compression === 1 || p.compression === 8 || p.compression === 32946) &&
+  (p.predictor === 1 || (p.predictor === 2 && p.sample.integer))
 
 const swapInPlace = (bytes: Buffer, size: number) => {
   if (size === 2) bytes.swap16()
@@ -193,7 +249,10 @@ const decodeFast = (r: Reader, page: TiffPage, raw: Buffer) => {
       const rows = Math.min(e * page.rowsPerStrip, page.height) - firstRow
       const bytes = rows * rowBytes
       if (page.offsets[s] + bytes > r.size)
-        throw new InputError({ file: r.file, problem: `page ${page.index}: strip data at byte ${page.offsets[s]} runs past the end of the file` })
+        throw new InputError({
+          file: r.file,
+          problem: `page ${page.index}: strip data at byte ${page.offsets[s]} runs past the end of the file`
+        })
       const target = raw.subarray(firstRow * rowBytes, firstRow * rowBytes + bytes)
       let done = 0
       while (done < bytes) {
@@ -212,13 +271,17 @@ const decodeFast = (r: Reader, page: TiffPage, raw: Buffer) => {
         throw new InputError({ file: r.file, problem: `page ${page.index}, strip ${s}: corrupt Deflate data (${describe(e)})` })
       }
       if (plain.length < rows * rowBytes)
-        throw new InputError({ file: r.file, problem: `page ${page.index}, strip ${s}: ${plain.length} bytes after inflating, expected ${rows * rowBytes}` })
+        throw new InputError({
+          file: r.file,
+          problem: `page ${page.index}, strip ${s}: ${plain.length} bytes after inflating, expected ${rows * rowBytes}`
+        })
       plain.copy(raw, firstRow * rowBytes, 0, rows * rowBytes)
       s++
     }
   }
   if (page.littleEndian !== hostIsLittleEndian) swapInPlace(raw, bpe)
-  if (page.predictor === 2) undoHorizontalPredictor(page.sample.make(raw.buffer, raw.byteOffset, page.width * page.height), page.width, page.height)
+  if (page.predictor === 2)
+    undoHorizontalPredictor(page.sample.make(raw.buffer, raw.byteOffset, page.width * page.height), page.width, page.height)
 }
 
 export interface TiffOptions {
@@ -243,7 +306,12 @@ const pageSource = (
   const first = refs[0].page
   for (const { file: f, page } of refs) {
     if (page.width !== first.width || page.height !== first.height || page.sample !== first.sample)
-      throw new InputError({ file: f, problem: `page ${page.index} is ${page.width}×${page.height} ${page.sample.name}, but the stack starts with ${first.width}×${first.height} ${first.sample.name}` })
+      throw new InputError({
+        file: f,
+        problem:
+          `page ${page.index} is ${page.width}×${page.height} ${page.sample.name}, ` +
+          `but the stack starts with ${first.width}×${first.height} ${first.sample.name}`
+      })
   }
   const X = first.width
   const Y = first.height
@@ -256,7 +324,8 @@ const pageSource = (
   const spacing = options.spacing ?? [1, 1, 1]
   const compressions = [...new Set(refs.map((p) => COMPRESSION_NAMES[p.page.compression] ?? `compression ${p.page.compression}`))]
   const readSlice: VolumeSource["readSlice"] = (z, out) => {
-    if (!(Number.isInteger(z) && z >= 0 && z < Z)) return Effect.fail(new InputError({ file, problem: `slice ${z} out of range 0..${Z - 1}` }))
+    if (!(Number.isInteger(z) && z >= 0 && z < Z))
+      return Effect.fail(new InputError({ file, problem: `slice ${z} out of range 0..${Z - 1}` }))
     const { file: f, page } = refs[z]
     const direct = sample.dtype === sample.name && out.length === n && out.constructor === rawTyped.constructor
     if (hasFastPath(page)) {
@@ -272,13 +341,21 @@ const pageSource = (
     }
     return Effect.tryPromise({
       try: async () => {
-        const rasters = await withGeotiff(f, async (tiff) => (await (await tiff.getImage(page.index)).readRasters({ samples: [0] })) as unknown as ReadonlyArray<ArrayLike<number>>)
+        const rasters = await withGeotiff(
+          f,
+          async (tiff) =>
+            (await (await tiff.getImage(page.index)).readRasters({ samples: [0] })) as unknown as ReadonlyArray<ArrayLike<number>>
+        )
         const band = rasters[0]
         if (band.length !== n) throw new Error(`decoded ${band.length} pixels, expected ${n}`)
         out.set(band as ArrayLike<number>)
         return out
       },
-      catch: (e) => new InputError({ file: f, problem: `page ${page.index} (${COMPRESSION_NAMES[page.compression] ?? page.compression}): cannot decode: ${describe(e)}` })
+      catch: (e) =>
+        new InputError({
+          file: f,
+          problem: `page ${page.index} (${COMPRESSION_NAMES[page.compression] ?? page.compression}): cannot decode: ${describe(e)}`
+        })
     })
   }
   return {
@@ -289,7 +366,12 @@ const pageSource = (
     dtype,
     affine: identityAffine([spacing[2], spacing[1], spacing[0]]),
     axisCodes: ["?", "?", "?"],
-    native: { dims: [X, Y, Z], spacing: [spacing[2], spacing[1], spacing[0]], axisCodes: ["?", "?", "?"], voxelType: `${sample.name} (${compressions.join(", ")})` },
+    native: {
+      dims: [X, Y, Z],
+      spacing: [spacing[2], spacing[1], spacing[0]],
+      axisCodes: ["?", "?", "?"],
+      voxelType: `${sample.name} (${compressions.join(", ")})`
+    },
     readSlice
   }
 }
@@ -322,7 +404,15 @@ export const readTiffStack = (file: string, options: TiffOptions = {}): Effect.E
     const reader = new Reader(fd, file, fstatSync(fd).size)
     const cache = yield* Effect.acquireRelease(Effect.sync(geotiffCache), (c) => c.close)
     return yield* Effect.try({
-      try: () => pageSource(file, "tiff", pages.map((page) => ({ file, page })), (_f, use) => use(reader), cache.use, options),
+      try: () =>
+        pageSource(
+          file,
+          "tiff",
+          pages.map((page) => ({ file, page })),
+          (_f, use) => use(reader),
+          cache.use,
+          options
+        ),
       catch: toInputError(file)
     })
   })
@@ -334,7 +424,10 @@ const naturalOrder = new Intl.Collator("en", { numeric: true }).compare
 export const readTiffDirectory = (dir: string, options: TiffOptions = {}): Effect.Effect<VolumeSource, InputError, Scope.Scope> =>
   Effect.gen(function* () {
     const names = yield* Effect.try({
-      try: () => readdirSync(dir).filter((n) => TIFF_NAME.test(n)).sort(naturalOrder),
+      try: () =>
+        readdirSync(dir)
+          .filter((n) => TIFF_NAME.test(n))
+          .sort(naturalOrder),
       catch: (e) => new InputError({ file: dir, problem: `cannot list directory: ${describe(e)}` })
     })
     if (names.length === 0) return yield* new InputError({ file: dir, problem: "directory contains no .tif/.tiff files" })
@@ -351,7 +444,8 @@ export const readTiffDirectory = (dir: string, options: TiffOptions = {}): Effec
       return Effect.try({
         try: () => {
           const pages = withReader(file, (r) => parseTiffPages(r.fd, file))
-          if (pages.length !== 1) throw new InputError({ file, problem: `has ${pages.length} pages; a directory of slices needs one page per file` })
+          if (pages.length !== 1)
+            throw new InputError({ file, problem: `has ${pages.length} pages; a directory of slices needs one page per file` })
           return { file, page: pages[0] }
         },
         catch: toInputError(file)
@@ -515,6 +609,9 @@ export const writeTiffDirectory = <E>(
 ): Effect.Effect<void, E | InputError> =>
   Effect.forEach(
     Array.from({ length: options.dims[0] }, (_, z) => z),
-    (z) => writeTiff(join(dir, `slice_${String(z).padStart(5, "0")}.tif`), { ...options, dims: [1, options.dims[1], options.dims[2]] }, () => produce(z)),
+    (z) =>
+      writeTiff(join(dir, `slice_${String(z).padStart(5, "0")}.tif`), { ...options, dims: [1, options.dims[1], options.dims[2]] }, () =>
+        produce(z)
+      ),
     { discard: true }
   )

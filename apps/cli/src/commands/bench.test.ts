@@ -14,8 +14,15 @@ const capture = () => {
 test("bench --only runs just the named section of a bench", async () => {
   const { io, out } = capture()
   assert.equal(await bench.run(["compute", "--quick", "--json", "--only", "matmul, 1 thread"], io), 0)
-  const records = out.join("").trim().split("\n").map((l) => JSON.parse(l) as { metric: string; value: number; config: { threads: number } })
-  assert.deepEqual(records.map((r) => [r.metric, r.config.threads]), [["matmul_gflops", 1]])
+  const records = out
+    .join("")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { metric: string; value: number; config: { threads: number } })
+  assert.deepEqual(
+    records.map((r) => [r.metric, r.config.threads]),
+    [["matmul_gflops", 1]]
+  )
   assert.ok(records[0].value > 0)
 })
 

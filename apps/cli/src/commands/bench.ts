@@ -5,7 +5,12 @@ import type { Bench, BenchRecord } from "../../../../bench/contract.ts"
 import { type Command, EXIT_FAILED, EXIT_OK, UsageError, parseFlags, repoRoot } from "../command.ts"
 
 const available = (dir: string): Array<string> =>
-  existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "contract.ts" && !f.endsWith(".test.ts")).map((f) => f.slice(0, -3)).sort() : []
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".ts") && f !== "contract.ts" && !f.endsWith(".test.ts"))
+        .map((f) => f.slice(0, -3))
+        .sort()
+    : []
 
 export const bench: Command = {
   name: "bench",
@@ -20,13 +25,17 @@ one object per line: {"bench","metric","value","unit","config"}. --quick finishe
     const dir = join(repoRoot(), "bench")
     const names = available(dir)
     if (positionals.length !== 1 || !names.includes(positionals[0]))
-      throw new UsageError(`${positionals.length === 1 ? `no benchmark '${positionals[0]}'` : "name one benchmark"}; available: ${names.join(", ") || "(none)"}`)
+      throw new UsageError(
+        `${positionals.length === 1 ? `no benchmark '${positionals[0]}'` : "name one benchmark"}; available: ${names.join(", ") || "(none)"}`
+      )
     const mod = (await import(pathToFileURL(join(dir, `${positionals[0]}.ts`)).href)) as { default: Bench }
     const only = values.only
     if (only !== undefined && !(mod.default.sections ?? []).some((name) => name.includes(only))) {
       const sections = mod.default.sections
       throw new UsageError(
-        sections === undefined ? `bench ${positionals[0]} has no sections to pick with --only` : `no section of bench ${positionals[0]} matches '${only}'; sections: ${sections.join("; ")}`
+        sections === undefined
+          ? `bench ${positionals[0]} has no sections to pick with --only`
+          : `no section of bench ${positionals[0]} matches '${only}'; sections: ${sections.join("; ")}`
       )
     }
     const records: Array<BenchRecord> = []

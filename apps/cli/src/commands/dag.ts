@@ -4,7 +4,9 @@ import { type Command, EXIT_OK, onePipelineFile, parseFlags, repoRoot } from "..
 import { runCommandEffect } from "../effect-exit.ts"
 
 const edges = (p: ResolvedPipeline) =>
-  p.nodes.flatMap((n) => Object.entries(n.inputs).flatMap(([port, { wires }]) => wires.map((w) => ({ from: w.node, output: w.output, to: n.id, port }))))
+  p.nodes.flatMap((n) =>
+    Object.entries(n.inputs).flatMap(([port, { wires }]) => wires.map((w) => ({ from: w.node, output: w.output, to: n.id, port })))
+  )
 
 export const toMermaid = (p: ResolvedPipeline): string => {
   const ids = new Map(p.nodes.map((n, i) => [n.id, `s${i}`]))

@@ -17,7 +17,11 @@ on another store does not unpin this store's results); deletes the rest, plus sc
 directories. A deleted lock file pins nothing.
 --dry-run lists what would go and how many bytes it would free.`,
   run: async (argv, io) => {
-    const { values, positionals } = parseFlags(argv, { "dry-run": { type: "boolean" }, store: { type: "string" }, wait: { type: "string" } })
+    const { values, positionals } = parseFlags(argv, {
+      "dry-run": { type: "boolean" },
+      store: { type: "string" },
+      wait: { type: "string" }
+    })
     if (positionals.length > 0) io.stderr(`ignoring extra arguments: ${positionals.join(" ")}\n`)
     const dir = storeDir(values.store, io)
     const { root } = storeLayout(dir)
@@ -29,14 +33,22 @@ directories. A deleted lock file pins nothing.
     const program = Effect.scoped(
       Effect.gen(function* () {
         const store = yield* Store
-        yield* store.lease({ runId: newRunId(), waitSeconds: Number(values.wait ?? "0") || 0, notice: (m) => Effect.sync(() => io.stderr(`note: ${m}\n`)) })
+        yield* store.lease({
+          runId: newRunId(),
+          waitSeconds: Number(values.wait ?? "0") || 0,
+          notice: (m) => Effect.sync(() => io.stderr(`note: ${m}\n`))
+        })
         return yield* collectGarbage(io.cwd, dryRun)
       })
     ).pipe(Effect.provide(Store.layer(dir)))
     return runCommandEffect(program, io, (report) => {
       io.stdout(`roots: ${report.lockFiles.length ? report.lockFiles.map((f) => relative(io.cwd, f)).join(", ") : "(no lock files)"}\n`)
-      for (const r of report.removed) io.stdout(`${dryRun ? "would delete" : "deleted"}  ${relative(root, r.path)}  ${formatBytes(r.bytes)}\n`)
-      io.stdout(`${dryRun ? "would free" : "freed"} ${formatBytes(report.bytes)} (${report.bytes} bytes) in ${report.removed.length} entr${report.removed.length === 1 ? "y" : "ies"}\n`)
+      for (const r of report.removed)
+        io.stdout(`${dryRun ? "would delete" : "deleted"}  ${relative(root, r.path)}  ${formatBytes(r.bytes)}\n`)
+      io.stdout(
+        `${dryRun ? "would free" : "freed"} ${formatBytes(report.bytes)} (${report.bytes} ` +
+          `bytes) in ${report.removed.length} entr${report.removed.length === 1 ? "y" : "ies"}\n`
+      )
       return EXIT_OK
     })
   }

@@ -9,13 +9,4 @@ import { phantom } from "./phantom.ts"
 import { volumeInfoCommand } from "./volume-info.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
-export const commands: ReadonlyArray<Command> = [
-  run,
-  plan,
-  dag,
-  gc,
-  stages,
-  bench,
-  phantom,
-  volumeInfoCommand
-]
+export const commands: ReadonlyArray<Command> = [run, plan, dag, gc, stages, bench, phantom, volumeInfoCommand]

@@ -19,7 +19,8 @@ const slices = (source: VolumeSource) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const all: Array<Array<number>> = []
-      for (let z = 0; z < source.dims[0]; z++) all.push([...(yield* source.readSlice(z, allocate(source.dtype, source.dims[1] * source.dims[2])))])
+      for (let z = 0; z < source.dims[0]; z++)
+        all.push([...(yield* source.readSlice(z, allocate(source.dtype, source.dims[1] * source.dims[2])))])
       return all
     })
   )
@@ -28,15 +29,23 @@ for (const format of ["nifti", "tiff"] as const) {
   test(`tomoprior phantom --format ${format} writes the volumes ingest generates, with labels, read back identical`, async () => {
     const dir = tempDir()
     const { io, out } = capture(dir)
-    const code = await phantom.run(["--out", "ph", "--volumes", "2", "--size", "24", "--slices", "6", "--seed", "4", "--format", format], io)
+    const code = await phantom.run(
+      ["--out", "ph", "--volumes", "2", "--size", "24", "--slices", "6", "--seed", "4", "--format", format],
+      io
+    )
     assert.equal(code, 0)
     assert.match(out.join(""), /wrote 4 files/)
     const ext = format === "nifti" ? ".nii.gz" : ".tif"
     for (const i of [0, 1]) {
       const expected = phantomVolume(phantomVolumeSeed(4, i), { size: 24, slices: 6 })
-      for (const [name, source] of [[`torso-00${i}${ext}`, expected.image], [`torso-00${i}_seg${ext}`, expected.labels]] as const) {
+      for (const [name, source] of [
+        [`torso-00${i}${ext}`, expected.image],
+        [`torso-00${i}_seg${ext}`, expected.labels]
+      ] as const) {
         const [got, want] = await Effect.runPromise(
-          Effect.scoped(Effect.flatMap(openSource(join(dir, "ph", name)), (s) => Effect.promise(() => Promise.all([slices(s), slices(source)]))))
+          Effect.scoped(
+            Effect.flatMap(openSource(join(dir, "ph", name)), (s) => Effect.promise(() => Promise.all([slices(s), slices(source)])))
+          )
         )
         assert.deepEqual(got, want, name)
       }

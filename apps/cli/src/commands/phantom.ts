@@ -42,7 +42,10 @@ Defaults: --volumes 12 --size 96 --slices 64 --seed 0 --format nifti.`,
     }
     const started = Date.now()
     return runCommandEffect(writePhantomFiles(resolve(io.cwd, values.out), options), io, (files) => {
-      io.stdout(`wrote ${files.length} files (${options.volumes} volumes of ${options.size}×${options.size}×${options.slices}) to ${values.out} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+      io.stdout(
+        `wrote ${files.length} files (${options.volumes} volumes of ${options.size}×${options.size}×${options.slices}) ` +
+          `to ${values.out} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`
+      )
       return EXIT_OK
     })
   }

@@ -36,7 +36,13 @@ For every stage: "cached", or why it would run — "no previous run", "param \`l
       if (values.json) for (const p of plans) io.stdout(JSON.stringify({ type: "plan", ...p }) + "\n")
       else {
         const width = Math.max(...plans.map((p) => p.stage.length), 5)
-        for (const p of plans) io.stdout(`${p.stage.padEnd(width)}  ${p.status === "cached" ? "cached" : "run   "}  ${p.status === "cached" ? "" : p.reasons.join("; ")}\n`.replace(/ +\n$/, "\n"))
+        for (const p of plans)
+          io.stdout(
+            `${p.stage.padEnd(width)}  ${p.status === "cached" ? "cached" : "run   "}  ${p.status === "cached" ? "" : p.reasons.join("; ")}\n`.replace(
+              / +\n$/,
+              "\n"
+            )
+          )
         const n = plans.filter((p) => p.status === "run").length
         io.stdout(`${n} of ${plans.length} stage${plans.length === 1 ? "" : "s"} would run\n`)
       }

@@ -1,7 +1,17 @@
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 import { EventSink, Executor, StageRegistry, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
-import { type Command, EXIT_FAILED, EXIT_OK, UsageError, backendOverride, onePipelineFile, parseFlags, repoRoot, storeDir } from "../command.ts"
+import {
+  type Command,
+  EXIT_FAILED,
+  EXIT_OK,
+  UsageError,
+  backendOverride,
+  onePipelineFile,
+  parseFlags,
+  repoRoot,
+  storeDir
+} from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 import { humanRenderer, jsonRenderer } from "../render.ts"
 
@@ -42,12 +52,15 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
     const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
     const runId = newRunId()
     const services = Executor.layerLocal.pipe(
-      Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(repoRoot()), Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit)))
+      Layer.provideMerge(
+        Layer.mergeAll(StageRegistry.layer(repoRoot()), Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit))
+      )
     )
     const program = Effect.gen(function* () {
       const pipeline = yield* resolvePipelineFile(file, { backend })
       for (const name of [...(values.force ?? []), ...(values.only ?? [])])
-        if (!pipeline.nodes.some((n) => n.id === name || n.specId === name)) return yield* Effect.fail(new UsageError(`no stage \`${name}\` in ${file}`))
+        if (!pipeline.nodes.some((n) => n.id === name || n.specId === name))
+          return yield* Effect.fail(new UsageError(`no stage \`${name}\` in ${file}`))
       return yield* runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })
     }).pipe(Effect.provide(services), Effect.ensuring(Effect.sync(renderer.close)))
     return runCommandEffect(program, io, (summary) => (summary.ok ? EXIT_OK : EXIT_FAILED))

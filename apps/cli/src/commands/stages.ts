@@ -6,7 +6,9 @@ import { type Command, EXIT_OK, parseFlags, repoRoot } from "../command.ts"
 /** The params schema as JSON Schema properties (best effort: some schemas have no JSON form). */
 const paramsOf = (stage: StageDef): Record<string, unknown> => {
   try {
-    const doc = Schema.toJsonSchemaDocument(stage.params as Schema.Top) as { schema: { properties?: Record<string, unknown>; required?: Array<string> } }
+    const doc = Schema.toJsonSchemaDocument(stage.params as Schema.Top) as {
+      schema: { properties?: Record<string, unknown>; required?: Array<string> }
+    }
     return doc.schema.properties ?? {}
   } catch {
     return {}
@@ -14,7 +16,13 @@ const paramsOf = (stage: StageDef): Record<string, unknown> => {
 }
 
 const describeParam = (name: string, s: unknown): string => {
-  const o = (s ?? {}) as { type?: unknown; enum?: Array<unknown>; default?: unknown; description?: string; anyOf?: Array<{ type?: unknown }> }
+  const o = (s ?? {}) as {
+    type?: unknown
+    enum?: Array<unknown>
+    default?: unknown
+    description?: string
+    anyOf?: Array<{ type?: unknown }>
+  }
   const type = o.enum ? o.enum.map((v) => JSON.stringify(v)).join(" | ") : (o.type ?? o.anyOf?.map((a) => a.type).join(" | ") ?? "value")
   return `${name}: ${String(type)}${o.default !== undefined ? ` = ${JSON.stringify(o.default)}` : ""}${o.description ? `  — ${o.description}` : ""}`
 }
@@ -34,12 +42,30 @@ pipeline's \`plugins:\` are loaded when that pipeline is used.`,
       const { stage, origin } = registry.stages.get(name)!
       const params = paramsOf(stage)
       if (values.json) {
-        io.stdout(JSON.stringify({ type: "stage", name, version: stage.version, origin, description: stage.description, inputs: stage.inputs, outputs: stage.outputs, params, resources: stage.resources ?? { cpu: 1 } }) + "\n")
+        io.stdout(
+          JSON.stringify({
+            type: "stage",
+            name,
+            version: stage.version,
+            origin,
+            description: stage.description,
+            inputs: stage.inputs,
+            outputs: stage.outputs,
+            params,
+            resources: stage.resources ?? { cpu: 1 }
+          }) + "\n"
+        )
         continue
       }
       io.stdout(`${name} (v${stage.version}, ${origin})\n  ${stage.description}\n`)
       io.stdout(`  inputs:  ${describePorts(stage)}\n`)
-      io.stdout(`  outputs: ${Object.entries(stage.outputs).map(([n, k]) => `${n} (${k})`).join(", ") || "(none)"}\n`)
+      io.stdout(
+        `  outputs: ${
+          Object.entries(stage.outputs)
+            .map(([n, k]) => `${n} (${k})`)
+            .join(", ") || "(none)"
+        }\n`
+      )
       const ps = Object.entries(params)
       io.stdout(`  params:  ${ps.length ? ps.map(([n, s]) => describeParam(n, s)).join("\n           ") : "(none)"}\n`)
       if (stage.resources?.cpu === "all") io.stdout("  resources: the whole machine\n")

@@ -42,7 +42,9 @@ test("auto picks tfjs-node when it is installed and works", async () => {
 })
 
 test("an explicitly requested tfjs-node-gpu that is missing fails with BackendUnavailable and the install command", async () => {
-  const error = await Effect.runPromise(Effect.flip(initBackend({ backend: "tensorflow-gpu", threads: 0 }, { ...quiet, loader: notInstalled })))
+  const error = await Effect.runPromise(
+    Effect.flip(initBackend({ backend: "tensorflow-gpu", threads: 0 }, { ...quiet, loader: notInstalled }))
+  )
   assert.ok(error instanceof BackendUnavailable)
   assert.equal(error.backend, "tensorflow-gpu")
   assert.match(error.reason, /npm install @tensorflow\/tfjs-node-gpu/)
@@ -55,6 +57,8 @@ test("TOMOPRIOR_BACKEND overrides auto, but not an explicit choice, and must be 
   assert.match(lines.join("\n"), /50× slower/)
   const wasm = await initBackendAsync({ backend: "wasm", threads: 0 }, { log: () => {}, env: { TOMOPRIOR_BACKEND: "cpu" } })
   assert.equal(wasm.backend, "wasm")
-  const error = await Effect.runPromise(Effect.flip(initBackend({ backend: "auto", threads: 0 }, { log: () => {}, env: { TOMOPRIOR_BACKEND: "gpu" } })))
+  const error = await Effect.runPromise(
+    Effect.flip(initBackend({ backend: "auto", threads: 0 }, { log: () => {}, env: { TOMOPRIOR_BACKEND: "gpu" } }))
+  )
   assert.match(error.reason, /TOMOPRIOR_BACKEND must be one of/)
 })

@@ -83,7 +83,10 @@ const initWasm = async (): Promise<{ kernels: ReadonlyArray<string>; simd: boole
   const dist = dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm"))
   wasm.setWasmPaths(`${dist}/`)
   if (!(await tf.setBackend("wasm"))) {
-    throw new BackendUnavailable({ backend: "wasm", reason: `the wasm binaries in ${dist} did not load; reinstall @tensorflow/tfjs-backend-wasm` })
+    throw new BackendUnavailable({
+      backend: "wasm",
+      reason: `the wasm binaries in ${dist} did not load; reinstall @tensorflow/tfjs-backend-wasm`
+    })
   }
   return { kernels: registerProjectKernels(), simd: Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) }
 }
@@ -119,7 +122,12 @@ export const initBackendAsync = async (settings: ComputeSettings, options: InitO
   await import("@tensorflow/tfjs")
   const finish = async (backend: ConcreteBackend, reason: string, wasm?: { kernels: ReadonlyArray<string>; simd: boolean }) => {
     const info: BackendInfo = {
-      backend, requested, reason, threads: await threadsOf(backend), version: tf.version_core, kernels: wasm?.kernels ?? [],
+      backend,
+      requested,
+      reason,
+      threads: await threadsOf(backend),
+      version: tf.version_core,
+      kernels: wasm?.kernels ?? [],
       ...(wasm === undefined ? {} : { simd: wasm.simd })
     }
     log(describeBackend(info))
@@ -141,7 +149,9 @@ export const initBackendAsync = async (settings: ComputeSettings, options: InitO
       if (problem !== undefined) {
         throw new BackendUnavailable({
           backend: requested,
-          reason: `${problem}; install it with \`npm install ${nodePackages[requested]}@4.22.0\` (needs internet: it downloads libtensorflow) or use compute.backend: wasm`
+          reason:
+            `${problem}; install it with \`npm install ${nodePackages[requested]}@4.22.0\` ` +
+            `(needs internet: it downloads libtensorflow) or use compute.backend: wasm`
         })
       }
       return finish(requested, "requested")
@@ -158,12 +168,8 @@ export const initBackendAsync = async (settings: ComputeSettings, options: InitO
 }
 
 /** `initBackendAsync` as an Effect; any failure is a BackendUnavailable naming what to fix. */
-export const initBackend = (
-  settings: ComputeSettings,
-  options: InitOptions = {}
-): Effect.Effect<BackendInfo, BackendUnavailable> =>
+export const initBackend = (settings: ComputeSettings, options: InitOptions = {}): Effect.Effect<BackendInfo, BackendUnavailable> =>
   Effect.tryPromise({
     try: () => initBackendAsync(settings, options),
-    catch: (e) =>
-      e instanceof BackendUnavailable ? e : new BackendUnavailable({ backend: settings.backend, reason: errorText(e) })
+    catch: (e) => (e instanceof BackendUnavailable ? e : new BackendUnavailable({ backend: settings.backend, reason: errorText(e) }))
   })

@@ -14,7 +14,14 @@ import { transferWeights } from "./transfer.ts"
 import { CheckpointError, WeightTransferMismatch } from "./errors.ts"
 
 const spec = (over: Partial<EncoderSpec> = {}): EncoderSpec => ({ ...defaultEncoderSpec, width: 0.25, inputSize: 16, seed: 3, ...over })
-const metadata: CheckpointMetadata = { architecture: "ref-resnet", width: 0.25, inputSize: 16, method: "sorting", backend: "cpu", steps: 12 }
+const metadata: CheckpointMetadata = {
+  architecture: "ref-resnet",
+  width: 0.25,
+  inputSize: 16,
+  method: "sorting",
+  backend: "cpu",
+  steps: 12
+}
 
 /** Random weights everywhere, variances positive, so BN moving statistics matter too. */
 const randomize = (model: ReturnType<typeof buildScoreModel>, seed: number): void =>

@@ -60,10 +60,12 @@ export const directoryHandler = (dir: string, metadata?: CheckpointMetadata): tf
     return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
       const specs = manifest.flatMap((group) => group.weights)
       const buffers = await Promise.all(
-        manifest.flatMap((group) => group.paths).map(async (p) => {
-          const bytes = await readFile(join(dir, p))
-          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-        })
+        manifest
+          .flatMap((group) => group.paths)
+          .map(async (p) => {
+            const bytes = await readFile(join(dir, p))
+            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+          })
       )
       return [specs, buffers.length === 1 ? buffers[0] : buffers]
     })

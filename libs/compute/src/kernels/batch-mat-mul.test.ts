@@ -19,8 +19,20 @@ test("BatchMatMul with transposes matches cpu (rank 2 and batch-1 rank 3; batche
   ]
   for (const [i, [sa, sb, ta, tb]] of cases.entries()) {
     const run = () => {
-      const a = tf.tensor(randomValues(sa.reduce((x, y) => x * y), i + 1), sa)
-      const b = tf.tensor(randomValues(sb.reduce((x, y) => x * y), i + 50), sb)
+      const a = tf.tensor(
+        randomValues(
+          sa.reduce((x, y) => x * y),
+          i + 1
+        ),
+        sa
+      )
+      const b = tf.tensor(
+        randomValues(
+          sb.reduce((x, y) => x * y),
+          i + 50
+        ),
+        sb
+      )
       const c = tf.matMul(a, b, ta, tb)
       tf.dispose([a, b])
       return c

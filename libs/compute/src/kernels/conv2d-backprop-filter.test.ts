@@ -1,17 +1,45 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { convCases as cases, convOutputShape as outputShape, liveCounts, onBackend, randomValues, relativeError, setupBackends, type ConvCase as Case } from "./testing.ts"
+import {
+  convCases as cases,
+  convOutputShape as outputShape,
+  liveCounts,
+  onBackend,
+  randomValues,
+  relativeError,
+  setupBackends,
+  type ConvCase as Case
+} from "./testing.ts"
 
 const tolerance = 1e-5
 
 const runDW = (c: Case, seed: number) => () => {
-  const x = tf.tensor4d(randomValues(c.x.reduce((a, b) => a * b), seed), c.x)
+  const x = tf.tensor4d(
+    randomValues(
+      c.x.reduce((a, b) => a * b),
+      seed
+    ),
+    c.x
+  )
   const dyShape = outputShape(c)
-  const dy = tf.tensor4d(randomValues(dyShape.reduce((a, b) => a * b), seed + 1), dyShape)
-  const dW = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
-    strides: c.stride, pad: c.pad, dataFormat: "NHWC", filterShape: [...c.k, c.x[3], c.co]
-  }) as tf.Tensor
+  const dy = tf.tensor4d(
+    randomValues(
+      dyShape.reduce((a, b) => a * b),
+      seed + 1
+    ),
+    dyShape
+  )
+  const dW = tf.engine().runKernel(
+    "Conv2DBackpropFilter",
+    { x, dy },
+    {
+      strides: c.stride,
+      pad: c.pad,
+      dataFormat: "NHWC",
+      filterShape: [...c.k, c.x[3], c.co]
+    }
+  ) as tf.Tensor
   x.dispose()
   dy.dispose()
   return dW
@@ -30,8 +58,7 @@ test("Conv2DBackpropFilter matches the cpu backend (strides 1-3, same/valid/expl
 })
 
 test("conv2d gradients through tf.grads on wasm match cpu", async () => {
-  const grads = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
-    tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"))))
+  const grads = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"))))
   const run = (which: 0 | 1) => () => {
     const x = tf.tensor4d(randomValues(2 * 9 * 7 * 3, 5), [2, 9, 7, 3])
     const w = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 6), [3, 3, 3, 4])

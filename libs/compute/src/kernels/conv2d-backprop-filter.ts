@@ -84,12 +84,21 @@ const dyAsFilter = (backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: C
   return withScratch(backend, (s) => {
     const xT = s.run("Transpose", { x }, { perm: [3, 1, 2, 0] })
     const dyT = s.run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] })
-    let dW = s.run("Conv2D", { x: xT, filter: dyT }, {
-      strides: [1, 1],
-      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-      dilations: [sh, sw],
-      dataFormat: "NHWC"
-    })
+    let dW = s.run(
+      "Conv2D",
+      { x: xT, filter: dyT },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0]
+        ],
+        dilations: [sh, sw],
+        dataFormat: "NHWC"
+      }
+    )
     if (dW.shape[1] !== kh || dW.shape[2] !== kw) {
       dW = s.adopt(sliceBox(backend, dW, [0, 0, 0, 0], [info.inChannels, kh, kw, info.outChannels]))
     }
@@ -101,13 +110,25 @@ const dyAsFilter = (backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: C
  * dW[i,j,c,o] = Σ_{n,y,x} x_pad[n, y·s+i, x·s+j, c] · dy[n,y,x,o], which the stock wasm backend
  * does not have at all.
  */
-export const conv2dBackpropFilter = (
-  args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Conv2DBackpropFilterAttrs }
-): TensorInfo => {
-  const { inputs: { x, dy }, backend, attrs } = args
+export const conv2dBackpropFilter = (args: {
+  inputs: { x: TensorInfo; dy: TensorInfo }
+  backend: BackendWasm
+  attrs: Conv2DBackpropFilterAttrs
+}): TensorInfo => {
+  const {
+    inputs: { x, dy },
+    backend,
+    attrs
+  } = args
   const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad,
-    attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat)
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat)
   )
   if (info.dataFormat !== "channelsLast") throw new Error("compute: Conv2DBackpropFilter supports NHWC only")
   const taps = info.filterHeight * info.filterWidth * info.inChannels

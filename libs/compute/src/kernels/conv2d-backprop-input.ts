@@ -45,22 +45,39 @@ const columnPlan = (phases: ReadonlyArray<Phase>): ColumnPlan | undefined => {
 
 /** Runs a stride-1 conv of dy with pads that may be negative (those crop dy instead). */
 const convWithPads = (
-  s: Scratch, dy: TensorInfo, filter: TensorInfo, top: number, bottom: number, left: number, right: number
+  s: Scratch,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number
 ): TensorInfo => {
   const [b, oh, ow, co] = dy.shape
-  const cropTop = Math.max(0, -top), cropBottom = Math.max(0, -bottom)
-  const cropLeft = Math.max(0, -left), cropRight = Math.max(0, -right)
+  const cropTop = Math.max(0, -top),
+    cropBottom = Math.max(0, -bottom)
+  const cropLeft = Math.max(0, -left),
+    cropRight = Math.max(0, -right)
   let input = dy
   if (cropTop + cropBottom + cropLeft + cropRight > 0) {
     input = sliceBox(s.backend, dy, [0, cropTop, cropLeft, 0], [b, oh - cropTop - cropBottom, ow - cropLeft - cropRight, co])
     s.adopt(input)
   }
-  return s.run("Conv2D", { x: input, filter }, {
-    strides: [1, 1],
-    pad: [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]],
-    dilations: [1, 1],
-    dataFormat: "NHWC"
-  })
+  return s.run(
+    "Conv2D",
+    { x: input, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [Math.max(0, top), Math.max(0, bottom)],
+        [Math.max(0, left), Math.max(0, right)],
+        [0, 0]
+      ],
+      dilations: [1, 1],
+      dataFormat: "NHWC"
+    }
+  )
 }
 
 /**
@@ -69,18 +86,31 @@ const convWithPads = (
  * flipped filter, for stride s the sub-pixel decomposition — one conv per row phase, all column
  * phases as output channels, phases interleaved by a Concat of contiguous rows.
  */
-export const conv2dBackpropInput = (
-  args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Conv2DBackpropInputAttrs }
-): TensorInfo => {
-  const { inputs: { dy, filter }, backend, attrs } = args
+export const conv2dBackpropInput = (args: {
+  inputs: { dy: TensorInfo; filter: TensorInfo }
+  backend: BackendWasm
+  attrs: Conv2DBackpropInputAttrs
+}): TensorInfo => {
+  const {
+    inputs: { dy, filter },
+    backend,
+    attrs
+  } = args
   const info = backend_util.computeConv2DInfo(
-    attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad,
-    attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat)
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat)
   )
   if (info.dataFormat !== "channelsLast") throw new Error("compute: Conv2DBackpropInput supports NHWC only")
   const { batchSize: b, inHeight: H, inWidth: W, inChannels: ci, outChannels: co, outHeight: oh } = info
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info
-  const Qh = Math.ceil(H / sh), Qw = Math.ceil(W / sw)
+  const Qh = Math.ceil(H / sh),
+    Qw = Math.ceil(W / sw)
   const rows = phasesOf(kh, sh, info.padInfo.top)
   const cols = columnPlan(phasesOf(kw, sw, info.padInfo.left))
   const w = (backend.typedArrayFromHeap(filter) as Float32Array).slice()
@@ -91,7 +121,8 @@ export const conv2dBackpropInput = (
         backend.typedArrayFromHeap(zeros).fill(0)
         return zeros
       }
-      const T = row.taps, K = cols.window
+      const T = row.taps,
+        K = cols.window
       const f = s.alloc([T, K, co, sw * ci])
       const fv = backend.typedArrayFromHeap(f) as Float32Array
       fv.fill(0)
@@ -104,7 +135,7 @@ export const conv2dBackpropInput = (
             const j = col.rho + sw * t
             for (let ch = 0; ch < ci; ch++) {
               const src = ((i * kw + j) * ci + ch) * co
-              const dst = ((u * K + v) * co) * (sw * ci) + c * ci + ch
+              const dst = (u * K + v) * co * (sw * ci) + c * ci + ch
               for (let o = 0; o < co; o++) fv[dst + o * sw * ci] = w[src + o]
             }
           }
@@ -113,9 +144,17 @@ export const conv2dBackpropInput = (
       const right = Qw + K - 1 - cols.before - info.outWidth
       return convWithPads(s, dy, f, T - 1 - row.delta, Qh + row.delta - oh, cols.before, right)
     })
-    const interleaved = sh === 1
-      ? view(rowBlocks[0], [b, Qh, Qw * sw, ci])
-      : view(s.run("Concat", rowBlocks.map((t) => view(t, [b, Qh, 1, Qw * sw * ci])), { axis: 2 }), [b, Qh * sh, Qw * sw, ci])
+    const interleaved =
+      sh === 1
+        ? view(rowBlocks[0], [b, Qh, Qw * sw, ci])
+        : view(
+            s.run(
+              "Concat",
+              rowBlocks.map((t) => view(t, [b, Qh, 1, Qw * sw * ci])),
+              { axis: 2 }
+            ),
+            [b, Qh * sh, Qw * sw, ci]
+          )
     if (Qh * sh === H && Qw * sw === W) return s.release(interleaved)
     return sliceBox(backend, interleaved, [0, 0, 0, 0], [b, H, W, ci])
   })

@@ -16,5 +16,13 @@ export const cast = (args: { inputs: { x: TensorInfo }; backend: BackendWasm; at
     ? share(args.backend, args.inputs.x)
     : (stockKernel(Cast)(args as never) as TensorInfo)
 
-export const identityConfig: KernelConfig = { kernelName: Identity, backendName: "wasm", kernelFunc: markProjectKernel(identity as unknown as KernelFunc) }
-export const castConfig: KernelConfig = { kernelName: Cast, backendName: "wasm", kernelFunc: markProjectKernel(cast as unknown as KernelFunc) }
+export const identityConfig: KernelConfig = {
+  kernelName: Identity,
+  backendName: "wasm",
+  kernelFunc: markProjectKernel(identity as unknown as KernelFunc)
+}
+export const castConfig: KernelConfig = {
+  kernelName: Cast,
+  backendName: "wasm",
+  kernelFunc: markProjectKernel(cast as unknown as KernelFunc)
+}

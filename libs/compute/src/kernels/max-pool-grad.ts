@@ -14,12 +14,23 @@ import { markProjectKernel } from "./wasm-ops.ts"
  * one pass over heap views. The stock wasm kernel starts its running max at FLT_MIN instead of
  * −∞, so windows whose values are all ≤ 0 lose their gradient, and it is ~10× slower.
  */
-export const maxPoolGrad = (
-  args: { inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo }; backend: BackendWasm; attrs: MaxPoolGradAttrs }
-): TensorInfo => {
-  const { inputs: { dy, input }, backend, attrs } = args
+export const maxPoolGrad = (args: {
+  inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo }
+  backend: BackendWasm
+  attrs: MaxPoolGradAttrs
+}): TensorInfo => {
+  const {
+    inputs: { dy, input },
+    backend,
+    attrs
+  } = args
   const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode
   )
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info
@@ -66,7 +77,15 @@ export const maxPoolGrad = (
 
 /** The U-Net's 2×2/2 pooling without padding: the same first-max rule, unrolled, no window bookkeeping. */
 const pool2x2Grad = (
-  x: Float32Array, g: Float32Array, out: Float32Array, batch: number, H: number, W: number, C: number, OH: number, OW: number
+  x: Float32Array,
+  g: Float32Array,
+  out: Float32Array,
+  batch: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number
 ): void => {
   const row = W * C
   let gAt = 0
@@ -78,9 +97,17 @@ const pool2x2Grad = (
           let at = a + c
           let best = x[at]
           if (!(best > -Infinity)) best = -Infinity
-          const p1 = at + C, p2 = at + row, p3 = at + row + C
-          if (x[p1] > best) { best = x[p1]; at = p1 }
-          if (x[p2] > best) { best = x[p2]; at = p2 }
+          const p1 = at + C,
+            p2 = at + row,
+            p3 = at + row + C
+          if (x[p1] > best) {
+            best = x[p1]
+            at = p1
+          }
+          if (x[p2] > best) {
+            best = x[p2]
+            at = p2
+          }
           if (x[p3] > best) at = p3
           if (x[at] > -Infinity) out[at] = g[gAt]
         }

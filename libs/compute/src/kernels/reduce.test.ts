@@ -9,21 +9,45 @@ before(setupBackends)
 
 test("Sum and Mean match cpu over contiguous and other axis sets, with and without keepDims", async () => {
   const cases: ReadonlyArray<[Array<number>, Array<number> | number]> = [
-    [[4, 9, 7, 16], [0, 1, 2]],
-    [[3, 5, 6, 8], [1, 2]],
+    [
+      [4, 9, 7, 16],
+      [0, 1, 2]
+    ],
+    [
+      [3, 5, 6, 8],
+      [1, 2]
+    ],
     [[6, 10], [0]],
     [[2, 5, 7, 3], [2]],
-    [[5, 4, 3], [-3, -2]],
+    [
+      [5, 4, 3],
+      [-3, -2]
+    ],
     [[4, 6, 5], [2]],
-    [[4, 6, 5], [0, 2]],
-    [[3, 4, 5], [0, 1, 2]],
-    [[1, 1, 9, 2], [0, 1, 2]]
+    [
+      [4, 6, 5],
+      [0, 2]
+    ],
+    [
+      [3, 4, 5],
+      [0, 1, 2]
+    ],
+    [
+      [1, 1, 9, 2],
+      [0, 1, 2]
+    ]
   ]
   for (const [i, [shape, axis]] of cases.entries()) {
     for (const op of [tf.sum, tf.mean]) {
       for (const keepDims of [false, true]) {
         const run = () => {
-          const x = tf.tensor(randomValues(shape.reduce((a, b) => a * b), i + 1), shape)
+          const x = tf.tensor(
+            randomValues(
+              shape.reduce((a, b) => a * b),
+              i + 1
+            ),
+            shape
+          )
           const y = op(x, axis, keepDims)
           x.dispose()
           return y

@@ -8,13 +8,23 @@ before(setupBackends)
 type Case = [[number, number, number, number], [number, number], boolean, boolean]
 
 /** ∂Σ(resize(x)·r)/∂x on the current backend. */
-const upsampleGrad = ([shape, size, alignCorners, halfPixelCenters]: Case, r: Float32Array) => () => {
-  const x = tf.tensor4d(randomValues(shape.reduce((a, b) => a * b), 7), shape)
-  const weights = tf.tensor4d(r, [shape[0], ...size, shape[3]])
-  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, alignCorners, halfPixelCenters), weights)))(x)
-  tf.dispose([x, weights])
-  return g
-}
+const upsampleGrad =
+  ([shape, size, alignCorners, halfPixelCenters]: Case, r: Float32Array) =>
+  () => {
+    const x = tf.tensor4d(
+      randomValues(
+        shape.reduce((a, b) => a * b),
+        7
+      ),
+      shape
+    )
+    const weights = tf.tensor4d(r, [shape[0], ...size, shape[3]])
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, alignCorners, halfPixelCenters), weights))
+    )(x)
+    tf.dispose([x, weights])
+    return g
+  }
 
 /**
  * The reference: which input element each output element copies, read off the forward resize of
@@ -24,7 +34,10 @@ const upsampleGrad = ([shape, size, alignCorners, halfPixelCenters]: Case, r: Fl
 const reference = async ([shape, size, alignCorners, halfPixelCenters]: Case, r: Float32Array): Promise<Float32Array> => {
   const n = shape.reduce((a, b) => a * b)
   const source = await onBackend("cpu", () => {
-    const index = tf.tensor4d(Float32Array.from({ length: n }, (_, i) => i), shape)
+    const index = tf.tensor4d(
+      Float32Array.from({ length: n }, (_, i) => i),
+      shape
+    )
     const up = tf.image.resizeNearestNeighbor(index, size, alignCorners, halfPixelCenters)
     index.dispose()
     return up

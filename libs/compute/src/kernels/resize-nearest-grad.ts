@@ -14,13 +14,20 @@ import { markProjectKernel, stockKernel, withScratch } from "./wasm-ops.ts"
  * XNNPACK f×g/f×g average pool times f·g. The stock kernel is a generic loop ~13× slower than the
  * forward resize. Without alignCorners, source = floor(y/f) with or without half-pixel centres.
  */
-export const resizeNearestNeighborGrad = (
-  args: { inputs: { images: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: ResizeNearestNeighborGradAttrs }
-): TensorInfo => {
-  const { inputs: { images, dy }, backend, attrs } = args
+export const resizeNearestNeighborGrad = (args: {
+  inputs: { images: TensorInfo; dy: TensorInfo }
+  backend: BackendWasm
+  attrs: ResizeNearestNeighborGradAttrs
+}): TensorInfo => {
+  const {
+    inputs: { images, dy },
+    backend,
+    attrs
+  } = args
   const [, H, W] = images.shape
   const [, outH, outW] = dy.shape
-  const f = outH / H, g = outW / W
+  const f = outH / H,
+    g = outW / W
   if (attrs.alignCorners || !Number.isInteger(f) || !Number.isInteger(g) || dy.dtype !== "float32" || f * g === 1) {
     return stockKernel(ResizeNearestNeighborGrad)(args as never) as TensorInfo
   }

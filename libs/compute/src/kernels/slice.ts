@@ -60,14 +60,22 @@ const stockSlice = (backend: BackendWasm, x: TensorInfo, attrs: SliceAttrs): Ten
   withScratch(backend, (s) => s.release(s.run(Slice, { x }, { ...attrs })))
 
 export const slice = (args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: SliceAttrs }): TensorInfo => {
-  const { inputs: { x }, backend, attrs } = args
+  const {
+    inputs: { x },
+    backend,
+    attrs
+  } = args
   if (isStringTensor(x)) return stockSlice(backend, x, attrs)
   const [begin, size] = slice_util.parseSliceParams(x, attrs.begin, attrs.size)
   return sliceBox(backend, x, begin, size)
 }
 
 export const splitV = (args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: SplitVAttrs }): Array<TensorInfo> => {
-  const { inputs: { x }, backend, attrs } = args
+  const {
+    inputs: { x },
+    backend,
+    attrs
+  } = args
   const axis = util.parseAxisParam(attrs.axis, x.shape)[0]
   const sizes = backend_util.prepareSplitSize(x, attrs.numOrSizeSplits, axis)
   const begin = new Array<number>(x.shape.length).fill(0)

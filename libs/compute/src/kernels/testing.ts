@@ -57,14 +57,17 @@ export interface ConvCase {
 
 function randomConvCases(n: number, seed: number): Array<ConvCase> {
   const r = randomValues(6 * n, seed)
-  const pick = (i: number, options: ReadonlyArray<number>) => options[Math.floor((r[i] + 1) / 2 * options.length)]
+  const pick = (i: number, options: ReadonlyArray<number>) => options[Math.floor(((r[i] + 1) / 2) * options.length)]
   return Array.from({ length: n }, (_, c) => {
     const k = pick(6 * c, [1, 2, 3, 5])
     const stride = pick(6 * c + 1, [1, 2, 2, 3])
     const h = Math.max(k, pick(6 * c + 2, [5, 6, 7, 8, 9, 11, 12]))
     return {
       x: [pick(6 * c + 3, [1, 2, 3]), h, Math.max(k, pick(6 * c + 4, [5, 7, 8, 10])), pick(6 * c + 5, [1, 3, 4, 8])],
-      k: [k, k], co: pick(6 * c + 5, [2, 5, 8, 3]), stride, pad: r[6 * c] > 0 ? "same" : "valid"
+      k: [k, k],
+      co: pick(6 * c + 5, [2, 5, 8, 3]),
+      stride,
+      pad: r[6 * c] > 0 ? "same" : "valid"
     }
   })
 }
@@ -80,14 +83,58 @@ export const convCases: ReadonlyArray<ConvCase> = [
   { x: [2, 8, 8, 4], k: [2, 2], co: 5, stride: 2, pad: "valid" },
   { x: [2, 9, 9, 4], k: [1, 1], co: 6, stride: 2, pad: "same" },
   { x: [1, 6, 5, 3], k: [1, 1], co: 2, stride: 1, pad: "valid" },
-  { x: [2, 9, 8, 3], k: [3, 2], co: 4, stride: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  {
+    x: [2, 9, 8, 3],
+    k: [3, 2],
+    co: 4,
+    stride: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0]
+    ]
+  },
   { x: [1, 13, 13, 2], k: [3, 3], co: 3, stride: 3, pad: "same" },
-  { x: [2, 6, 7, 2], k: [3, 3], co: 3, stride: 1, pad: [[0, 0], [3, 2], [0, 3], [0, 0]] },
+  {
+    x: [2, 6, 7, 2],
+    k: [3, 3],
+    co: 3,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [3, 2],
+      [0, 3],
+      [0, 0]
+    ]
+  },
   { x: [2, 9, 6, 3], k: [2, 2], co: 4, stride: 2, pad: "same" },
   { x: [2, 9, 7, 12], k: [3, 3], co: 5, stride: 1, pad: "same" },
   { x: [1, 8, 9, 10], k: [3, 2], co: 4, stride: 1, pad: "valid" },
-  { x: [2, 7, 7, 9], k: [5, 5], co: 3, stride: 1, pad: [[0, 0], [1, 3], [4, 0], [0, 0]] },
-  { x: [2, 6, 6, 9], k: [3, 3], co: 2, stride: 1, pad: [[0, 0], [3, 1], [0, 2], [0, 0]] },
+  {
+    x: [2, 7, 7, 9],
+    k: [5, 5],
+    co: 3,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [1, 3],
+      [4, 0],
+      [0, 0]
+    ]
+  },
+  {
+    x: [2, 6, 6, 9],
+    k: [3, 3],
+    co: 2,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [3, 1],
+      [0, 2],
+      [0, 0]
+    ]
+  },
   ...randomConvCases(8, 2026)
 ]
 

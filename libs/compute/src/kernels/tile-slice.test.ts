@@ -4,8 +4,17 @@ import * as tf from "@tensorflow/tfjs-core"
 import { liveCounts, onBackend, randomValues, setupBackends } from "./testing.ts"
 
 const tensorOf = (shape: Array<number>, seed: number, dtype: "float32" | "int32" = "float32") => {
-  const values = randomValues(shape.reduce((a, b) => a * b, 1), seed)
-  return dtype === "int32" ? tf.tensor(values.map((v) => Math.round(v * 100)), shape, "int32") : tf.tensor(values, shape)
+  const values = randomValues(
+    shape.reduce((a, b) => a * b, 1),
+    seed
+  )
+  return dtype === "int32"
+    ? tf.tensor(
+        values.map((v) => Math.round(v * 100)),
+        shape,
+        "int32"
+      )
+    : tf.tensor(values, shape)
 }
 
 /** Kernels that only move data must agree with cpu exactly. */
@@ -20,12 +29,27 @@ before(setupBackends)
 
 test("Tile matches cpu: BN-style [1,1,1,C] broadcast, inner and mixed reps, int32, rank 1", async () => {
   const cases: ReadonlyArray<[Array<number>, Array<number>]> = [
-    [[1, 1, 1, 16], [4, 9, 7, 1]],
-    [[2, 3, 1, 5], [1, 2, 3, 2]],
-    [[3, 1, 4], [2, 5, 1]],
+    [
+      [1, 1, 1, 16],
+      [4, 9, 7, 1]
+    ],
+    [
+      [2, 3, 1, 5],
+      [1, 2, 3, 2]
+    ],
+    [
+      [3, 1, 4],
+      [2, 5, 1]
+    ],
     [[7], [3]],
-    [[2, 2], [1, 1]],
-    [[1, 3, 2, 1, 2], [2, 1, 2, 3, 1]]
+    [
+      [2, 2],
+      [1, 1]
+    ],
+    [
+      [1, 3, 2, 1, 2],
+      [2, 1, 2, 3, 1]
+    ]
   ]
   for (const [i, [shape, reps]] of cases.entries()) {
     for (const dtype of ["float32", "int32"] as const) {
@@ -41,13 +65,37 @@ test("Tile matches cpu: BN-style [1,1,1,C] broadcast, inner and mixed reps, int3
 
 test("Slice matches cpu: contiguous, strided boxes, rank 1-5, odd sizes, int32", async () => {
   const cases: ReadonlyArray<[Array<number>, Array<number>, Array<number>]> = [
-    [[4, 5, 6, 3], [1, 0, 0, 0], [2, 5, 6, 3]],
-    [[4, 5, 6, 3], [0, 1, 2, 0], [4, 3, 3, 3]],
-    [[4, 5, 6, 3], [1, 2, 3, 1], [3, 2, 2, 1]],
+    [
+      [4, 5, 6, 3],
+      [1, 0, 0, 0],
+      [2, 5, 6, 3]
+    ],
+    [
+      [4, 5, 6, 3],
+      [0, 1, 2, 0],
+      [4, 3, 3, 3]
+    ],
+    [
+      [4, 5, 6, 3],
+      [1, 2, 3, 1],
+      [3, 2, 2, 1]
+    ],
     [[9], [2], [5]],
-    [[3, 7], [1, 2], [2, -1]],
-    [[2, 3, 4, 5, 6], [1, 0, 1, 2, 0], [1, 3, 2, 3, 6]],
-    [[2, 3, 130], [0, 1, 0], [2, 2, 130]]
+    [
+      [3, 7],
+      [1, 2],
+      [2, -1]
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [1, 0, 1, 2, 0],
+      [1, 3, 2, 3, 6]
+    ],
+    [
+      [2, 3, 130],
+      [0, 1, 0],
+      [2, 2, 130]
+    ]
   ]
   for (const [i, [shape, begin, size]] of cases.entries()) {
     for (const dtype of ["float32", "int32"] as const) {
@@ -62,7 +110,11 @@ test("Slice matches cpu: contiguous, strided boxes, rank 1-5, odd sizes, int32",
 })
 
 test("SplitV (the gradient of a channel concat) matches cpu", async () => {
-  for (const [axis, sizes] of [[3, [5, 3, 8]], [1, [2, 5]], [0, [1, 1]]] as const) {
+  for (const [axis, sizes] of [
+    [3, [5, 3, 8]],
+    [1, [2, 5]],
+    [0, [1, 1]]
+  ] as const) {
     for (const part of sizes.keys()) {
       await assertSameOnBothBackends(`axis ${axis} part ${part}`, () => {
         const shape = [2, 7, 3, 16]

@@ -10,15 +10,23 @@ type Heap = Float32Array | Int32Array | Uint8Array
  * a few large memmoves instead of the stock kernel's per-element index arithmetic.
  */
 const tileInto = (
-  src: Heap, dst: Heap, shape: ReadonlyArray<number>, reps: ReadonlyArray<number>,
-  d: number, srcOffset: number, dstOffset: number, srcStrides: ReadonlyArray<number>, outBlocks: ReadonlyArray<number>
+  src: Heap,
+  dst: Heap,
+  shape: ReadonlyArray<number>,
+  reps: ReadonlyArray<number>,
+  d: number,
+  srcOffset: number,
+  dstOffset: number,
+  srcStrides: ReadonlyArray<number>,
+  outBlocks: ReadonlyArray<number>
 ): void => {
   const rank = shape.length
   const tileLength = shape[d] * outBlocks[d]
   if (d === rank - 1) dst.set(src.subarray(srcOffset, srcOffset + shape[d]), dstOffset)
-  else for (let i = 0; i < shape[d]; i++) {
-    tileInto(src, dst, shape, reps, d + 1, srcOffset + i * srcStrides[d], dstOffset + i * outBlocks[d], srcStrides, outBlocks)
-  }
+  else
+    for (let i = 0; i < shape[d]; i++) {
+      tileInto(src, dst, shape, reps, d + 1, srcOffset + i * srcStrides[d], dstOffset + i * outBlocks[d], srcStrides, outBlocks)
+    }
   const total = tileLength * reps[d]
   for (let filled = tileLength; filled < total; filled *= 2) {
     dst.copyWithin(dstOffset + filled, dstOffset, dstOffset + Math.min(filled, total - filled))
@@ -26,7 +34,11 @@ const tileInto = (
 }
 
 export const tile = (args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: TileAttrs }): TensorInfo => {
-  const { inputs: { x }, backend, attrs: { reps } } = args
+  const {
+    inputs: { x },
+    backend,
+    attrs: { reps }
+  } = args
   if (x.dtype === "string" || x.shape.length === 0) {
     return withScratch(backend, (s) => s.release(s.run(Tile, { x }, { reps })))
   }

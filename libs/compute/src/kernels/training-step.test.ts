@@ -34,9 +34,18 @@ const gradients = async (backend: "wasm" | "cpu"): Promise<Record<string, Float3
   const x = tf.tensor4d(randomValues(2 * 12 * 12, 1), [2, 12, 12, 1])
   const target = tf.tensor4d(randomValues(2 * 4 * 4 * 2, 2), [2, 4, 4, 2])
   const names = Object.keys(weightShapes)
-  const weights = names.map((n, i) => tf.tensor4d(randomValues(weightShapes[n].reduce((a, b) => a * b), 10 + i), weightShapes[n]))
-  const grads = tf.grads((...ws: Array<tf.Tensor>) =>
-    loss(x, target, Object.fromEntries(names.map((n, i) => [n, ws[i] as tf.Tensor4D]))))(weights)
+  const weights = names.map((n, i) =>
+    tf.tensor4d(
+      randomValues(
+        weightShapes[n].reduce((a, b) => a * b),
+        10 + i
+      ),
+      weightShapes[n]
+    )
+  )
+  const grads = tf.grads((...ws: Array<tf.Tensor>) => loss(x, target, Object.fromEntries(names.map((n, i) => [n, ws[i] as tf.Tensor4D]))))(
+    weights
+  )
   const out = Object.fromEntries(await Promise.all(names.map(async (n, i) => [n, (await grads[i].data()) as Float32Array] as const)))
   tf.dispose([x, target, ...weights, ...grads])
   return out

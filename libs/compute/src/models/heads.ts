@@ -59,7 +59,14 @@ const upsample = (spec: UNetSpec, level: number, x: Symbolic, filters: number): 
   const seed = layerSeed(spec.encoder.seed, name)
   if (spec.upsample === "transpose") {
     return tfl.layers
-      .conv2dTranspose({ name, filters, kernelSize: 2, strides: 2, padding: "same", kernelInitializer: tfl.initializers.heNormal({ seed }) })
+      .conv2dTranspose({
+        name,
+        filters,
+        kernelSize: 2,
+        strides: 2,
+        padding: "same",
+        kernelInitializer: tfl.initializers.heNormal({ seed })
+      })
       .apply(x) as Symbolic
   }
   const resized = tfl.layers.upSampling2d({ name: `${name}_resize`, size: [2, 2] }).apply(x) as Symbolic

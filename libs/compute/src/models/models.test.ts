@@ -35,9 +35,14 @@ describe("BatchNorm", () => {
       const beta = tf.randomNormal([6], 0, 0.3, "float32", 4)
       layer.setWeights([gamma, beta, tf.zeros([6]), tf.ones([6])])
       const [gVar, bVar] = layer.trainableWeights.map((w) => w.read() as tf.Variable)
-      const ours = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, upstream)) as tf.Scalar, [x, gVar, bVar])
+      const ours = tf.variableGrads(
+        () => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, upstream)) as tf.Scalar,
+        [x, gVar, bVar]
+      )
       const ref = tf.grads((xx, gg, bb) => tf.sum(tf.mul(referenceBatchNorm(xx, gg, bb, relu), upstream)))([x, gamma, beta])
-      assert.ok(Math.abs(ours.value.dataSync()[0] - tf.sum(tf.mul(referenceBatchNorm(x, gamma, beta, relu), upstream)).dataSync()[0]) < 1e-3)
+      assert.ok(
+        Math.abs(ours.value.dataSync()[0] - tf.sum(tf.mul(referenceBatchNorm(x, gamma, beta, relu), upstream)).dataSync()[0]) < 1e-3
+      )
       assert.ok(maxAbsDiff(ours.grads[x.name], ref[0]) < 1e-4, "dx")
       assert.ok(maxAbsDiff(ours.grads[gVar.name], ref[1]) < 1e-3, "dgamma")
       assert.ok(maxAbsDiff(ours.grads[bVar.name], ref[2]) < 1e-3, "dbeta")
@@ -64,7 +69,12 @@ describe("model zoo", () => {
   it("ref-resnet: stage resolutions 1, 1/2, 1/4, 1/8 and a 128·width embedding", () => {
     const m = buildEncoder(spec({ width: 0.5 }))
     const shapes = [1, 2, 3, 4].map((s) => m.getLayer(`${encoderPrefix}stage${s}`).outputShape)
-    assert.deepEqual(shapes, [[null, 16, 16, 8], [null, 8, 8, 16], [null, 4, 4, 32], [null, 2, 2, 64]])
+    assert.deepEqual(shapes, [
+      [null, 16, 16, 8],
+      [null, 8, 8, 16],
+      [null, 4, 4, 32],
+      [null, 2, 2, 64]
+    ])
     assert.deepEqual(m.outputs[0].shape, [null, 64])
     const deeper = buildEncoder(spec({ depth: 2 }))
     assert.ok(deeper.layers.length > m.layers.length + 8)
@@ -116,10 +126,17 @@ describe("convFlops", () => {
     // stem 1→16 at 8², stage 1: two 16→16 at 8²; stage 2: 16→32 s2 + 32→32 at 4² + 1×1 projection; …
     const conv = (h: number, k: number, ci: number, co: number) => 2 * 2 * h * h * k * k * ci * co
     const expected =
-      conv(8, 3, 1, 16) + 2 * conv(8, 3, 16, 16) +
-      conv(4, 3, 16, 32) + conv(4, 3, 32, 32) + conv(4, 1, 16, 32) +
-      conv(2, 3, 32, 64) + conv(2, 3, 64, 64) + conv(2, 1, 32, 64) +
-      conv(1, 3, 64, 128) + conv(1, 3, 128, 128) + conv(1, 1, 64, 128)
+      conv(8, 3, 1, 16) +
+      2 * conv(8, 3, 16, 16) +
+      conv(4, 3, 16, 32) +
+      conv(4, 3, 32, 32) +
+      conv(4, 1, 16, 32) +
+      conv(2, 3, 32, 64) +
+      conv(2, 3, 64, 64) +
+      conv(2, 1, 32, 64) +
+      conv(1, 3, 64, 128) +
+      conv(1, 3, 128, 128) +
+      conv(1, 1, 64, 128)
     assert.equal(f.forward, expected)
     assert.equal(f.total, 3 * expected - conv(8, 3, 1, 16))
   })

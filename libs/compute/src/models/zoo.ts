@@ -76,9 +76,7 @@ export const convBnRelu = (prefix: string, x: Symbolic, filters: number, strides
 const residualUnit = (prefix: string, x: Symbolic, filters: number, strides: number, seed: number): Symbolic => {
   const inChannels = x.shape[x.shape.length - 1]
   const a = convBnRelu(`${prefix}_a`, x, filters, strides, seed)
-  const b = new BatchNorm({ name: `${prefix}_b_bn` }).apply(
-    conv(`${prefix}_b_conv`, filters, 3, 1, seed).apply(a) as Symbolic
-  ) as Symbolic
+  const b = new BatchNorm({ name: `${prefix}_b_bn` }).apply(conv(`${prefix}_b_conv`, filters, 3, 1, seed).apply(a) as Symbolic) as Symbolic
   const shortcut =
     strides === 1 && inChannels === filters
       ? x
@@ -95,8 +93,7 @@ const residualUnit = (prefix: string, x: Symbolic, filters: number, strides: num
  * average pooling → 128·width features.
  */
 export const buildEncoderGraph = (spec: EncoderSpec, input?: Symbolic): EncoderGraph => {
-  const x0 =
-    input ?? tfl.input({ name: `${encoderPrefix}input`, shape: [spec.inputSize, spec.inputSize, spec.channels] })
+  const x0 = input ?? tfl.input({ name: `${encoderPrefix}input`, shape: [spec.inputSize, spec.inputSize, spec.channels] })
   let x = convBnRelu(`${encoderPrefix}stem`, x0, scaledWidth(16, spec.width), 1, spec.seed)
   const stages: Symbolic[] = []
   stageWidths.forEach((base, s) => {

@@ -44,7 +44,7 @@ export class Adam {
         const g = grads[i]
         m[i] = b1 * m[i] + (1 - b1) * g
         v[i] = b2 * v[i] + (1 - b2) * g * g
-        weights[i] -= lr * ((m[i] / c1) / (Math.sqrt(v[i] / c2) + eps) + decay * weights[i])
+        weights[i] -= lr * (m[i] / c1 / (Math.sqrt(v[i] / c2) + eps) + decay * weights[i])
       }
     }
   }

@@ -70,8 +70,7 @@ export interface StepReply {
 }
 
 export type Reply =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: string }
+  { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: string }
 
 /** Sense-reversing barrier over Atomics: the last of `parties` to arrive releases the others. */
 export const barrier = (control: Int32Array, parties: number): void => {

@@ -17,7 +17,11 @@ it("frozen layers keep their weights and thaw into the same parameter layout", a
   const encoder = task.model.layers.filter((l) => l.name.startsWith(encoderPrefix))
   encoder.forEach((l) => (l.trainable = false))
   const replica = new Replica(task, { lr: 1e-2 })
-  const input = { partition: { index: 0, count: 1, offset: 0, size: n }, data: Float32Array.from({ length: n * size * size }, (_, i) => Math.sin(i)), shape: [n, size, size, 1] as const }
+  const input = {
+    partition: { index: 0, count: 1, offset: 0, size: n },
+    data: Float32Array.from({ length: n * size * size }, (_, i) => Math.sin(i)),
+    shape: [n, size, size, 1] as const
+  }
   const context = { meta: { positions: [0, 1, 2, 3] }, targets: undefined, step: 0 }
   const slot = new Float32Array(replica.slotSize)
   const stem = () => task.model.getLayer(`${encoderPrefix}stem_conv`).getWeights()[0].dataSync().slice()

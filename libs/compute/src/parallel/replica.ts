@@ -118,7 +118,13 @@ export class Replica {
    * Fills `slot` with the gradient of the loss through this replica's partitions (frozen
    * weights: zero), the BN statistics of its forward passes, and the loss.
    */
-  gradients(own: ReadonlyArray<PartitionInput>, partitions: number, context: StepContext, slot: Float32Array, exchange?: OutputExchange): void {
+  gradients(
+    own: ReadonlyArray<PartitionInput>,
+    partitions: number,
+    context: StepContext,
+    slot: Float32Array,
+    exchange?: OutputExchange
+  ): void {
     const active = this.params.filter((p) => p.variable.trainable)
     const variables = active.map((p) => p.variable.read() as tf.Variable)
     const { value, grads } = tf.variableGrads(() => {
@@ -251,7 +257,8 @@ export const stateMismatch = (current: TrainerState, state: TrainerState): strin
   if (state.names.length !== current.names.length) return `the state has ${state.names.length} weights, the model ${current.names.length}`
   if (state.bnNames.join() !== current.bnNames.join()) return "the state's BatchNorm layers differ from the model's"
   const sizes = [current.weights, current.m, current.v, current.batchNorm].map((a) => a.length).join()
-  if ([state.weights, state.m, state.v, state.batchNorm].map((a) => a.length).join() !== sizes) return "the state's arrays have the wrong lengths"
+  if ([state.weights, state.m, state.v, state.batchNorm].map((a) => a.length).join() !== sizes)
+    return "the state's arrays have the wrong lengths"
   return undefined
 }
 

@@ -60,7 +60,9 @@ export const readTrainerState = (path: string) =>
       try: () => JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as unknown,
       catch: () => fail("not a trainer state file (bad header)")
     })
-    const header = yield* Schema.decodeUnknownEffect(Header)(json).pipe(Effect.mapError((e) => fail(`not a trainer state file: ${e.message}`)))
+    const header = yield* Schema.decodeUnknownEffect(Header)(json).pipe(
+      Effect.mapError((e) => fail(`not a trainer state file: ${e.message}`))
+    )
     const offset = Math.ceil((4 + headerLength) / 4) * 4
     const total = header.lengths.reduce((a, b) => a + b, 0)
     if (bytes.length !== offset + total * 4) return yield* fail(`truncated: ${bytes.length} bytes, expected ${offset + total * 4}`)
@@ -71,6 +73,15 @@ export const readTrainerState = (path: string) =>
       at += n
       return a
     })
-    const state: TrainerState = { step: header.step, names: header.names, shapes: header.shapes, bnNames: header.bnNames, weights, m, v, batchNorm }
+    const state: TrainerState = {
+      step: header.step,
+      names: header.names,
+      shapes: header.shapes,
+      bnNames: header.bnNames,
+      weights,
+      m,
+      v,
+      batchNorm
+    }
     return state
   })

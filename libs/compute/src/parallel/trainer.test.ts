@@ -53,7 +53,10 @@ describe("data-parallel trainer (wasm)", () => {
           if (s === 0) tensorsAfterFirst = (yield* trainer.memory())[0].tensors
         }
         const memory = yield* trainer.memory()
-        assert.ok(memory.every((m) => m.tensors === tensorsAfterFirst), `tensor count grew: ${tensorsAfterFirst} → ${memory.map((m) => m.tensors)}`)
+        assert.ok(
+          memory.every((m) => m.tensors === tensorsAfterFirst),
+          `tensor count grew: ${tensorsAfterFirst} → ${memory.map((m) => m.tensors)}`
+        )
         assert.ok(mean(losses.slice(-5)) < 0.5 * mean(losses.slice(0, 5)), `loss did not fall: ${losses.map((l) => l.toFixed(3))}`)
 
         const state = yield* trainer.getState()
@@ -81,7 +84,9 @@ describe("data-parallel trainer (wasm)", () => {
     const one = await run(
       Effect.gen(function* () {
         const trainer = yield* makeTrainer(rankingOptions(1))
-        const odd = yield* Effect.exit(trainer.step({ inputs: new Float32Array(3 * size * size), shape: [3, size, size, 1], meta: { positions: [0, 1, 2] } }))
+        const odd = yield* Effect.exit(
+          trainer.step({ inputs: new Float32Array(3 * size * size), shape: [3, size, size, 1], meta: { positions: [0, 1, 2] } })
+        )
         assert.ok(Exit.isFailure(odd) && String(odd.cause).includes("divisible by 2 partitions"))
         for (let s = 0; s < 20; s++) yield* trainer.step(rankingBatch(s % 4))
         yield* trainer.step(rankingBatch(7))
@@ -114,7 +119,10 @@ describe("data-parallel trainer (wasm)", () => {
     const losses = await run(
       Effect.gen(function* () {
         const trainer = yield* makeTrainer({
-          task: { module: segmentationTask, config: { width: 0.25, inputSize: size, numClasses: k, upsample: "transpose", skip: "concat" } },
+          task: {
+            module: segmentationTask,
+            config: { width: 0.25, inputSize: size, numClasses: k, upsample: "transpose", skip: "concat" }
+          },
           compute: { backend: "wasm", threads: 1 },
           optimizer: { lr: 1e-2 },
           seed: 5
@@ -153,31 +161,35 @@ describe("data-parallel trainer (wasm)", () => {
   })
 
   // A regression would hang, so the guard fails it instead.
-  it("a step whose worker never answers can be interrupted, and the trainer then refuses calls; a worker exiting between calls fails the next call", { timeout: 120_000 }, async () => {
-    const misbehaving = (meta: object): Batch => ({ ...rankingBatch(0), meta: { ...(rankingBatch(0).meta as object), ...meta } })
-    const outcomes = await run(
-      Effect.gen(function* () {
-        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
-        // Partition 0 blocks its thread; the other worker waits for it at the output exchange.
-        const hung = yield* Effect.exit(trainer.step(misbehaving({ hang: true })).pipe(Effect.timeout("2 seconds")))
-        const after = yield* Effect.exit(trainer.step(rankingBatch(0)))
-        return [hung, after].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
-      })
-    )
-    assert.match(outcomes[0], /TimeoutError/)
-    assert.match(outcomes[1], /the trainer stopped earlier: step was interrupted/)
+  it(
+    "a step whose worker never answers can be interrupted, and the trainer then refuses calls; a worker exiting between calls fails the next call",
+    { timeout: 120_000 },
+    async () => {
+      const misbehaving = (meta: object): Batch => ({ ...rankingBatch(0), meta: { ...(rankingBatch(0).meta as object), ...meta } })
+      const outcomes = await run(
+        Effect.gen(function* () {
+          const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
+          // Partition 0 blocks its thread; the other worker waits for it at the output exchange.
+          const hung = yield* Effect.exit(trainer.step(misbehaving({ hang: true })).pipe(Effect.timeout("2 seconds")))
+          const after = yield* Effect.exit(trainer.step(rankingBatch(0)))
+          return [hung, after].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
+        })
+      )
+      assert.match(outcomes[0], /TimeoutError/)
+      assert.match(outcomes[1], /the trainer stopped earlier: step was interrupted/)
 
-    const exited = await run(
-      Effect.gen(function* () {
-        const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
-        yield* trainer.step(misbehaving({ exitAfterReply: true }))
-        // The thread ends on its own soon after answering; calls made before that are answered.
-        const polled = yield* Effect.exit(Effect.forever(trainer.memory().pipe(Effect.andThen(Effect.sleep("20 millis")))))
-        const next = yield* Effect.exit(trainer.step(rankingBatch(1)))
-        return [polled, next].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
-      })
-    )
-    assert.match(exited[0], /worker 0 exited with code 3/)
-    assert.match(exited[1], /the trainer stopped earlier: worker 0 exited with code 3/)
-  })
+      const exited = await run(
+        Effect.gen(function* () {
+          const trainer = yield* makeTrainer({ ...rankingOptions(2), task: { module: failingTask, config: rankingOptions(2).task.config } })
+          yield* trainer.step(misbehaving({ exitAfterReply: true }))
+          // The thread ends on its own soon after answering; calls made before that are answered.
+          const polled = yield* Effect.exit(Effect.forever(trainer.memory().pipe(Effect.andThen(Effect.sleep("20 millis")))))
+          const next = yield* Effect.exit(trainer.step(rankingBatch(1)))
+          return [polled, next].map((e) => (Exit.isFailure(e) ? String(e.cause) : "ok"))
+        })
+      )
+      assert.match(exited[0], /worker 0 exited with code 3/)
+      assert.match(exited[1], /the trainer stopped earlier: worker 0 exited with code 3/)
+    }
+  )
 })

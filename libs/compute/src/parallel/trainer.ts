@@ -128,7 +128,10 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
       return yield* new TrainerError({ operation: "start", reason: `partitions must be a positive integer, got ${partitions}` })
     }
     if (!Number.isInteger(wanted) || wanted < 1) {
-      return yield* new TrainerError({ operation: "start", reason: `threads must be 0 (one per core) or a positive integer, got ${options.compute.threads}` })
+      return yield* new TrainerError({
+        operation: "start",
+        reason: `threads must be 0 (one per core) or a positive integer, got ${options.compute.threads}`
+      })
     }
     const spawned = Math.min(wanted, partitions)
     const seed = options.seed ?? 0
@@ -212,7 +215,9 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
         return Effect.fail(
           new TrainerError({
             operation: "step",
-            reason: `a batch of ${n} samples (${batch.inputs.length} floats for shape [${batch.shape.join(",")}]) must have a sample count divisible by ${partitions} partitions and match its shape`
+            reason:
+              `a batch of ${n} samples (${batch.inputs.length} floats for shape [${batch.shape.join(",")}]) ` +
+              `must have a sample count divisible by ${partitions} partitions and match its shape`
           })
         )
       }
@@ -228,7 +233,12 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
           handles.map((handle, rank) =>
             handle.call<StepReply>({
               type: "step",
-              step: { own: partitionsOf(rank, threads, partitions).map(partitionInput), meta: batch.meta, targets: batch.targets, lr: batch.lr }
+              step: {
+                own: partitionsOf(rank, threads, partitions).map(partitionInput),
+                meta: batch.meta,
+                targets: batch.targets,
+                lr: batch.lr
+              }
             })
           )
         )
@@ -241,7 +251,10 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
       const [n, h, w, c] = shape
       if (n < 1 || inputs.length !== n * h * w * c) {
         return Effect.fail(
-          new TrainerError({ operation: "evaluate", reason: `inputs of ${inputs.length} floats do not match shape [${shape.join(",")}] with at least one sample` })
+          new TrainerError({
+            operation: "evaluate",
+            reason: `inputs of ${inputs.length} floats do not match shape [${shape.join(",")}] with at least one sample`
+          })
         )
       }
       return serial("evaluate", async () => {
@@ -253,7 +266,9 @@ export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, Tra
             const count = Math.min(n, start + chunk) - start
             if (count === 0) return Promise.resolve(undefined)
             const input = { data: inputs.slice(start * per, (start + count) * per), shape: [count, h, w, c] }
-            return handle.call<FlatTensor>({ type: "evaluate", input, batchSize: options.evaluateBatch ?? 32 }, [input.data.buffer as ArrayBuffer])
+            return handle.call<FlatTensor>({ type: "evaluate", input, batchSize: options.evaluateBatch ?? 32 }, [
+              input.data.buffer as ArrayBuffer
+            ])
           })
         )
         const done = parts.filter((p): p is FlatTensor => p !== undefined)

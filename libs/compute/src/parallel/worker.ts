@@ -3,7 +3,16 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { initBackendAsync, type BackendInfo } from "../backend/init.ts"
 import { saveCheckpoint } from "../checkpoint/checkpoint.ts"
-import { barrier, type InitReply, type MemoryReport, type Request, type SharedBuffers, type StepReply, type StepRequest, type WorkerSetup } from "./protocol.ts"
+import {
+  barrier,
+  type InitReply,
+  type MemoryReport,
+  type Request,
+  type SharedBuffers,
+  type StepReply,
+  type StepRequest,
+  type WorkerSetup
+} from "./protocol.ts"
 import { checksum, Replica, sumSlots, type OutputExchange } from "./replica.ts"
 import type { TaskFactory } from "./task.ts"
 
@@ -32,7 +41,8 @@ const ready = (): { replica: Replica; shared: Attached } => {
 const init = async (): Promise<InitReply> => {
   backend = await initBackendAsync({ backend: setup.backend, threads: 1 }, { log: setup.rank === 0 ? undefined : () => {} })
   const module = (await import(setup.taskModule)) as { default?: TaskFactory }
-  if (typeof module.default !== "function") throw new Error(`task module ${setup.taskModule} has no default export (a defineTask(...) factory)`)
+  if (typeof module.default !== "function")
+    throw new Error(`task module ${setup.taskModule} has no default export (a defineTask(...) factory)`)
   const task = await module.default(setup.taskConfig, { seed: setup.seed, backend })
   replica = new Replica(task, setup.optimizer)
   return { slotSize: replica.slotSize, paramCount: replica.paramCount, backend }
@@ -53,7 +63,9 @@ const step = async (request: StepRequest): Promise<StepReply> => {
   const { replica, shared } = ready()
   const exchange: OutputExchange = (own, perPartition) => {
     if (perPartition * setup.partitions > shared.outputs.length) {
-      throw new Error(`head outputs of ${perPartition * setup.partitions} floats exceed the exchange buffer (${shared.outputs.length}); raise exchangeFloats`)
+      throw new Error(
+        `head outputs of ${perPartition * setup.partitions} floats exceed the exchange buffer (${shared.outputs.length}); raise exchangeFloats`
+      )
     }
     for (const [p, data] of own) shared.outputs.set(data, p * perPartition)
     barrier(shared.control, shared.threads)

@@ -32,8 +32,36 @@ const segmenter: SegmenterIndex = {
 
 test("interpolation skips the slices trained on; extrapolation takes the held-out volumes (hand-computed)", async () => {
   const volumes = new Map([
-    ["a", volume("a", [[1, 0, 0, 0], [1, 1, 1, 1], [1, 1, 0, 0]], [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])],
-    ["b", volume("b", [[0, 0, 0, 0], [1, 1, 1, 1]], [[1, 1, 0, 0], [1, 1, 1, 1]])],
+    [
+      "a",
+      volume(
+        "a",
+        [
+          [1, 0, 0, 0],
+          [1, 1, 1, 1],
+          [1, 1, 0, 0]
+        ],
+        [
+          [1, 0, 0, 0],
+          [0, 0, 0, 0],
+          [1, 0, 0, 0]
+        ]
+      )
+    ],
+    [
+      "b",
+      volume(
+        "b",
+        [
+          [0, 0, 0, 0],
+          [1, 1, 1, 1]
+        ],
+        [
+          [1, 1, 0, 0],
+          [1, 1, 1, 1]
+        ]
+      )
+    ],
     ["unused", volume("unused", [[1, 1, 1, 1]], [[0, 0, 0, 0]])]
   ])
   const batches: number[] = []
@@ -57,27 +85,75 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
   assert.equal(get("extrapolation", 1).className, "lesion")
   assert.deepEqual(get("extrapolation", 1).seed, 7)
   // examples: the slice with most labelled foreground per split (first on ties)
-  assert.deepEqual(r.examples.map((e) => [e.split, e.volume, e.slice]), [["interpolation", "a", 0], ["extrapolation", "b", 1]])
+  assert.deepEqual(
+    r.examples.map((e) => [e.split, e.volume, e.slice]),
+    [
+      ["interpolation", "a", 0],
+      ["extrapolation", "b", 1]
+    ]
+  )
 })
 
 test("what predict throws is the failure; an interrupt between batches stops inference there", async () => {
   const volumes = new Map([
-    ["a", volume("a", [[1, 0, 0, 0], [1, 1, 1, 1], [1, 1, 0, 0]], [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])],
-    ["b", volume("b", [[0, 0, 0, 0], [1, 1, 1, 1]], [[1, 1, 0, 0], [1, 1, 1, 1]])]
+    [
+      "a",
+      volume(
+        "a",
+        [
+          [1, 0, 0, 0],
+          [1, 1, 1, 1],
+          [1, 1, 0, 0]
+        ],
+        [
+          [1, 0, 0, 0],
+          [0, 0, 0, 0],
+          [1, 0, 0, 0]
+        ]
+      )
+    ],
+    [
+      "b",
+      volume(
+        "b",
+        [
+          [0, 0, 0, 0],
+          [1, 1, 1, 1]
+        ],
+        [
+          [1, 1, 0, 0],
+          [1, 1, 1, 1]
+        ]
+      )
+    ]
   ])
   const broken = new Error("model exploded")
-  const failed = await Effect.runPromiseExit(evaluateSegmenter(segmenter, volumes, () => { throw broken }, 1))
+  const failed = await Effect.runPromiseExit(
+    evaluateSegmenter(
+      segmenter,
+      volumes,
+      () => {
+        throw broken
+      },
+      1
+    )
+  )
   assert.ok(failed._tag === "Failure" && failed.cause.reasons.some((r) => r._tag === "Fail" && r.error === broken))
 
   let calls = 0
   let firstCall: () => void = () => undefined
   const called = new Promise<void>((resolve) => (firstCall = resolve))
   const fiber = Effect.runFork(
-    evaluateSegmenter(segmenter, volumes, (slices) => {
-      calls += 1
-      firstCall()
-      return slices.map(() => new Uint8Array(4))
-    }, 1)
+    evaluateSegmenter(
+      segmenter,
+      volumes,
+      (slices) => {
+        calls += 1
+        firstCall()
+        return slices.map(() => new Uint8Array(4))
+      },
+      1
+    )
   )
   await called
   await Effect.runPromise(Fiber.interrupt(fiber))

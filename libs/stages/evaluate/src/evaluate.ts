@@ -95,7 +95,16 @@ export const evaluateSegmenter = (
           if (!current || fg > current.fg) {
             best.set(part.split, {
               fg,
-              example: { split: part.split, volume: part.volume, slice: z, height: volume.dims[1], width: volume.dims[2], image: images[i], truth, predicted: Uint8Array.from(predicted[i]) }
+              example: {
+                split: part.split,
+                volume: part.volume,
+                slice: z,
+                height: volume.dims[1],
+                width: volume.dims[2],
+                image: images[i],
+                truth,
+                predicted: Uint8Array.from(predicted[i])
+              }
             })
           }
         })

@@ -14,7 +14,10 @@ test("IoU and Dice from counts accumulated over two slices (hand-computed)", () 
   accumulate(acc, [0, 0, 1, 1], [0, 1, 1, 1])
   accumulate(acc, [1, 1, 2, 2], [1, 0, 2, 0])
   const scores = classScores(acc)
-  assert.deepEqual(scores.map((s) => s.classId), [0, 1, 2])
+  assert.deepEqual(
+    scores.map((s) => s.classId),
+    [0, 1, 2]
+  )
   const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} != ${b}`)
   close(scores[0].iou, 1 / 4)
   close(scores[0].dice, 2 / 5)

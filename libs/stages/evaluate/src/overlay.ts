@@ -17,7 +17,13 @@ const ALPHA = 0.55
  * One PNG with three panels side by side: the slice (min–max windowed), the slice with the truth
  * coloured in, and the slice with the prediction coloured in.
  */
-export const overlayPng = (image: Float32Array, truth: ArrayLike<number>, predicted: ArrayLike<number>, height: number, width: number): Buffer => {
+export const overlayPng = (
+  image: Float32Array,
+  truth: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  height: number,
+  width: number
+): Buffer => {
   let lo = Infinity
   let hi = -Infinity
   for (const v of image) {

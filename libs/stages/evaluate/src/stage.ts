@@ -60,7 +60,9 @@ export const evaluateStage = defineStage({
         })
       }
 
-      const segmenters = yield* Effect.forEach(ctx.inputs.segmenters, (ref) => Effect.map(readArtifactIndex(ref.dir, "Segmenter", SegmenterIndex), (index) => ({ ref, index })))
+      const segmenters = yield* Effect.forEach(ctx.inputs.segmenters, (ref) =>
+        Effect.map(readArtifactIndex(ref.dir, "Segmenter", SegmenterIndex), (index) => ({ ref, index }))
+      )
       const lowestSeed = new Map<string, number>()
       for (const { index } of segmenters) lowestSeed.set(groupKey(index), Math.min(index.seed, lowestSeed.get(groupKey(index)) ?? Infinity))
 
@@ -75,23 +77,28 @@ export const evaluateStage = defineStage({
             problem: `segmenter ${ref.producer} was trained on volumes ${missing.join(", ")}, which this VolumeSet lacks or has without labels`
           })
         }
-        const { model } = yield* compute.loadCheckpoint(join(ref.dir, index.model)).pipe(
-          Effect.mapError((e) => new InputError({ file: join(ref.dir, index.model), problem: e.message }))
-        )
+        const { model } = yield* compute
+          .loadCheckpoint(join(ref.dir, index.model))
+          .pipe(Effect.mapError((e) => new InputError({ file: join(ref.dir, index.model), problem: e.message })))
         // The model sees inputSize² slices; its logits are resized back so scores use the stored labels.
         const predict: Predict = (slices, H, W) =>
           tf.tidy(() => {
             const pixels = new Float32Array(slices.length * H * W)
             slices.forEach((s, i) => pixels.set(s, i * H * W))
             const batch = tf.tensor4d(pixels, [slices.length, H, W, 1])
-            const input = H === index.inputSize && W === index.inputSize ? batch : tf.image.resizeBilinear(batch, [index.inputSize, index.inputSize])
+            const input =
+              H === index.inputSize && W === index.inputSize ? batch : tf.image.resizeBilinear(batch, [index.inputSize, index.inputSize])
             let logits = model.predict(input) as typeof batch
             if (H !== index.inputSize || W !== index.inputSize) logits = tf.image.resizeBilinear(logits, [H, W])
             const classes = tf.argMax(logits, -1).dataSync()
             return slices.map((_, i) => Uint8Array.from(classes.subarray(i * H * W, (i + 1) * H * W)))
           })
         const result = yield* evaluateSegmenter(index, handles, predict, batchSize).pipe(
-          Effect.mapError((e) => (e instanceof InputError ? e : new StageFailure({ stage: ctx.stageId, reason: `inference failed for ${ref.producer}: ${String(e)}`, cause: e })))
+          Effect.mapError((e) =>
+            e instanceof InputError
+              ? e
+              : new StageFailure({ stage: ctx.stageId, reason: `inference failed for ${ref.producer}: ${String(e)}`, cause: e })
+          )
         )
         model.dispose()
         rows.push(...result.rows)
@@ -100,10 +107,24 @@ export const evaluateStage = defineStage({
             const png = `examples/${examples.length}.png`
             yield* Effect.promise(() => mkdir(join(out, "examples"), { recursive: true }))
             yield* Effect.promise(() => writeFile(join(out, png), overlayPng(e.image, e.truth, e.predicted, e.height, e.width)))
-            examples.push({ pretraining: index.pretraining, fraction: index.fraction, everyK: index.everyK, seed: index.seed, split: e.split, volume: e.volume, slice: e.slice, png })
+            examples.push({
+              pretraining: index.pretraining,
+              fraction: index.fraction,
+              everyK: index.everyK,
+              seed: index.seed,
+              split: e.split,
+              volume: e.volume,
+              slice: e.slice,
+              png
+            })
           }
         }
-        yield* ctx.progress({ done: n + 1, total: segmenters.length, unit: "segmenters", message: `${index.pretraining} ${index.fraction ?? `every ${index.everyK}`} seed ${index.seed}` })
+        yield* ctx.progress({
+          done: n + 1,
+          total: segmenters.length,
+          unit: "segmenters",
+          message: `${index.pretraining} ${index.fraction ?? `every ${index.everyK}`} seed ${index.seed}`
+        })
       }
       const metrics: MetricsIndex = { kind: "Metrics", rows, summary: summarize(rows), examples, csv: "metrics.csv" }
       yield* Effect.promise(() => writeFile(join(out, "metrics.csv"), toCsv(rows, CSV_COLUMNS)))

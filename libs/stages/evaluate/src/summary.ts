@@ -3,8 +3,7 @@ import { meanStd } from "./metrics.ts"
 
 export const FOREGROUND_MEAN = "foreground mean"
 
-const cellKey = (r: MetricRow, classKey: string): string =>
-  JSON.stringify([r.pretraining, r.fraction, r.everyK, r.split, classKey])
+const cellKey = (r: MetricRow, classKey: string): string => JSON.stringify([r.pretraining, r.fraction, r.everyK, r.split, classKey])
 
 interface Cell {
   readonly first: MetricRow

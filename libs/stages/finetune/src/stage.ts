@@ -39,7 +39,9 @@ export type FinetuneParams = typeof FinetuneParams.Type
 
 const budgetOf = (p: FinetuneParams, stage: string): Effect.Effect<Budget, StageFailure> =>
   p.fraction !== undefined && p.everyK !== undefined
-    ? Effect.fail(new StageFailure({ stage, reason: "both `fraction` and `everyK` are set", hint: "choose one labelling protocol per run" }))
+    ? Effect.fail(
+        new StageFailure({ stage, reason: "both `fraction` and `everyK` are set", hint: "choose one labelling protocol per run" })
+      )
     : Effect.succeed(p.everyK !== undefined ? { everyK: p.everyK } : { fraction: p.fraction ?? 1 })
 
 export const finetuneStage = defineStage({
@@ -70,8 +72,12 @@ export const finetuneStage = defineStage({
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
       const labelled = set.volumes.filter((v) => v.entry.hasLabels)
       const setFile = join(ctx.inputs.volumes.dir, INDEX_FILE)
-      if (labelled.length === 0) return yield* new InputError({ file: setFile, problem: "no volume has labels; fine-tuning needs label maps" })
-      const split = splitVolumes(labelled.map((v) => v.entry.id), p.heldOut ?? 2)
+      if (labelled.length === 0)
+        return yield* new InputError({ file: setFile, problem: "no volume has labels; fine-tuning needs label maps" })
+      const split = splitVolumes(
+        labelled.map((v) => v.entry.id),
+        p.heldOut ?? 2
+      )
       const handles = new Map<string, import("@tomoprior/volume").VolumeHandle>()
       for (const v of labelled) handles.set(v.entry.id, yield* volume.openVolume(v.dir))
       const [, H, W] = handles.get(split.train[0])!.header.dims
@@ -79,10 +85,13 @@ export const finetuneStage = defineStage({
       if (odd) {
         return yield* new InputError({
           file: setFile,
-          problem: `volume ${odd[0]} has ${odd[1].header.dims[1]}×${odd[1].header.dims[2]} slices, ${split.train[0]} has ${H}×${W}; resize them to one size with the normalize stage's \`size\``
+          problem:
+            `volume ${odd[0]} has ${odd[1].header.dims[1]}×${odd[1].header.dims[2]} slices, ` +
+            `${split.train[0]} has ${H}×${W}; resize them to one size with the normalize stage's \`size\``
         })
       }
-      const numClasses = Math.max(...Object.keys(set.index.labelNames).map(Number), ...[...handles.values()].flatMap((h) => h.header.labelIds)) + 1
+      const numClasses =
+        Math.max(...Object.keys(set.index.labelNames).map(Number), ...[...handles.values()].flatMap((h) => h.header.labelIds)) + 1
 
       const labelling = split.train.map((id) => {
         const h = handles.get(id)!
@@ -98,7 +107,9 @@ export const finetuneStage = defineStage({
       if (encoderRef) {
         const enc = yield* readArtifactIndex(encoderRef.dir, "Encoder", EncoderIndex)
         const checkpoint = join(encoderRef.dir, enc.model)
-        const meta = yield* compute.readCheckpointMetadata(checkpoint).pipe(Effect.mapError((e) => new InputError({ file: checkpoint, problem: e.message })))
+        const meta = yield* compute
+          .readCheckpointMetadata(checkpoint)
+          .pipe(Effect.mapError((e) => new InputError({ file: checkpoint, problem: e.message })))
         encoderCheckpoint = checkpoint
         pretraining = enc.method
         spec = { width: meta.width, depth: meta.depth ?? 1, inputSize: enc.inputSize }
@@ -134,7 +145,9 @@ export const finetuneStage = defineStage({
           seed
         })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot start training: ${e.message}`, cause: e })))
-      yield* ctx.log(`${compute.describeBackend(trainer.backend)}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`)
+      yield* ctx.log(
+        `${compute.describeBackend(trainer.backend)}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`
+      )
 
       const batchSize = p.batchSize ?? 8
       const batches = batchSampler(n, batchSize, seed)
@@ -152,7 +165,11 @@ export const finetuneStage = defineStage({
         })
         const result = yield* trainer
           .step({ inputs, shape: [batchSize, size, size, 1], targets: { data: targets, shape: [batchSize, size, size, numClasses] } })
-          .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `training failed at step ${step}: ${e.message}`, cause: e })))
+          .pipe(
+            Effect.mapError(
+              (e) => new StageFailure({ stage: ctx.stageId, reason: `training failed at step ${step}: ${e.message}`, cause: e })
+            )
+          )
         last = result.loss
         window.push(last)
         if ((step + 1) % logEvery === 0 || step === steps - 1) {
@@ -166,7 +183,14 @@ export const finetuneStage = defineStage({
       const out = ctx.outputs.segmenter
       const architecture = `${compute.defaultEncoderSpec.architecture}-unet`
       yield* trainer
-        .save(join(out, "model"), { architecture, width: spec.width, depth: spec.depth, inputSize: size, method: "finetune", settings: { pretraining, seed, ...budget } })
+        .save(join(out, "model"), {
+          architecture,
+          width: spec.width,
+          depth: spec.depth,
+          inputSize: size,
+          method: "finetune",
+          settings: { pretraining, seed, ...budget }
+        })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot save the model: ${e.message}`, cause: e })))
       const index: SegmenterIndex = {
         kind: "Segmenter",

@@ -32,7 +32,17 @@ test("the task starts from the encoder, keeps it frozen for the first steps, the
   const dir = tempDir()
   const encoderDir = join(dir, "encoder")
   const encoder = buildScoreModel({ ...defaultEncoderSpec, width: 0.25, inputSize: 16, seed: 9 })
-  await Effect.runPromise(saveCheckpoint(encoder, encoderDir, { architecture: "ref-resnet", width: 0.25, depth: 1, inputSize: 16, method: "sorting", backend: "wasm", steps: 0 }))
+  await Effect.runPromise(
+    saveCheckpoint(encoder, encoderDir, {
+      architecture: "ref-resnet",
+      width: 0.25,
+      depth: 1,
+      inputSize: 16,
+      method: "sorting",
+      backend: "wasm",
+      steps: 0
+    })
+  )
   encoder.dispose()
   const pretrained = await stemKernel(encoderDir)
 
@@ -40,16 +50,29 @@ test("the task starts from the encoder, keeps it frozen for the first steps, the
   const inputs = new Float32Array(4 * 256)
   const targets = new Float32Array(4 * 256 * 2)
   for (let i = 0; i < 4 * 256; i++) {
-    const inside = (i % 16) >= 4 && (i % 16) < 10 && (Math.floor(i / 16) % 16) >= 4 && (Math.floor(i / 16) % 16) < 10
+    const inside = i % 16 >= 4 && i % 16 < 10 && Math.floor(i / 16) % 16 >= 4 && Math.floor(i / 16) % 16 < 10
     inputs[i] = inside ? 0.9 : 0.1
     targets[i * 2 + (inside ? 1 : 0)] = 1
   }
-  const config: SegmentationTaskConfig = { width: 0.25, depth: 1, inputSize: 16, numClasses: 2, encoderCheckpoint: encoderDir, freezeEncoderSteps: 3 }
+  const config: SegmentationTaskConfig = {
+    width: 0.25,
+    depth: 1,
+    inputSize: 16,
+    numClasses: 2,
+    encoderCheckpoint: encoderDir,
+    freezeEncoderSteps: 3
+  }
   const losses: number[] = []
   await Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
-        const trainer = yield* makeTrainer({ task: { module: new URL("./task.ts", import.meta.url), config }, compute: { backend: "wasm", threads: 1 }, partitions: 2, optimizer: { lr: 1e-2 }, seed: 1 })
+        const trainer = yield* makeTrainer({
+          task: { module: new URL("./task.ts", import.meta.url), config },
+          compute: { backend: "wasm", threads: 1 },
+          partitions: 2,
+          optimizer: { lr: 1e-2 },
+          seed: 1
+        })
         const batch = { inputs, shape: [4, 16, 16, 1] as const, targets: { data: targets, shape: [4, 16, 16, 2] } }
         for (let s = 0; s < 3; s++) losses.push((yield* trainer.step(batch)).loss)
         yield* trainer.save(join(dir, "frozen"), { architecture: "ref-resnet-unet", width: 0.25, inputSize: 16, method: "finetune" })

@@ -16,7 +16,10 @@ const segmentRegex = (segment: string): RegExp => {
       const end = segment.indexOf("]", i + 1)
       if (end < 0) re += "\\["
       else {
-        re += `[${segment.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\")}]`
+        re += `[${segment
+          .slice(i + 1, end)
+          .replace(/^!/, "^")
+          .replace(/\\/g, "\\\\")}]`
         i = end
       }
     } else re += c.replace(/[.+^${}()|\\]/g, "\\$&")

@@ -5,7 +5,16 @@ import { test } from "node:test"
 import { Effect, Schema } from "effect"
 import { InputError } from "@tomoprior/core"
 import { runStageForTest, tempDir } from "@tomoprior/testkit"
-import { allocate, identityAffine, openVolume, readVolumeSet, writeNifti, writeTiff, writeTiffDirectory, type Dtype } from "@tomoprior/volume"
+import {
+  allocate,
+  identityAffine,
+  openVolume,
+  readVolumeSet,
+  writeNifti,
+  writeTiff,
+  writeTiffDirectory,
+  type Dtype
+} from "@tomoprior/volume"
 import { ingest, IngestParams } from "./stage.ts"
 
 const run = (params: unknown, pipelineDir?: string) =>
@@ -42,15 +51,29 @@ test("a glob of NIfTI files with a {name} label rule; matched files are declared
   const dims = [5, 6, 7] as const
   for (const name of ["b", "a"]) {
     const opts = { dims, affine: identityAffine([1, 1, 2]), spacing: [2, 1, 1] as const }
-    await Effect.runPromise(writeNifti(join(dir, "data", `${name}.nii.gz`), { ...opts, dtype: "int16" }, (z) => Effect.succeed(slice("int16", 42, z))))
-    await Effect.runPromise(writeNifti(join(dir, "data", `${name}_seg.nii.gz`), { ...opts, dtype: "uint8" }, (z) => Effect.succeed(slice("uint8", 42, z, 3))))
+    await Effect.runPromise(
+      writeNifti(join(dir, "data", `${name}.nii.gz`), { ...opts, dtype: "int16" }, (z) => Effect.succeed(slice("int16", 42, z)))
+    )
+    await Effect.runPromise(
+      writeNifti(join(dir, "data", `${name}_seg.nii.gz`), { ...opts, dtype: "uint8" }, (z) => Effect.succeed(slice("uint8", 42, z, 3)))
+    )
   }
   const params = { source: "data/*.nii.gz", labels: "{name}_seg.nii.gz" }
-  const files = await Effect.runPromise(Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir)))
-  assert.deepEqual([...files].map((f) => f.slice(dir.length + 1)).sort(), ["data/a.nii.gz", "data/a_seg.nii.gz", "data/b.nii.gz", "data/b_seg.nii.gz"])
+  const files = await Effect.runPromise(
+    Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir))
+  )
+  assert.deepEqual([...files].map((f) => f.slice(dir.length + 1)).sort(), [
+    "data/a.nii.gz",
+    "data/a_seg.nii.gz",
+    "data/b.nii.gz",
+    "data/b_seg.nii.gz"
+  ])
   const r = await run({ source: join(dir, "data/*.nii.gz"), labels: "{name}_seg.nii.gz" })
   const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
-  assert.deepEqual(set.index.volumes.map((v) => v.id), ["a", "b"])
+  assert.deepEqual(
+    set.index.volumes.map((v) => v.id),
+    ["a", "b"]
+  )
   assert.deepEqual(set.index.labelNames, { "0": "background", "1": "label 1", "2": "label 2" })
   await Effect.runPromise(
     Effect.scoped(
@@ -67,14 +90,23 @@ test("a glob of NIfTI files with a {name} label rule; matched files are declared
 test("TIFF stacks and directories of slices, with spacing from the parameters", async () => {
   const dir = tempDir()
   mkdirSync(join(dir, "slices"))
-  await Effect.runPromise(writeTiff(join(dir, "stack.tif"), { dims: [4, 8, 9], dtype: "uint16", compression: "deflate" }, (z) => Effect.succeed(slice("uint16", 72, z))))
-  await Effect.runPromise(writeTiffDirectory(join(dir, "slices"), { dims: [3, 8, 9], dtype: "uint16" }, (z) => Effect.succeed(slice("uint16", 72, z))))
+  await Effect.runPromise(
+    writeTiff(join(dir, "stack.tif"), { dims: [4, 8, 9], dtype: "uint16", compression: "deflate" }, (z) =>
+      Effect.succeed(slice("uint16", 72, z))
+    )
+  )
+  await Effect.runPromise(
+    writeTiffDirectory(join(dir, "slices"), { dims: [3, 8, 9], dtype: "uint16" }, (z) => Effect.succeed(slice("uint16", 72, z)))
+  )
   const r = await run({ source: join(dir, "s*"), spacing: [2, 0.5, 0.5] })
   const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
-  assert.deepEqual(set.index.volumes.map((v) => [v.id, v.dims, v.spacing]), [
-    ["slices", [3, 8, 9], [2, 0.5, 0.5]],
-    ["stack", [4, 8, 9], [2, 0.5, 0.5]]
-  ])
+  assert.deepEqual(
+    set.index.volumes.map((v) => [v.id, v.dims, v.spacing]),
+    [
+      ["slices", [3, 8, 9], [2, 0.5, 0.5]],
+      ["stack", [4, 8, 9], [2, 0.5, 0.5]]
+    ]
+  )
 })
 
 test("an empty glob, a label grid mismatch and unpaired label globs fail with InputError naming the file", async () => {
@@ -82,8 +114,16 @@ test("an empty glob, a label grid mismatch and unpaired label globs fail with In
   const e1 = await failure({ source: join(dir, "*.nii.gz") })
   assert.ok(e1 instanceof InputError)
   assert.match(e1.problem, /matches no/)
-  await Effect.runPromise(writeNifti(join(dir, "x.nii"), { dims: [3, 4, 4], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("int16", 16, z))))
-  await Effect.runPromise(writeNifti(join(dir, "x_seg.nii"), { dims: [3, 4, 5], dtype: "uint8", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("uint8", 20, z, 2))))
+  await Effect.runPromise(
+    writeNifti(join(dir, "x.nii"), { dims: [3, 4, 4], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) =>
+      Effect.succeed(slice("int16", 16, z))
+    )
+  )
+  await Effect.runPromise(
+    writeNifti(join(dir, "x_seg.nii"), { dims: [3, 4, 5], dtype: "uint8", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) =>
+      Effect.succeed(slice("uint8", 20, z, 2))
+    )
+  )
   const e2 = await failure({ source: join(dir, "*.nii"), labels: "{name}_seg.nii" })
   assert.ok(e2 instanceof InputError)
   assert.equal(e2.file, join(dir, "x_seg.nii"))
@@ -95,30 +135,44 @@ test("an empty glob, a label grid mismatch and unpaired label globs fail with In
 
 const REAL = "/work/shared/data/real/totalseg_example_ct.nii.gz"
 
-test("a real CT ingests to a RAS+ stored volume whose statistics match nibabel's", { skip: !existsSync(REAL) && "real data absent" }, async () => {
-  const reference = JSON.parse(readFileSync(new URL("../../../volume/fixtures/real-reference.json", import.meta.url), "utf8")).volumes["totalseg_example_ct.nii.gz"]
-  const r = await run({ source: REAL })
-  const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
-  const v = set.index.volumes[0]
-  assert.deepEqual(v.dims, [...reference.dims].reverse())
-  await Effect.runPromise(
-    Effect.scoped(
-      Effect.gen(function* () {
-        const h = (yield* openVolume(set.volumes[0].dir)).header
-        assert.deepEqual(h.axisCodes, ["R", "A", "S"])
-        assert.ok(Math.abs(h.stats.mean - reference.mean) <= 1e-4 * Math.abs(reference.mean))
-        assert.ok(Math.abs(h.stats.std - reference.std) <= 1e-4 * reference.std)
-      })
+test(
+  "a real CT ingests to a RAS+ stored volume whose statistics match nibabel's",
+  { skip: !existsSync(REAL) && "real data absent" },
+  async () => {
+    const reference = JSON.parse(readFileSync(new URL("../../../volume/fixtures/real-reference.json", import.meta.url), "utf8")).volumes[
+      "totalseg_example_ct.nii.gz"
+    ]
+    const r = await run({ source: REAL })
+    const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+    const v = set.index.volumes[0]
+    assert.deepEqual(v.dims, [...reference.dims].reverse())
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const h = (yield* openVolume(set.volumes[0].dir)).header
+          assert.deepEqual(h.axisCodes, ["R", "A", "S"])
+          assert.ok(Math.abs(h.stats.mean - reference.mean) <= 1e-4 * Math.abs(reference.mean))
+          assert.ok(Math.abs(h.stats.std - reference.std) <= 1e-4 * reference.std)
+        })
+      )
     )
-  )
-})
+  }
+)
 
 test("a relative source resolves against the pipeline's directory, not the cwd, in the cache key and in the run", async () => {
   const dir = tempDir()
   mkdirSync(join(dir, "scans"))
-  await Effect.runPromise(writeNifti(join(dir, "scans", "s.nii"), { dims: [2, 3, 3], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] }, (z) => Effect.succeed(slice("int16", 9, z))))
+  await Effect.runPromise(
+    writeNifti(
+      join(dir, "scans", "s.nii"),
+      { dims: [2, 3, 3], dtype: "int16", affine: identityAffine([1, 1, 1]), spacing: [1, 1, 1] },
+      (z) => Effect.succeed(slice("int16", 9, z))
+    )
+  )
   const params = { source: "scans/*.nii" }
-  const files = await Effect.runPromise(Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir)))
+  const files = await Effect.runPromise(
+    Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir))
+  )
   assert.deepEqual(files, [join(dir, "scans", "s.nii")])
   assert.notEqual(process.cwd(), dir)
   const r = await run(params, dir)

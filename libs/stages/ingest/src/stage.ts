@@ -14,7 +14,8 @@ import {
 } from "@tomoprior/volume"
 import { isGlob, matchGlob } from "./glob.ts"
 
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) => schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
+  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))
 
@@ -52,7 +53,10 @@ export const resolveInputs = (params: IngestParams, baseDir: string): Effect.Eff
     const matched = matchGlob(params.source, baseDir).filter((p) => isDir(p) || VOLUME_FILE.test(p))
     const where = resolve(baseDir, params.source)
     if (matched.length === 0 || (!isGlob(params.source) && !existsSync(matched[0])))
-      return yield* new InputError({ file: where, problem: isGlob(params.source) ? "the glob matches no .nii/.nii.gz/.tif/.tiff files or directories" : "no such file or directory" })
+      return yield* new InputError({
+        file: where,
+        problem: isGlob(params.source) ? "the glob matches no .nii/.nii.gz/.tif/.tiff files or directories" : "no such file or directory"
+      })
     // an empty string (e.g. an unset `${params.labels}`) means no labels
     const rule = params.labels || undefined
     if (rule === undefined) return matched.map((image) => ({ image }))
@@ -62,18 +66,26 @@ export const resolveInputs = (params: IngestParams, baseDir: string): Effect.Eff
       const images = matched.filter((m) => !labelFiles.has(m))
       if (images.length === 0) return yield* new InputError({ file: where, problem: "every matched file is itself a label map" })
       for (const image of images)
-        if (!existsSync(labelOf(image))) return yield* new InputError({ file: labelOf(image), problem: `label map for ${basename(image)} not found (rule ${rule})` })
+        if (!existsSync(labelOf(image)))
+          return yield* new InputError({ file: labelOf(image), problem: `label map for ${basename(image)} not found (rule ${rule})` })
       return images.map((image) => ({ image, labels: labelOf(image) }))
     }
     const labelFiles = matchGlob(rule, baseDir).filter((p) => isDir(p) || VOLUME_FILE.test(p))
     const images = matched.filter((m) => !labelFiles.includes(m))
     if (labelFiles.length !== images.length)
-      return yield* new InputError({ file: resolve(baseDir, rule), problem: `${labelFiles.length} label maps for ${images.length} images; they are paired in sorted order, so the counts must match` })
+      return yield* new InputError({
+        file: resolve(baseDir, rule),
+        problem: `${labelFiles.length} label maps for ${images.length} images; they are paired in sorted order, so the counts must match`
+      })
     return images.map((image, i) => ({ image, labels: labelFiles[i] }))
   })
 
 const filesUnder = (path: string): ReadonlyArray<string> =>
-  isDir(path) ? readdirSync(path).filter((n) => VOLUME_FILE.test(n)).map((n) => join(path, n)) : [path]
+  isDir(path)
+    ? readdirSync(path)
+        .filter((n) => VOLUME_FILE.test(n))
+        .map((n) => join(path, n))
+    : [path]
 
 const uniqueIds = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
   const seen = new Map<string, number>()
@@ -95,7 +107,9 @@ export const ingest = defineStage({
   source: import.meta.url,
   externalFiles: (params, pipelineDir) => {
     if (params.source === PHANTOM_SOURCE) return Effect.succeed([])
-    return Effect.map(resolveInputs(params, pipelineDir), (pairs) => pairs.flatMap((p) => [...filesUnder(p.image), ...(p.labels ? filesUnder(p.labels) : [])]))
+    return Effect.map(resolveInputs(params, pipelineDir), (pairs) =>
+      pairs.flatMap((p) => [...filesUnder(p.image), ...(p.labels ? filesUnder(p.labels) : [])])
+    )
   },
   run: (ctx) =>
     Effect.gen(function* () {
@@ -111,11 +125,20 @@ export const ingest = defineStage({
           const p = phantomVolume(seed, { size: params.size, slices: params.slices })
           const header = yield* storeVolume(join(out, "volumes", id), p.image, p.labels, {
             source: `${PHANTOM_SOURCE}#${seed}`,
-            onSlice: (z) => (z % 16 === 15 || z === params.slices - 1 ? ctx.progress({ done: i * params.slices + z + 1, total, unit: "slices", message: id }) : Effect.void)
+            onSlice: (z) =>
+              z % 16 === 15 || z === params.slices - 1
+                ? ctx.progress({ done: i * params.slices + z + 1, total, unit: "slices", message: id })
+                : Effect.void
           })
           entries.push(volumeEntry(id, `volumes/${id}`, header))
         }
-        yield* ctx.provenance({ source: PHANTOM_SOURCE, seed: params.seed, volumes: params.volumes, size: params.size, slices: params.slices })
+        yield* ctx.provenance({
+          source: PHANTOM_SOURCE,
+          seed: params.seed,
+          volumes: params.volumes,
+          size: params.size,
+          slices: params.slices
+        })
         yield* writeVolumeSetIndex(out, entries, params.labelNames ?? PHANTOM_LABELS)
         return
       }
@@ -128,10 +151,16 @@ export const ingest = defineStage({
           Effect.gen(function* () {
             const image = yield* openSource(pair.image, tiff)
             const labels: VolumeSource | undefined = pair.labels ? yield* openSource(pair.labels, tiff) : undefined
-            yield* ctx.log(`${ids[i]}: ${image.native.dims.join("×")} ${image.native.voxelType}, axes ${image.native.axisCodes.join("")} → stored [z,y,x] ${image.dims.join("×")} ${image.dtype}`)
+            yield* ctx.log(
+              `${ids[i]}: ${image.native.dims.join("×")} ${image.native.voxelType}, axes ` +
+                `${image.native.axisCodes.join("")} → stored [z,y,x] ${image.dims.join("×")} ${image.dtype}`
+            )
             return yield* storeVolume(join(out, "volumes", ids[i]), image, labels, {
               source: pair.image,
-              onSlice: (z) => (z % 16 === 15 || z === image.dims[0] - 1 ? ctx.progress({ done: i, total: pairs.length, unit: "volumes", message: `${ids[i]} slice ${z + 1}/${image.dims[0]}` }) : Effect.void)
+              onSlice: (z) =>
+                z % 16 === 15 || z === image.dims[0] - 1
+                  ? ctx.progress({ done: i, total: pairs.length, unit: "volumes", message: `${ids[i]} slice ${z + 1}/${image.dims[0]}` })
+                  : Effect.void
             })
           })
         )
@@ -139,7 +168,9 @@ export const ingest = defineStage({
         entries.push(volumeEntry(ids[i], `volumes/${ids[i]}`, header))
       }
       yield* ctx.progress({ done: pairs.length, total: pairs.length, unit: "volumes" })
-      const names = params.labelNames ?? Object.fromEntries([...labelIds].sort((a, b) => a - b).map((l) => [String(l), l === 0 ? "background" : `label ${l}`]))
+      const names =
+        params.labelNames ??
+        Object.fromEntries([...labelIds].sort((a, b) => a - b).map((l) => [String(l), l === 0 ? "background" : `label ${l}`]))
       yield* ctx.provenance({ source: params.source, labels: params.labels ?? null, files: pairs.length })
       yield* writeVolumeSetIndex(out, entries, names)
     })

@@ -4,7 +4,12 @@ import { makeRng, type Rng } from "@tomoprior/augment"
 import { analyse, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyse.ts"
 
 test("organ intervals come from per-slice label presence", () => {
-  const m = organIntervals(new Map([[1, [false, true, true, false]], [2, [false, false, false, false]]]))
+  const m = organIntervals(
+    new Map([
+      [1, [false, true, true, false]],
+      [2, [false, false, false, false]]
+    ])
+  )
   assert.deepEqual([...m], [[1, [1, 2]]])
 })
 
@@ -14,8 +19,18 @@ test("analysis: ideal scores localise exactly where proportional placement fails
   // b: 30 slices covering anatomy 5..34 (shifted by 5); organ at slices 3..6
   const a = { id: "a", scores: Array.from({ length: 20 }, (_, i) => i), organs: new Map([[1, [8, 11] as const]]) }
   const b = { id: "b", scores: Array.from({ length: 30 }, (_, i) => i + 5), organs: new Map([[1, [3, 6] as const]]) }
-  const r = analyse([a, b], { method: "sorting", labelNames: { "1": "heart" }, partialLength: 0.3, seed: 1, smoothing: "none", maxReferences: 20 })
-  assert.deepEqual(r.volumes.map((v) => v.spearman), [1, 1])
+  const r = analyse([a, b], {
+    method: "sorting",
+    labelNames: { "1": "heart" },
+    partialLength: 0.3,
+    seed: 1,
+    smoothing: "none",
+    maxReferences: 20
+  })
+  assert.deepEqual(
+    r.volumes.map((v) => v.spearman),
+    [1, 1]
+  )
   const bFromA = r.organs.find((o) => o.reference === "a" && o.query === "b")!
   assert.equal(bFromA.name, "heart")
   assert.deepEqual(bFromA.predicted, [3, 6])
@@ -79,8 +94,18 @@ const population = (seed: number, describe: (t: number, rng: Rng) => { score: nu
 }
 
 const summaryOf = (volumes: ReadonlyArray<ScoredVolume>, maxReferences = 20) => {
-  const r = analyse(volumes, { method: "sorting", labelNames: { "1": "heart", "2": "liver", "3": "body" }, partialLength: 0.3, seed: 1, smoothing: "isotonic", maxReferences })
-  return { r, row: (labelId: number | null, localiser: string) => r.summary!.find((s) => s.labelId === labelId && s.localiser === localiser)! }
+  const r = analyse(volumes, {
+    method: "sorting",
+    labelNames: { "1": "heart", "2": "liver", "3": "body" },
+    partialLength: 0.3,
+    seed: 1,
+    smoothing: "isotonic",
+    maxReferences
+  })
+  return {
+    r,
+    row: (labelId: number | null, localiser: string) => r.summary!.find((s) => s.labelId === labelId && s.localiser === localiser)!
+  }
 }
 
 test("many references and score alignment beat proportional placement on scans of random extent", () => {

@@ -66,9 +66,7 @@ export const organIntervals = (presence: ReadonlyMap<number, ReadonlyArray<boole
  */
 export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisOptions): LocalizationIndex => {
   const rng = makeRng(options.seed)
-  const localised = new Map(
-    volumes.map((v) => [v.id, options.smoothing === "isotonic" ? isotonic(v.scores) : v.scores] as const)
-  )
+  const localised = new Map(volumes.map((v) => [v.id, options.smoothing === "isotonic" ? isotonic(v.scores) : v.scores] as const))
   const organs: Array<LocalizationIndex["organs"][number]> = []
   const partialScans: Array<LocalizationIndex["partialScans"][number]> = []
   for (const query of volumes) {
@@ -121,7 +119,14 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
   return {
     kind: "Localization",
     method: options.method,
-    volumes: volumes.map((v) => ({ id: v.id, spearman: spearman(v.scores, v.scores.map((_, i) => i)), scores: [...v.scores] })),
+    volumes: volumes.map((v) => ({
+      id: v.id,
+      spearman: spearman(
+        v.scores,
+        v.scores.map((_, i) => i)
+      ),
+      scores: [...v.scores]
+    })),
     organs,
     partialScans,
     alignedOn,
@@ -185,8 +190,14 @@ const locateFromAllReferences = (
           const m = map(r)
           return m ? [{ organ: r.organs.get(label)!, length: r.scores.length, map: m }] : []
         })
-      const predicted = medianInterval(mapped((r) => alignments.get(r)!), n)
-      const proportional = medianInterval(mapped((r) => proportionalMap(n, r.scores.length)), n)
+      const predicted = medianInterval(
+        mapped((r) => alignments.get(r)!),
+        n
+      )
+      const proportional = medianInterval(
+        mapped((r) => proportionalMap(n, r.scores.length)),
+        n
+      )
       rows.push({
         labelId: label,
         name: options.labelNames[String(label)] ?? `label ${label}`,
@@ -235,7 +246,14 @@ const summarise = (
       return { label, cases: values.length, meanIoU: mean(values), wholeBody: wholeBody(label) }
     })
     for (const o of perOrgan.filter((o) => o.cases > 0)) {
-      rows.push({ labelId: o.label, name: labelNames[String(o.label)] ?? `label ${o.label}`, wholeBody: o.wholeBody, localiser, cases: o.cases, meanIoU: o.meanIoU })
+      rows.push({
+        labelId: o.label,
+        name: labelNames[String(o.label)] ?? `label ${o.label}`,
+        wholeBody: o.wholeBody,
+        localiser,
+        cases: o.cases,
+        meanIoU: o.meanIoU
+      })
     }
     const headline = perOrgan.filter((o) => !o.wholeBody && o.cases > 0)
     if (headline.length > 0) {
@@ -281,6 +299,12 @@ export const firstPrincipalComponent = (embeddings: ReadonlyArray<ReadonlyArray<
   }
   const scores = embeddings.map((vol) => vol.map(project))
   const first = scores[0] ?? []
-  const sign = spearman(first, first.map((_, i) => i)) < 0 ? -1 : 1
+  const sign =
+    spearman(
+      first,
+      first.map((_, i) => i)
+    ) < 0
+      ? -1
+      : 1
   return scores.map((vol) => vol.map((s) => sign * s))
 }

@@ -44,9 +44,18 @@ test("interval IoU counts inclusive slices", () => {
 
 test("longest run picks the longest, first on ties", () => {
   const mask = [0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1].map(Boolean)
-  assert.deepEqual(longestRun(mask.length, (i) => mask[i]), [4, 6])
-  assert.equal(longestRun(3, () => false), null)
-  assert.deepEqual(longestRun(3, () => true), [0, 2])
+  assert.deepEqual(
+    longestRun(mask.length, (i) => mask[i]),
+    [4, 6]
+  )
+  assert.equal(
+    longestRun(3, () => false),
+    null
+  )
+  assert.deepEqual(
+    longestRun(3, () => true),
+    [0, 2]
+  )
 })
 
 test("score-range localiser maps an organ through scores and keeps the largest run", () => {
@@ -135,14 +144,35 @@ test("median interval: each end is the median of the mapped ends; an end at a re
 })
 
 test("one reference through the proportional map gives the proportional interval", () => {
-  for (const [organ, nr, nq] of [[[2, 4], 10, 20], [[3, 7], 17, 11], [[5, 5], 9, 30], [[1, 8], 12, 12]] as const) {
+  for (const [organ, nr, nq] of [
+    [[2, 4], 10, 20],
+    [[3, 7], 17, 11],
+    [[5, 5], 9, 30],
+    [[1, 8], 12, 12]
+  ] as const) {
     assert.deepEqual(medianInterval([{ organ, length: nr, map: proportionalMap(nq, nr) }], nq), proportionalInterval(organ, nr, nq))
   }
 })
 
 test("slice distances are mean squared differences per dimension", () => {
-  const d = sliceDistances([[0, 0], [1, 2]], [[0, 0], [3, 0], [1, 2]])
-  assert.deepEqual(d.map((r) => [...r]), [[0, 4.5, 2.5], [2.5, 4, 0]])
+  const d = sliceDistances(
+    [
+      [0, 0],
+      [1, 2]
+    ],
+    [
+      [0, 0],
+      [3, 0],
+      [1, 2]
+    ]
+  )
+  assert.deepEqual(
+    d.map((r) => [...r]),
+    [
+      [0, 4.5, 2.5],
+      [2.5, 4, 0]
+    ]
+  )
 })
 
 test("score alignment recovers the slice map between two scans of one body with different extent and spacing", () => {
@@ -157,8 +187,10 @@ test("score alignment recovers the slice map between two scans of one body with 
   const distance = sliceDistances(asRows(scan(query.t0, query.t1, query.n)), asRows(scan(reference.t0, reference.t1, reference.n)))
   const a = alignSlices(distance, { minOverlap: 0.4, maxScale: 4 })!
   // the reference slice at the same level, solved from the level formula
-  const truePosition = (z: number) => ((level(query.t0, query.t1, query.n)(z) - reference.t0) / (reference.t1 - reference.t0)) * reference.n - 0.5
-  for (const z of [0, 10, 20, 30]) assert.ok(Math.abs(a.scale * z + a.offset - truePosition(z)) < 0.75, `z ${z}: ${a.scale * z + a.offset} vs ${truePosition(z)}`)
+  const truePosition = (z: number) =>
+    ((level(query.t0, query.t1, query.n)(z) - reference.t0) / (reference.t1 - reference.t0)) * reference.n - 0.5
+  for (const z of [0, 10, 20, 30])
+    assert.ok(Math.abs(a.scale * z + a.offset - truePosition(z)) < 0.75, `z ${z}: ${a.scale * z + a.offset} vs ${truePosition(z)}`)
   // the query reaches past the reference's top: only its slices at levels the reference samples count
   const top = level(reference.t0, reference.t1, reference.n)(reference.n - 1)
   const shared = Array.from({ length: query.n }, (_, z) => level(query.t0, query.t1, query.n)(z)).filter((t) => t <= top).length

@@ -9,7 +9,7 @@ export type SliceInterval = readonly [number, number]
 export const averageRanks = (values: ReadonlyArray<number>): Float64Array => {
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0])
   const ranks = new Float64Array(values.length)
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i
     while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++
     const rank = (i + j) / 2 + 1
@@ -156,7 +156,12 @@ export const locateBlock = (
   if (m < 2 || m > reference.length) return null
   let best: BlockMatch | null = null
   for (let o = 0; o + m <= reference.length; o++) {
-    const fit = fitScoreMap(m, (i) => block[i], (i) => reference[o + i], map)
+    const fit = fitScoreMap(
+      m,
+      (i) => block[i],
+      (i) => reference[o + i],
+      map
+    )
     if (!best || fit.residual < best.residual - 1e-12) best = { offset: o, ...fit }
   }
   return best
@@ -253,10 +258,7 @@ export interface AlignOptions {
  * Squared Euclidean distance, per dimension, between every query slice's descriptor and every
  * reference slice's (rows of the result: query slices).
  */
-export const sliceDistances = (
-  query: ReadonlyArray<ArrayLike<number>>,
-  reference: ReadonlyArray<ArrayLike<number>>
-): Array<Float64Array> =>
+export const sliceDistances = (query: ReadonlyArray<ArrayLike<number>>, reference: ReadonlyArray<ArrayLike<number>>): Array<Float64Array> =>
   query.map((a) => {
     const row = new Float64Array(reference.length)
     for (let j = 0; j < reference.length; j++) {

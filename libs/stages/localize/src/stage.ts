@@ -35,7 +35,9 @@ export const localizeStage = defineStage({
 
       const enc = yield* readArtifactIndex(ctx.inputs.encoder.dir, "Encoder", EncoderIndex)
       const modelDir = join(ctx.inputs.encoder.dir, enc.model)
-      const { model } = yield* compute.loadCheckpoint(modelDir).pipe(Effect.mapError((e) => new InputError({ file: modelDir, problem: e.message })))
+      const { model } = yield* compute
+        .loadCheckpoint(modelDir)
+        .pipe(Effect.mapError((e) => new InputError({ file: modelDir, problem: e.message })))
       const outShape = model.outputs[0].shape
       const hasScore = outShape[outShape.length - 1] === 1
       const size = enc.inputSize
@@ -43,7 +45,8 @@ export const localizeStage = defineStage({
       // better than its one score, so the multi-reference localiser aligns scans on them.
       const tfl = yield* Effect.promise(() => import("@tensorflow/tfjs-layers"))
       const scoreMap = hasScore ? model.layers.find((l) => l.name === compute.scoreMapLayer) : undefined
-      const pooled = scoreMap && (tfl.layers.globalAveragePooling2d({}).apply(scoreMap.input) as import("@tensorflow/tfjs-layers").SymbolicTensor)
+      const pooled =
+        scoreMap && (tfl.layers.globalAveragePooling2d({}).apply(scoreMap.input) as import("@tensorflow/tfjs-layers").SymbolicTensor)
       const net = pooled ? tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], pooled] }) : model
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)

@@ -45,7 +45,14 @@ export const IDENTITY: Intensity = { lo: -Infinity, hi: Infinity, offset: 0, fac
  * Bilinear resize with the intensity mapping folded into the taps, so a downsizing pass touches
  * only the input pixels it samples (clipping before interpolation, as a clip-then-resize would).
  */
-export const bilinear = (src: Float32Array, inX: number, ty: LinearTable, tx: LinearTable, out: Float32Array, m: Intensity = IDENTITY): Float32Array => {
+export const bilinear = (
+  src: Float32Array,
+  inX: number,
+  ty: LinearTable,
+  tx: LinearTable,
+  out: Float32Array,
+  m: Intensity = IDENTITY
+): Float32Array => {
   const outX = tx.i0.length
   const { lo, hi, offset, factor } = m
   const tap = (v: number) => ((v < lo ? lo : v > hi ? hi : v) - offset) * factor
@@ -90,6 +97,6 @@ export const resampledAffine = (
     row[0] * s[0],
     row[1] * s[1],
     row[2] * s[2],
-    row[3] + row[0] * (s[0] - 1) / 2 + row[1] * (s[1] - 1) / 2 + row[2] * (s[2] - 1) / 2
+    row[3] + (row[0] * (s[0] - 1)) / 2 + (row[1] * (s[1] - 1)) / 2 + (row[2] * (s[2] - 1)) / 2
   ])
 }

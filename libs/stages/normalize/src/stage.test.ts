@@ -3,7 +3,15 @@ import { join } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
 import { runStageForTest, artifactFromDir, tempDir } from "@tomoprior/testkit"
-import { openVolume, phantomVolume, readVolumeSet, storeVolume, volumeEntry, writeVolumeSetIndex, type VolumeHandle } from "@tomoprior/volume"
+import {
+  openVolume,
+  phantomVolume,
+  readVolumeSet,
+  storeVolume,
+  volumeEntry,
+  writeVolumeSetIndex,
+  type VolumeHandle
+} from "@tomoprior/volume"
 import { normalize } from "./stage.ts"
 
 const Z = 8
@@ -61,7 +69,12 @@ test("halving in-plane and along z averages 2×2×2 blocks (bilinear/linear at h
     assert.ok(Math.abs(b.header.spacing[0] - header.spacing[0] * 2) < 1e-9)
     assert.ok(Math.abs(b.header.spacing[1] - header.spacing[1] * 2) < 1e-9)
     // the centre of new voxel (0,0,0) lies halfway between old voxels 0 and 1 on each axis
-    for (let c = 0; c < 3; c++) assert.ok(Math.abs(b.header.affine[c][3] - (a.header.affine[c][3] + 0.5 * (a.header.affine[c][0] + a.header.affine[c][1] + a.header.affine[c][2]))) < 1e-9)
+    for (let c = 0; c < 3; c++)
+      assert.ok(
+        Math.abs(
+          b.header.affine[c][3] - (a.header.affine[c][3] + 0.5 * (a.header.affine[c][0] + a.header.affine[c][1] + a.header.affine[c][2]))
+        ) < 1e-9
+      )
     const h = S / 2
     for (let k = 0; k < Z / 2; k++) {
       const s0 = a.readSlice(2 * k)
@@ -72,7 +85,14 @@ test("halving in-plane and along z averages 2×2×2 blocks (bilinear/linear at h
       for (let y = 0; y < h; y++)
         for (let x = 0; x < h; x++) {
           let sum = 0
-          for (const s of [s0, s1]) for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) sum += s[(2 * y + dy) * S + 2 * x + dx]
+          for (const s of [s0, s1])
+            for (const [dy, dx] of [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1]
+            ])
+              sum += s[(2 * y + dy) * S + 2 * x + dx]
           assert.ok(Math.abs(got[y * h + x] - sum / 8) < 1e-3, `k=${k} y=${y} x=${x}`)
           assert.equal(labels[y * h + x], srcLabels[(2 * y + 1) * S + 2 * x + 1])
         }
@@ -97,6 +117,8 @@ test("z-score after percentile clipping gives mean 0 and std 1; percentiles [0, 
 
 test("window and percentiles together are refused", async () => {
   const { ref } = await inputSet()
-  const e = await Effect.runPromise(Effect.flip(runStageForTest(normalize, { params: { window: [0, 1], percentiles: [1, 99] }, inputs: { volumes: ref } })))
+  const e = await Effect.runPromise(
+    Effect.flip(runStageForTest(normalize, { params: { window: [0, 1], percentiles: [1, 99] }, inputs: { volumes: ref } }))
+  )
   assert.match(String((e as Error).message), /both window and percentiles/)
 })

@@ -1,10 +1,19 @@
 import { Effect, Schema } from "effect"
 import { join } from "node:path"
 import { defineStage, StageFailure, type VolumeEntry } from "@tomoprior/core"
-import { openVolume, readVolumeSet, volumeEntry, writeVolume, writeVolumeSetIndex, type LabelArray, type VolumeHandle } from "@tomoprior/volume"
+import {
+  openVolume,
+  readVolumeSet,
+  volumeEntry,
+  writeVolume,
+  writeVolumeSetIndex,
+  type LabelArray,
+  type VolumeHandle
+} from "@tomoprior/volume"
 import { bilinear, linearTable, nearest, nearestTable, resampledAffine } from "./resample.ts"
 
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) => schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
+  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 const Percent = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
 
 export const NormalizeParams = Schema.Struct({
@@ -79,7 +88,11 @@ export const normalize = defineStage({
     Effect.gen(function* () {
       const params = ctx.params
       if (params.window && params.percentiles)
-        return yield* new StageFailure({ stage: ctx.stageId, reason: "both window and percentiles are given", hint: "choose one way to clip" })
+        return yield* new StageFailure({
+          stage: ctx.stageId,
+          reason: "both window and percentiles are given",
+          hint: "choose one way to clip"
+        })
       const set = yield* readVolumeSet(ctx.inputs.volumes.dir)
       const out = ctx.outputs.volumes
       const entries: Array<VolumeEntry> = []
@@ -89,7 +102,8 @@ export const normalize = defineStage({
           Effect.gen(function* () {
             const v = yield* openVolume(dir)
             const [Z, Y, X] = v.header.dims
-            const [lo, hi] = params.window ?? (params.percentiles ? percentileRange(v, params.percentiles) : [v.header.stats.min, v.header.stats.max])
+            const [lo, hi] =
+              params.window ?? (params.percentiles ? percentileRange(v, params.percentiles) : [v.header.stats.min, v.header.stats.max])
             const moments = params.scale === "zscore" ? clippedMoments(v, lo, hi) : undefined
             const offset = moments ? moments.mean : params.scale === "unit" ? lo : 0
             const factor = moments ? 1 / (moments.std || 1) : params.scale === "unit" ? 1 / (hi - lo || 1) : 1
@@ -119,8 +133,16 @@ export const normalize = defineStage({
               return slot.data
             }
             const voxels = new Float32Array(outY * outX)
-            const labelIn: LabelArray | undefined = v.header.hasLabels ? (v.header.labelDtype === "uint16" ? new Uint16Array(Y * X) : new Uint8Array(Y * X)) : undefined
-            const labelOut: LabelArray | undefined = labelIn ? (labelIn instanceof Uint16Array ? new Uint16Array(outY * outX) : new Uint8Array(outY * outX)) : undefined
+            const labelIn: LabelArray | undefined = v.header.hasLabels
+              ? v.header.labelDtype === "uint16"
+                ? new Uint16Array(Y * X)
+                : new Uint8Array(Y * X)
+              : undefined
+            const labelOut: LabelArray | undefined = labelIn
+              ? labelIn instanceof Uint16Array
+                ? new Uint16Array(outY * outX)
+                : new Uint8Array(outY * outX)
+              : undefined
             const dims = [outZ, outY, outX] as const
             return yield* writeVolume(
               join(out, entry.path),
@@ -140,7 +162,13 @@ export const normalize = defineStage({
                   const w = tz.w[k]
                   for (let j = 0; j < voxels.length; j++) voxels[j] = a[j] + (b[j] - a[j]) * w
                   if (labelIn && labelOut) nearest(v.readLabelSlice(nz[k], labelIn), X, ny, nx, labelOut)
-                  if (k % 16 === 15 || k === outZ - 1) yield* ctx.progress({ done: i, total: set.volumes.length, unit: "volumes", message: `${entry.id} slice ${k + 1}/${outZ}` })
+                  if (k % 16 === 15 || k === outZ - 1)
+                    yield* ctx.progress({
+                      done: i,
+                      total: set.volumes.length,
+                      unit: "volumes",
+                      message: `${entry.id} slice ${k + 1}/${outZ}`
+                    })
                   return { voxels, labels: labelOut }
                 })
             )

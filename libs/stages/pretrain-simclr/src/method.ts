@@ -12,13 +12,18 @@ const VALIDATION_STREAM = 0x7fff_fff0
  * current weights: top-1 view retrieval (higher is better) and alignment/uniformity (lower).
  */
 const viewMetrics = (data: TupleData, p: SimclrParams) => {
-  const slices = validationVolumes(data).ids.flatMap((id) => evenlySpaced(data.depth(id), p.validationSlices).map((position) => ({ id, position })))
+  const slices = validationVolumes(data).ids.flatMap((id) =>
+    evenlySpaced(data.depth(id), p.validationSlices).map((position) => ({ id, position }))
+  )
   const pixels = p.inputSize * p.inputSize
   const inputs = new Float32Array(2 * slices.length * pixels)
   slices.forEach((s, i) => {
     const { data: plane, h, w } = data.slice(s.id, s.position)
     for (let v = 0; v < 2; v++)
-      inputs.set(augmentSlice(plane, h, w, p.inputSize, p.augment, deriveSeed(p.seed, VALIDATION_STREAM, i, v)), (v * slices.length + i) * pixels)
+      inputs.set(
+        augmentSlice(plane, h, w, p.inputSize, p.augment, deriveSeed(p.seed, VALIDATION_STREAM, i, v)),
+        (v * slices.length + i) * pixels
+      )
   })
   return async (predict: (inputs: Float32Array, count: number) => Promise<Float32Array>) => {
     const flat = await predict(inputs, 2 * slices.length)

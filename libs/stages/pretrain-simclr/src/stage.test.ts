@@ -13,7 +13,12 @@ before(async () => {
 describe("pretrain-simclr", () => {
   it("trains on two views per slice, lowers NT-Xent, records view metrics beside the untrained ones", async () => {
     const events: Array<Progress> = []
-    const run = await runPretrainStage(pretrainSimclr, tuples, { inputSize: 32, width: 0.5, learningRate: 3e-3, validationSlices: 8 }, { onProgress: (p) => events.push(p) })
+    const run = await runPretrainStage(
+      pretrainSimclr,
+      tuples,
+      { inputSize: 32, width: 0.5, learningRate: 3e-3, validationSlices: 8 },
+      { onProgress: (p) => events.push(p) }
+    )
     assert.ok(Exit.isSuccess(run.exit), String(Exit.isFailure(run.exit) ? run.exit.cause : ""))
     const index = run.index()
     assert.equal(index.method, "simclr")
@@ -26,6 +31,9 @@ describe("pretrain-simclr", () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     assert.ok(mean(losses.slice(-4)) < mean(losses.slice(0, 4)), `losses ${losses.map((l) => l.toFixed(3))}`)
     const tensors = events.map((e) => e.metrics!.tensors)
-    assert.ok(tensors.every((n) => n === tensors[0]), `tensor counts ${tensors}`)
+    assert.ok(
+      tensors.every((n) => n === tensors[0]),
+      `tensor counts ${tensors}`
+    )
   })
 })

@@ -19,7 +19,10 @@ export type SimclrTaskConfig = typeof SimclrTaskConfig.Type
  */
 export default defineTask((config, { seed }) => {
   const c = Schema.decodeUnknownSync(SimclrTaskConfig)(config)
-  const model = buildProjectionModel({ architecture: "ref-resnet", width: c.width, depth: c.depth, inputSize: c.inputSize, channels: 1, seed }, c.projectionDims)
+  const model = buildProjectionModel(
+    { architecture: "ref-resnet", width: c.width, depth: c.depth, inputSize: c.inputSize, channels: 1, seed },
+    c.projectionDims
+  )
   return {
     model,
     forward: (inputs) => model.apply(inputs, { training: true }) as tf.Tensor,

@@ -13,8 +13,7 @@ const orderedPairs = (targets: tf.Tensor2D): tf.Tensor3D =>
   tf.cast(tf.greater(tf.expandDims(targets, 2), tf.expandDims(targets, 1)), "float32") as tf.Tensor3D
 
 /** s_i − s_j for every pair [G, n, n]. */
-const differences = (scores: tf.Tensor2D): tf.Tensor3D =>
-  tf.sub(tf.expandDims(scores, 2), tf.expandDims(scores, 1)) as tf.Tensor3D
+const differences = (scores: tf.Tensor2D): tf.Tensor3D => tf.sub(tf.expandDims(scores, 2), tf.expandDims(scores, 1)) as tf.Tensor3D
 
 const meanOverPairs = (perPair: tf.Tensor3D, mask: tf.Tensor3D): tf.Scalar =>
   tf.div(tf.sum(tf.mul(perPair, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar

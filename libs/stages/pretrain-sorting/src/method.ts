@@ -24,7 +24,16 @@ export const orderMetrics = async (data: TupleData, predict: Predict, size: numb
   const per = { spearman: [] as number[], pairsCorrect: [] as number[], rankDisplacement: [] as number[] }
   for (const id of validationVolumes(data).ids) {
     const positions = evenlySpaced(data.depth(id), perVolume)
-    const scores = Array.from(await predict(centeredImages(data, positions.map((position) => ({ volume: id, position })), size), positions.length))
+    const scores = Array.from(
+      await predict(
+        centeredImages(
+          data,
+          positions.map((position) => ({ volume: id, position })),
+          size
+        ),
+        positions.length
+      )
+    )
     per.spearman.push(spearman(scores, positions))
     per.pairsCorrect.push(pairsCorrect(scores, positions))
     per.rankDisplacement.push(rankDisplacement(scores, positions))

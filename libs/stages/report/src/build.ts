@@ -7,7 +7,17 @@ import {
   type SegmentationExample,
   type SegmenterIndex
 } from "@tomoprior/core"
-import { type CurveRow, curvePanels, finetuneCurves, type IntervalRow, intervalBars, type LocaliserPair, iouByFraction, renderSvg, scoreScatter } from "./charts.ts"
+import {
+  type CurveRow,
+  curvePanels,
+  finetuneCurves,
+  type IntervalRow,
+  intervalBars,
+  type LocaliserPair,
+  iouByFraction,
+  renderSvg,
+  scoreScatter
+} from "./charts.ts"
 import { escape, note, page, section, table } from "./html.ts"
 import { sortMethods } from "./palette.ts"
 
@@ -43,7 +53,12 @@ const uniqueSorted = <T>(items: ReadonlyArray<T>, key: (t: T) => string, order: 
 }
 
 /** The paper's table shape: rows = pre-training method, columns = label budget, cells mean ± std. */
-const iouTable = (summary: ReadonlyArray<MetricSummaryRow>, split: MetricSummaryRow["split"], classId: number | null, caption: string): string => {
+const iouTable = (
+  summary: ReadonlyArray<MetricSummaryRow>,
+  split: MetricSummaryRow["split"],
+  classId: number | null,
+  caption: string
+): string => {
   const rows = summary.filter((r) => r.split === split && r.classId === classId)
   if (rows.length === 0) return ""
   const budgets = uniqueSorted(rows, budgetLabel, budgetOrder)
@@ -75,7 +90,12 @@ export const iouTextTable = (summary: ReadonlyArray<MetricSummaryRow>, split: Me
     ])
   ]
   const widths = cells[0].map((_, j) => Math.max(...cells.map((r) => r[j].length)))
-  const lines = cells.map((r) => r.map((c, j) => c.padEnd(widths[j])).join("  ").trimEnd())
+  const lines = cells.map((r) =>
+    r
+      .map((c, j) => c.padEnd(widths[j]))
+      .join("  ")
+      .trimEnd()
+  )
   return [`mean foreground IoU ×100, ${split}, mean ± std over seeds`, ...lines].join("\n")
 }
 
@@ -92,7 +112,15 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
   // every-k-th budgets have no fraction to place on the x axis; the tables show them
   const curve = summary.flatMap((r) =>
     r.classId === null && r.split === "extrapolation" && r.fraction !== null
-      ? [{ method: r.pretraining, fraction: r.fraction, iou: 100 * r.iouMean, low: 100 * (r.iouMean - r.iouStd), high: 100 * (r.iouMean + r.iouStd) }]
+      ? [
+          {
+            method: r.pretraining,
+            fraction: r.fraction,
+            iou: 100 * r.iouMean,
+            low: 100 * (r.iouMean - r.iouStd),
+            high: 100 * (r.iouMean + r.iouStd)
+          }
+        ]
       : []
   )
   if (curve.length > 0) {
@@ -100,7 +128,7 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
       await figure(
         iouByFraction(curve),
         "Mean foreground IoU on held-out volumes against the fraction of annotated slices used, bars ±1 std over seeds. " +
-          "Pre-training pays off where its line lies above \"none\" (random init), expected mostly at the smallest fractions."
+          'Pre-training pays off where its line lies above "none" (random init), expected mostly at the smallest fractions.'
       )
     )
   }
@@ -109,7 +137,9 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
     (r) => String(r.classId),
     (r) => r.classId ?? 0
   )
-  const perClass = classes.map((c) => iouTable(summary, "extrapolation", c.classId, `IoU of ${c.className} (class ${c.classId}) — extrapolation`))
+  const perClass = classes.map((c) =>
+    iouTable(summary, "extrapolation", c.classId, `IoU of ${c.className} (class ${c.classId}) — extrapolation`)
+  )
   if (perClass.length > 0) parts.push(`<details><summary>Per-class tables</summary>${perClass.join("")}</details>`)
   return section("segmentation", "Segmentation (fine-tuned U-Net)", parts.join(""))
 }
@@ -121,7 +151,13 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
   if (data.length === 0) return ""
   const lossName = (e: EncoderIndex): string => (typeof e.settings.loss === "string" ? ` — ${e.settings.loss} loss` : "")
   const losses: Array<CurveRow> = data.flatMap((e) =>
-    e.index.history.map((h) => ({ method: e.index.method, panel: `${e.index.method}${lossName(e.index)}`, run: e.producer, step: h.step, value: h.loss }))
+    e.index.history.map((h) => ({
+      method: e.index.method,
+      panel: `${e.index.method}${lossName(e.index)}`,
+      run: e.producer,
+      step: h.step,
+      value: h.loss
+    }))
   )
   const held: Array<CurveRow> = data.flatMap((e) =>
     e.index.history.flatMap((h) =>
@@ -135,7 +171,11 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
     escape(e.index.method),
     escape(`${e.index.architecture} w${e.index.width} @${e.index.inputSize}`),
     String(e.index.steps),
-    escape(Object.entries(e.index.final).map(([k, v]) => `${k} ${num(v)}`).join(", "))
+    escape(
+      Object.entries(e.index.final)
+        .map(([k, v]) => `${k} ${num(v)}`)
+        .join(", ")
+    )
   ])
   const parts = [
     losses.length > 0
@@ -169,14 +209,18 @@ const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; 
     }))
   )
   if (rows.length === 0) return ""
-  const budgets = uniqueSorted(data.map((s) => s.index), budgetLabel, budgetOrder).map(budgetLabel)
+  const budgets = uniqueSorted(
+    data.map((s) => s.index),
+    budgetLabel,
+    budgetOrder
+  ).map(budgetLabel)
   return section(
     "finetuning",
     "Fine-tuning",
     await figure(
       finetuneCurves(rows, budgets),
       "Fine-tuning loss (softmax cross-entropy + Dice), one line per seed, one panel per label budget. " +
-        "A pre-trained start shows as a line that begins lower or falls faster than \"none\"."
+        'A pre-trained start shows as a line that begins lower or falls faster than "none".'
     )
   )
 }
@@ -237,7 +281,8 @@ const localiserTable = (index: LocalizationIndex, name: string): string => {
   const organs = uniqueSorted(rows, (r) => String(r.labelId), organRank)
   const body = organs.map((o) => {
     const values = LOCALISERS.map((loc) => rows.find((r) => r.labelId === o.labelId && r.localiser === loc)?.meanIoU)
-    const bestOf = (baseline: boolean) => Math.max(...values.filter((v, j): v is number => v !== undefined && BASELINES.has(LOCALISERS[j]) === baseline))
+    const bestOf = (baseline: boolean) =>
+      Math.max(...values.filter((v, j): v is number => v !== undefined && BASELINES.has(LOCALISERS[j]) === baseline))
     const [best, bestBaseline] = [bestOf(false), bestOf(true)]
     // the mark alone would read as "wins": say so when a baseline still does better
     const marked = (v: number) => `<mark class="${v < bestBaseline ? "best below-baseline" : "best"}">${num(v)}</mark>`
@@ -246,22 +291,40 @@ const localiserTable = (index: LocalizationIndex, name: string): string => {
   })
   const features = index.alignedOn ? ALIGNED_ON[index.alignedOn] : "features the artifact does not record"
   const alignedOn = index.alignedOn ? `, aligned on ${index.alignedOn}` : ""
-  return table(`Organ localisation — ${name}${alignedOn}: mean interval IoU (0–1) per organ and localiser`, ["organ", ...LOCALISERS], body, {
-    cls: "localisers",
-    rowClasses: organs.map((o) => (o.labelId === null ? "headline" : o.wholeBody ? "whole-body" : "")),
-    detail:
-      `"aligned" maps every other volume's organ ends onto this one through an affine slice alignment on ${features}, and takes the median. ` +
-      `"proportional-median" takes the median of the other volumes' organ ends at the same relative positions, without the encoder: the fair baseline. ` +
-      `"score-range" and "proportional" are the authors' protocol, one reference volume at a time, averaged over (reference, query) pairs. ` +
-      "Highlighted: the best encoder-based value of each row; only outlined where a baseline still does better."
-  })
+  return table(
+    `Organ localisation — ${name}${alignedOn}: mean interval IoU (0–1) per organ and localiser`,
+    ["organ", ...LOCALISERS],
+    body,
+    {
+      cls: "localisers",
+      rowClasses: organs.map((o) => (o.labelId === null ? "headline" : o.wholeBody ? "whole-body" : "")),
+      detail:
+        `"aligned" maps every other volume's organ ends onto this one through an affine slice alignment on ${features}, and takes the median. ` +
+        `"proportional-median" takes the median of the other volumes' organ ends at the same relative positions, without the encoder: the fair baseline. ` +
+        `"score-range" and "proportional" are the authors' protocol, one reference volume at a time, averaged over (reference, query) pairs. ` +
+        "Highlighted: the best encoder-based value of each row; only outlined where a baseline still does better."
+    }
+  )
 }
 
 /** Bars of one localiser pair for every Localization that has them, and their organ groups in table order. */
 const pairBars = (data: ReadonlyArray<Loc>, pair: LocaliserPair, short: (l: Loc) => string) => {
-  const means = data.flatMap((l) => organMeans(l.index).filter((r) => r.localiser === pair.encoder || r.localiser === pair.baseline).map((r) => ({ l, r })))
-  const rows: Array<IntervalRow> = means.map(({ l, r }) => ({ method: short(l), organ: facetName(r), localiser: r.localiser, iou: r.meanIoU }))
-  const organs = uniqueSorted(means.map(({ r }) => r), facetName, organRank).map(facetName)
+  const means = data.flatMap((l) =>
+    organMeans(l.index)
+      .filter((r) => r.localiser === pair.encoder || r.localiser === pair.baseline)
+      .map((r) => ({ l, r }))
+  )
+  const rows: Array<IntervalRow> = means.map(({ l, r }) => ({
+    method: short(l),
+    organ: facetName(r),
+    localiser: r.localiser,
+    iou: r.meanIoU
+  }))
+  const organs = uniqueSorted(
+    means.map(({ r }) => r),
+    facetName,
+    organRank
+  ).map(facetName)
   return { rows, organs }
 }
 
@@ -285,7 +348,14 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
     .flatMap((l) =>
       pairsByOrgan(l.index).map((pairs) => {
         const wins = pairs.filter((p) => p.iou > p.proportionalIou).length
-        return [escape(label(l)), escape(pairs[0].name), String(pairs.length), num(mean(pairs.map((p) => p.iou))), num(mean(pairs.map((p) => p.proportionalIou))), `${wins}/${pairs.length}`]
+        return [
+          escape(label(l)),
+          escape(pairs[0].name),
+          String(pairs.length),
+          num(mean(pairs.map((p) => p.iou))),
+          num(mean(pairs.map((p) => p.proportionalIou))),
+          `${wins}/${pairs.length}`
+        ]
       })
     )
   const multi = pairBars(data, MULTI_REFERENCE, short)
@@ -312,8 +382,8 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
     multi.rows.length > 0
       ? await figure(
           intervalBars(multi.rows, multi.organs, MULTI_REFERENCE),
-          "Mean interval IoU per organ with every other volume as a reference: each method's \"aligned\" localiser (its colour) beside " +
-            "the \"proportional-median\" baseline on the same queries (grey: it uses no encoder). Label-free localisation beats the " +
+          'Mean interval IoU per organ with every other volume as a reference: each method\'s "aligned" localiser (its colour) beside ' +
+            'the "proportional-median" baseline on the same queries (grey: it uses no encoder). Label-free localisation beats the ' +
             "baseline where the coloured bar is taller; whole-body organs fit any placement and are left out of the mean."
         )
       : "",
@@ -324,8 +394,20 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
             "localiser (its colour) beside proportional placement on the same pairs (grey)."
         )
       : note("No organ intervals were localised (the method has no score, or no labels)."),
-    pairRows.length > 0 ? table("Organ localisation: interval IoU over all (reference, query) pairs", ["method", "organ", "pairs", "score range", "proportional", "score wins"], pairRows) : "",
-    partialRows.length > 0 ? table("Partial scans located inside a full reference volume", ["method", "scans", "mean |offset error| (slices)", "max"], partialRows) : ""
+    pairRows.length > 0
+      ? table(
+          "Organ localisation: interval IoU over all (reference, query) pairs",
+          ["method", "organ", "pairs", "score range", "proportional", "score wins"],
+          pairRows
+        )
+      : "",
+    partialRows.length > 0
+      ? table(
+          "Partial scans located inside a full reference volume",
+          ["method", "scans", "mean |offset error| (slices)", "max"],
+          partialRows
+        )
+      : ""
   ]
   return section("localization", "Localisation without labels", parts.join(""))
 }
@@ -336,22 +418,24 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
  */
 export const localizationTextLines = (data: ReadonlyArray<Loc>): Array<string> => {
   const { short } = localizationNames(data)
-  return data
-    .map((l) => {
-      const head = `localisation (${short(l)}):`
-      const means = organMeans(l.index)
-      if (l.index.summary === undefined) {
-        if (means.length === 0) return `${head} no organ intervals localised`
-        const over = (loc: Localiser) => num(mean(means.filter((r) => r.localiser === loc).map((r) => r.meanIoU)))
-        return `${head} score-range ${over("score-range")} vs proportional ${over("proportional")} mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`
-      }
-      const headline = (loc: Localiser) => means.find((r) => r.labelId === null && r.localiser === loc)
-      const [aligned, baseline] = [headline("aligned"), headline("proportional-median")]
-      const wholeBody = [...new Set(means.filter((r) => r.wholeBody && r.labelId !== null).map((r) => r.name))]
-      const leftOut = wholeBody.length > 0 ? ` (${wholeBody.join(", ")} left out: whole-body)` : ""
-      if (!aligned || !baseline) return `${head} no headline: no organ outside the whole-body labels was localised${leftOut}`
-      return `${head} aligned ${num(aligned.meanIoU)} vs proportional-median ${num(baseline.meanIoU)} mean interval IoU${leftOut}`
-    })
+  return data.map((l) => {
+    const head = `localisation (${short(l)}):`
+    const means = organMeans(l.index)
+    if (l.index.summary === undefined) {
+      if (means.length === 0) return `${head} no organ intervals localised`
+      const over = (loc: Localiser) => num(mean(means.filter((r) => r.localiser === loc).map((r) => r.meanIoU)))
+      return (
+        `${head} score-range ${over("score-range")} vs proportional ${over("proportional")} ` +
+        `mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`
+      )
+    }
+    const headline = (loc: Localiser) => means.find((r) => r.labelId === null && r.localiser === loc)
+    const [aligned, baseline] = [headline("aligned"), headline("proportional-median")]
+    const wholeBody = [...new Set(means.filter((r) => r.wholeBody && r.labelId !== null).map((r) => r.name))]
+    const leftOut = wholeBody.length > 0 ? ` (${wholeBody.join(", ")} left out: whole-body)` : ""
+    if (!aligned || !baseline) return `${head} no headline: no organ outside the whole-body labels was localised${leftOut}`
+    return `${head} aligned ${num(aligned.meanIoU)} vs proportional-median ${num(baseline.meanIoU)} mean interval IoU${leftOut}`
+  })
 }
 
 const examplesSection = (data: ReportData): string => {

@@ -33,7 +33,9 @@ test("every chart and legend gives a method the same colour, whatever methods th
   }
   for (const { methods, svgs } of await reports) {
     // the other legends name runs (dash patterns) or volumes, not methods
-    const legends = svgs.flatMap(legendEntries).filter((e) => ["method", "pre-training"].includes(e.title) || e.title.endsWith("vs baseline"))
+    const legends = svgs
+      .flatMap(legendEntries)
+      .filter((e) => ["method", "pre-training"].includes(e.title) || e.title.endsWith("vs baseline"))
     for (const e of legends) if (!e.label.endsWith("(baseline)")) note(e.label, e.colour)
     // every chart that compares methods has a method legend: loss, held-out metrics, IoU, fine-tuning, both interval charts
     for (const m of methods) {
@@ -89,7 +91,10 @@ test("pre-training loss: one panel per method, x = training step, each with a y 
 test("two encoders of one method share its panel and colour and are told apart by dashes", async () => {
   const data = demoLikeReport(["sorting", "simclr"])
   const [first] = data.encoders
-  const second = { producer: "pretrain-sorting-long", index: { ...first.index, history: first.index.history.map((h) => ({ ...h, loss: h.loss / 2 })) } }
+  const second = {
+    producer: "pretrain-sorting-long",
+    index: { ...first.index, history: first.index.history.map((h) => ({ ...h, loss: h.loss / 2 })) }
+  }
   const svgs = svgsOf(await buildReport({ ...data, encoders: [...data.encoders, second] }))
   const chart = svgs.find((svg) => svg.includes("Y-axis titled 'loss (own scale per panel)'"))!
   assert.equal(yDomains(chart, "loss (own scale per panel)").length, 2)
@@ -99,6 +104,8 @@ test("two encoders of one method share its panel and colour and are told apart b
     `sorting ${methodColour("sorting")}`,
     `sorting ${methodColour("sorting")}`
   ])
-  const runs = legendEntries(chart).filter((e) => e.title === "run").map((e) => e.label)
+  const runs = legendEntries(chart)
+    .filter((e) => e.title === "run")
+    .map((e) => e.label)
   assert.deepEqual(runs.sort(), ["pretrain-simclr", "pretrain-sorting", "pretrain-sorting-long"])
 })

@@ -28,7 +28,14 @@ const n = (field: string, title: string | null, extra: Spec = {}): Spec => ({ fi
 const LEGEND_LABELS = { labelLimit: 320 }
 
 /** Dash patterns are drawn as short grey strokes: the colour belongs to the method legend. */
-const RUN_LEGEND = { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 400, ...LEGEND_LABELS, encode: { symbols: { update: { stroke: { value: "#555555" } } } } }
+const RUN_LEGEND = {
+  orient: "top",
+  symbolType: "stroke",
+  symbolStrokeWidth: 2,
+  symbolSize: 400,
+  ...LEGEND_LABELS,
+  encode: { symbols: { update: { stroke: { value: "#555555" } } } }
+}
 
 const methodColourChannel = (rows: ReadonlyArray<{ readonly method: string }>, title: string, legend: Spec = {}): Spec =>
   n("method", title, { scale: methodScale(rows.map((r) => r.method)), legend: { ...LEGEND_LABELS, ...legend } })
@@ -63,7 +70,10 @@ export interface CurveRow {
  * different losses, so on a shared axis the small one flattens into the floor. `rowPerMethod`
  * starts each method on a new row, so its metrics read across.
  */
-export const curvePanels = (rows: ReadonlyArray<CurveRow>, opts: { readonly x: string; readonly y: string; readonly rowPerMethod: boolean }): Spec => {
+export const curvePanels = (
+  rows: ReadonlyArray<CurveRow>,
+  opts: { readonly x: string; readonly y: string; readonly rowPerMethod: boolean }
+): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
   const groups = opts.rowPerMethod ? methods.map((m) => rows.filter((r) => r.method === m)) : [rows]
   const columns = Math.min(MAX_COLUMNS, Math.max(...groups.map((g) => new Set(g.map((r) => r.panel)).size)))
@@ -141,7 +151,10 @@ export const iouByFraction = (rows: ReadonlyArray<IouRow>): Spec => {
   // methods sit a few pixels apart around each fraction so their error bars do not hide each other
   const methods = sortMethods(rows.map((r) => r.method))
   const dodge = (method: string): number => 10 ** (DODGE_DECADES * (methods.indexOf(method) - (methods.length - 1) / 2))
-  const x = q("shown", "annotated slices used (log scale)", { scale: { type: "log", domain: [fractions[0] / 1.4, fractions[fractions.length - 1] * 1.4], nice: false }, axis: { values: fractions, format: "~%", grid: false } })
+  const x = q("shown", "annotated slices used (log scale)", {
+    scale: { type: "log", domain: [fractions[0] / 1.4, fractions[fractions.length - 1] * 1.4], nice: false },
+    axis: { values: fractions, format: "~%", grid: false }
+  })
   return {
     data: { values: rows.map((r) => ({ ...r, shown: r.fraction * dodge(r.method) })) },
     width: 360,
@@ -236,7 +249,10 @@ export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyA
         x: n("method", null, { sort: methods, axis: null }),
         xOffset: n("localiser", null, { sort: [pair.encoder, pair.baseline] }),
         y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
-        color: n("bar", `${pair.encoder} (method colour) vs baseline`, { scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] }, legend: { ...LEGEND_LABELS, titleLimit: 400, orient: "top" } })
+        color: n("bar", `${pair.encoder} (method colour) vs baseline`, {
+          scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] },
+          legend: { ...LEGEND_LABELS, titleLimit: 400, orient: "top" }
+        })
       }
     }
   }

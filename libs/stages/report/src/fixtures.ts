@@ -25,16 +25,32 @@ const stream = (seed: number) => {
  * Loss and held-out metrics on each method's own scale, as the demo logs them: SimCLR's NT-Xent
  * around 4–6, the sorting hinge around 0.1, so a shared y axis would flatten the sorting curve.
  */
-const PRETRAINING: Record<string, { readonly loss: readonly [number, number]; readonly metrics: Record<string, readonly [number, number]>; readonly settings: Record<string, unknown> }> = {
-  sorting: { loss: [0.16, 0.02], metrics: { spearman: [0.78, 0.97], pairsCorrect: [0.8, 0.93], rankDisplacement: [0.14, 0.05] }, settings: { loss: "hinge", margin: 0.2 } },
-  simclr: { loss: [6.5, 3.8], metrics: { viewTop1: [0.02, 0.04], alignment: [1.09, 0.98], uniformity: [-2.1, -2.5] }, settings: { temperature: 0.07 } },
+const PRETRAINING: Record<
+  string,
+  {
+    readonly loss: readonly [number, number]
+    readonly metrics: Record<string, readonly [number, number]>
+    readonly settings: Record<string, unknown>
+  }
+> = {
+  sorting: {
+    loss: [0.16, 0.02],
+    metrics: { spearman: [0.78, 0.97], pairsCorrect: [0.8, 0.93], rankDisplacement: [0.14, 0.05] },
+    settings: { loss: "hinge", margin: 0.2 }
+  },
+  simclr: {
+    loss: [6.5, 3.8],
+    metrics: { viewTop1: [0.02, 0.04], alignment: [1.09, 0.98], uniformity: [-2.1, -2.5] },
+    settings: { temperature: 0.07 }
+  },
   logistic: { loss: [0.69, 0.3], metrics: { spearman: [0.5, 0.9] }, settings: { loss: "logistic" } }
 }
 
 const encoder = (method: string): EncoderIndex => {
   const shape = PRETRAINING[method] ?? { loss: [2, 1], metrics: { spearman: [0.4, 0.8] }, settings: {} }
   const noise = stream(method.length * 7919)
-  const at = ([from, to]: readonly [number, number], t: number) => to + (from - to) * Math.exp(-3 * t) + 0.03 * (from - to) * (noise() - 0.5)
+  const at = ([from, to]: readonly [number, number], t: number) =>
+    to + (from - to) * Math.exp(-3 * t) + 0.03 * (from - to) * (noise() - 0.5)
   const history = Array.from({ length: 11 }, (_, i): EncoderIndex["history"][number] => {
     const t = i / 10
     const metrics: Record<string, number> = Object.fromEntries(Object.entries(shape.metrics).map(([k, range]) => [k, at(range, t)]))
@@ -81,12 +97,29 @@ const finetuneRun = (pretraining: string, seed: number, fraction: number): Segme
   const noise = stream(seed * 31 + Math.round(1000 * fraction) + pretraining.length)
   return {
     ...segmenter(pretraining, seed, fraction),
-    history: Array.from({ length: 10 }, (_, i) => ({ epoch: 0, step: 10 * (i + 1), loss: (2.8 - head) * Math.exp(-i / 5) + 0.4 + 0.05 * noise(), metrics: {} }))
+    history: Array.from({ length: 10 }, (_, i) => ({
+      epoch: 0,
+      step: 10 * (i + 1),
+      loss: (2.8 - head) * Math.exp(-i / 5) + 0.4 + 0.05 * noise(),
+      metrics: {}
+    }))
   }
 }
 
 const summaryRow = (pretraining: string, fraction: number, split: "interpolation" | "extrapolation", iou: number) =>
-  ({ pretraining, fraction, everyK: null, split, classId: null, className: "foreground mean", seeds: SEEDS.length, iouMean: iou, iouStd: 0.04, diceMean: iou + 0.1, diceStd: 0.04 }) as const
+  ({
+    pretraining,
+    fraction,
+    everyK: null,
+    split,
+    classId: null,
+    className: "foreground mean",
+    seeds: SEEDS.length,
+    iouMean: iou,
+    iouStd: 0.04,
+    diceMean: iou + 0.1,
+    diceStd: 0.04
+  }) as const
 
 export const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
 
@@ -109,9 +142,23 @@ const withSummary = (
     proportional: (id) => mean(index.organs.filter((o) => o.labelId === id).map((o) => o.proportionalIou))
   }
   const summary = LOCALISERS.flatMap((localiser) => {
-    const rows = organs.map(([labelId, name]) => ({ labelId, name, wholeBody: wholeBody.includes(name), localiser, cases: 4, meanIoU: iouOf[localiser](labelId, name) }))
+    const rows = organs.map(([labelId, name]) => ({
+      labelId,
+      name,
+      wholeBody: wholeBody.includes(name),
+      localiser,
+      cases: 4,
+      meanIoU: iouOf[localiser](labelId, name)
+    }))
     const counted = rows.filter((r) => !r.wholeBody)
-    const headline = { labelId: null, name: "mean over organs (whole-body labels left out)", wholeBody: false, localiser, cases: 4 * counted.length, meanIoU: mean(counted.map((r) => r.meanIoU)) }
+    const headline = {
+      labelId: null,
+      name: "mean over organs (whole-body labels left out)",
+      wholeBody: false,
+      localiser,
+      cases: 4 * counted.length,
+      meanIoU: mean(counted.map((r) => r.meanIoU))
+    }
     return [...rows, ...(counted.length > 0 ? [headline] : [])]
   })
   return { ...index, alignedOn, summary }
@@ -127,8 +174,17 @@ const scoresOf = (method: string, organs: number): LocalizationIndex => {
     const scores = Array.from({ length: depth }, (_, i) => scale * (i / (depth - 1) + 0.3 * (noise() - 0.5)))
     return { id, spearman: 0.9, scores }
   })
-  const pair = (labelId: number, name: string, iou: number, proportionalIou: number) =>
-    ({ labelId, name, reference: "v0", query: "v1", truth: [4, 9] as const, predicted: [4, 9] as const, iou, proportional: [5, 10] as const, proportionalIou })
+  const pair = (labelId: number, name: string, iou: number, proportionalIou: number) => ({
+    labelId,
+    name,
+    reference: "v0",
+    query: "v1",
+    truth: [4, 9] as const,
+    predicted: [4, 9] as const,
+    iou,
+    proportional: [5, 10] as const,
+    proportionalIou
+  })
   const names = ORGANS.slice(0, organs)
   const index: LocalizationIndex = {
     kind: "Localization",
@@ -138,7 +194,11 @@ const scoresOf = (method: string, organs: number): LocalizationIndex => {
     partialScans: [{ volume: "v1", reference: "v0", trueOffset: 2, predictedOffset: 3, errorSlices: 1 }]
   }
   const multi = Object.fromEntries(names.map((name) => [name, [0.5 + 0.4 * noise(), 0.4 + 0.4 * noise()] as const]))
-  return withSummary(index, multi, names.filter((n) => n === "spine"))
+  return withSummary(
+    index,
+    multi,
+    names.filter((n) => n === "spine")
+  )
 }
 
 /**
@@ -156,7 +216,9 @@ export const demoLikeReport = (
   return {
     title: `demo-like report: ${methods.join(", ")}`,
     encoders: pretrained.map((m) => ({ producer: `pretrain-${m}`, index: encoder(m) })),
-    segmenters: methods.flatMap((m) => fractions.flatMap((f) => SEEDS.map((seed) => ({ producer: `ft-${m}`, index: finetuneRun(m, seed, f) })))),
+    segmenters: methods.flatMap((m) =>
+      fractions.flatMap((f) => SEEDS.map((seed) => ({ producer: `ft-${m}`, index: finetuneRun(m, seed, f) })))
+    ),
     metrics: [
       {
         producer: "evaluate",
@@ -166,7 +228,7 @@ export const demoLikeReport = (
           csv: "metrics.csv",
           summary: methods.flatMap((m, i) =>
             fractions.flatMap((f) => {
-              const iou = 0.3 + 0.3 * Math.log10(100 * f) / 2 + (m === "none" ? 0 : 0.05 + 0.01 * i)
+              const iou = 0.3 + (0.3 * Math.log10(100 * f)) / 2 + (m === "none" ? 0 : 0.05 + 0.01 * i)
               return [summaryRow(m, f, "extrapolation", iou), summaryRow(m, f, "interpolation", iou + 0.05)]
             })
           )
@@ -187,12 +249,62 @@ const metrics = (): MetricsIndex => ({
   rows: [],
   csv: "metrics.csv",
   summary: [
-    { pretraining: "sorting", fraction: 0.1, everyK: null, split: "extrapolation", classId: null, className: "foreground mean", seeds: 2, iouMean: 0.5, iouStd: 0.1414, diceMean: 0.6, diceStd: 0.1 },
-    { pretraining: "none", fraction: 0.1, everyK: null, split: "extrapolation", classId: null, className: "foreground mean", seeds: 2, iouMean: 0.423, iouStd: 0.05, diceMean: 0.5, diceStd: 0.1 },
-    { pretraining: "sorting", fraction: 1, everyK: null, split: "extrapolation", classId: null, className: "foreground mean", seeds: 2, iouMean: 0.81, iouStd: 0.02, diceMean: 0.9, diceStd: 0.01 },
-    { pretraining: "sorting", fraction: 0.1, everyK: null, split: "extrapolation", classId: 1, className: "lungs", seeds: 2, iouMean: 0.6, iouStd: 0.1414, diceMean: 0.7, diceStd: 0.1 }
+    {
+      pretraining: "sorting",
+      fraction: 0.1,
+      everyK: null,
+      split: "extrapolation",
+      classId: null,
+      className: "foreground mean",
+      seeds: 2,
+      iouMean: 0.5,
+      iouStd: 0.1414,
+      diceMean: 0.6,
+      diceStd: 0.1
+    },
+    {
+      pretraining: "none",
+      fraction: 0.1,
+      everyK: null,
+      split: "extrapolation",
+      classId: null,
+      className: "foreground mean",
+      seeds: 2,
+      iouMean: 0.423,
+      iouStd: 0.05,
+      diceMean: 0.5,
+      diceStd: 0.1
+    },
+    {
+      pretraining: "sorting",
+      fraction: 1,
+      everyK: null,
+      split: "extrapolation",
+      classId: null,
+      className: "foreground mean",
+      seeds: 2,
+      iouMean: 0.81,
+      iouStd: 0.02,
+      diceMean: 0.9,
+      diceStd: 0.01
+    },
+    {
+      pretraining: "sorting",
+      fraction: 0.1,
+      everyK: null,
+      split: "extrapolation",
+      classId: 1,
+      className: "lungs",
+      seeds: 2,
+      iouMean: 0.6,
+      iouStd: 0.1414,
+      diceMean: 0.7,
+      diceStd: 0.1
+    }
   ],
-  examples: [{ pretraining: "sorting", fraction: 0.1, everyK: null, seed: 1, split: "extrapolation", volume: "b", slice: 4, png: "examples/0.png" }]
+  examples: [
+    { pretraining: "sorting", fraction: 0.1, everyK: null, seed: 1, split: "extrapolation", volume: "b", slice: 4, png: "examples/0.png" }
+  ]
 })
 
 /** A Localization as written before the multi-reference localisers: pairs only, no summary. */
@@ -204,8 +316,28 @@ export const pairOnlyLocalization = (): LocalizationIndex => ({
     { id: "b", spearman: 0.9, scores: [0, 0.5, 2, 2.5, 4, 6] }
   ],
   organs: [
-    { labelId: 1, name: "lungs", reference: "a", query: "b", truth: [1, 3], predicted: [1, 3], iou: 1, proportional: [2, 4], proportionalIou: 0.5 },
-    { labelId: 1, name: "lungs", reference: "b", query: "a", truth: [1, 3], predicted: [2, 3], iou: 0.5, proportional: [1, 3], proportionalIou: 1 }
+    {
+      labelId: 1,
+      name: "lungs",
+      reference: "a",
+      query: "b",
+      truth: [1, 3],
+      predicted: [1, 3],
+      iou: 1,
+      proportional: [2, 4],
+      proportionalIou: 0.5
+    },
+    {
+      labelId: 1,
+      name: "lungs",
+      reference: "b",
+      query: "a",
+      truth: [1, 3],
+      predicted: [2, 3],
+      iou: 0.5,
+      proportional: [1, 3],
+      proportionalIou: 1
+    }
   ],
   partialScans: [{ volume: "b", reference: "a", trueOffset: 2, predictedOffset: 3, errorSlices: 1 }]
 })
@@ -215,8 +347,17 @@ export const pairOnlyLocalization = (): LocalizationIndex => ({
  * lungs, score-range wins heart (so the highlight moves between encoder-based columns).
  */
 export const summarisedLocalization = (): LocalizationIndex => {
-  const pair = (labelId: number, name: string, reference: string, query: string, iou: number, proportionalIou: number) =>
-    ({ labelId, name, reference, query, truth: [1, 3] as const, predicted: [1, 3] as const, iou, proportional: [2, 4] as const, proportionalIou })
+  const pair = (labelId: number, name: string, reference: string, query: string, iou: number, proportionalIou: number) => ({
+    labelId,
+    name,
+    reference,
+    query,
+    truth: [1, 3] as const,
+    predicted: [1, 3] as const,
+    iou,
+    proportional: [2, 4] as const,
+    proportionalIou
+  })
   const index: LocalizationIndex = {
     kind: "Localization",
     method: "sorting",
@@ -252,8 +393,14 @@ export const reportFixtures = () => {
   mkdirSync(join(metricsDir, "examples"))
   writeFileSync(join(metricsDir, "examples", "0.png"), examplePng())
   return {
-    encoders: [artifactFromDir("Encoder", writeIndex("enc", encoder("sorting")), "pretrain"), artifactFromDir("Encoder", writeIndex("enc", encoder("simclr")), "simclr")],
-    segmenters: [artifactFromDir("Segmenter", writeIndex("seg", segmenter("sorting", 1)), "finetune"), artifactFromDir("Segmenter", writeIndex("seg", segmenter("none", 1)), "baseline")],
+    encoders: [
+      artifactFromDir("Encoder", writeIndex("enc", encoder("sorting")), "pretrain"),
+      artifactFromDir("Encoder", writeIndex("enc", encoder("simclr")), "simclr")
+    ],
+    segmenters: [
+      artifactFromDir("Segmenter", writeIndex("seg", segmenter("sorting", 1)), "finetune"),
+      artifactFromDir("Segmenter", writeIndex("seg", segmenter("none", 1)), "baseline")
+    ],
     metrics: [artifactFromDir("Metrics", metricsDir, "evaluate")],
     localizations: [
       artifactFromDir("Localization", writeIndex("loc", summarisedLocalization()), "localize"),

@@ -12,10 +12,18 @@ export interface TableOptions {
 }
 
 /** A table whose cells are already HTML (escape text cells with `escape`). */
-export const table = (caption: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, opts: TableOptions = {}): string =>
+const row = (cells: ReadonlyArray<string>, cls: string | undefined): string =>
+  `<tr${cls ? ` class="${cls}"` : ""}>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`
+
+export const table = (
+  caption: string,
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  opts: TableOptions = {}
+): string =>
   `<table${opts.cls ? ` class="${opts.cls}"` : ""}><caption>${escape(caption)}${opts.detail ? `<small>${escape(opts.detail)}</small>` : ""}</caption>` +
   `<thead><tr>${header.map((h) => `<th>${escape(h)}</th>`).join("")}</tr></thead>` +
-  `<tbody>${rows.map((r, i) => `<tr${opts.rowClasses?.[i] ? ` class="${opts.rowClasses[i]}"` : ""}>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")}</tbody></table>`
+  `<tbody>${rows.map((r, i) => row(r, opts.rowClasses?.[i])).join("")}</tbody></table>`
 
 export const section = (id: string, title: string, body: string): string =>
   `<section id="${escape(id)}"><h2>${escape(title)}</h2>${body}</section>`
@@ -30,8 +38,10 @@ th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; } th:fi
 .note { color: #555; } figure { display: inline-block; margin: .5em; vertical-align: top; }
 figcaption { font-size: .85em; color: #444; max-width: 420px; }
 caption small { display: block; font-weight: normal; color: #444; max-width: 900px; }
-tr.headline td { font-weight: 700; border-top: 2px solid #888; } tr.whole-body td { color: #777; } tr.whole-body small { display: block; max-width: 380px; }
-mark.best { background: #fde9a8; padding: 0 .2em; } mark.best.below-baseline { background: none; outline: 1px dashed #b08d00; } img.slice { image-rendering: pixelated; width: 420px; }
+tr.headline td { font-weight: 700; border-top: 2px solid #888; }
+tr.whole-body td { color: #777; } tr.whole-body small { display: block; max-width: 380px; }
+mark.best { background: #fde9a8; padding: 0 .2em; } mark.best.below-baseline { background: none; outline: 1px dashed #b08d00; }
+img.slice { image-rendering: pixelated; width: 420px; }
 `
 
 export const page = (title: string, body: string): string =>

@@ -16,7 +16,13 @@ const report = (localizations: ReportData["localizations"]): Promise<string> =>
 
 /** The text a cell or caption shows: tags dropped, the entities `escape` writes turned back. */
 const text = (html: string): string =>
-  html.replace(/<[^>]+>/g, "").replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&").trim()
+  html
+    .replace(/<[^>]+>/g, "")
+    .replaceAll("&quot;", '"')
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&")
+    .trim()
 
 interface Row {
   readonly cls: string
@@ -66,9 +72,15 @@ test("organs come first, then the bold headline, then the whole-body organs with
     headline(index.summary!, "aligned").name,
     ...organs.filter((r) => r.wholeBody).map((r) => r.name)
   ]
-  assert.deepEqual(table.rows.map((r) => r.organ), expected)
+  assert.deepEqual(
+    table.rows.map((r) => r.organ),
+    expected
+  )
   assert.equal(expected.at(-1), "spine")
-  assert.deepEqual(table.rows.map((r) => r.cls), [...organs.filter((r) => !r.wholeBody).map(() => ""), "headline", "whole-body"])
+  assert.deepEqual(
+    table.rows.map((r) => r.cls),
+    [...organs.filter((r) => !r.wholeBody).map(() => ""), "headline", "whole-body"]
+  )
   assert.match(table.rows.at(-1)!.organCell, /<small>whole-body: [^<]*any placement fits/)
   assert.doesNotMatch(table.rows.at(-2)!.organCell, /<small>/)
 })
@@ -81,7 +93,10 @@ test("the best encoder-based value of each row is highlighted (only outlined whe
   const highlighted = new Map<string, Array<string>>()
   const outlined = new Set<string>()
   for (const row of table.rows) {
-    highlighted.set(row.organ, LOCALISERS.filter((_, j) => row.cells[j].includes('<mark class="best')))
+    highlighted.set(
+      row.organ,
+      LOCALISERS.filter((_, j) => row.cells[j].includes('<mark class="best'))
+    )
     if (row.cells.some((c) => c.includes('<mark class="best below-baseline">'))) outlined.add(row.organ)
   }
   for (const [organ, marked] of highlighted) {
@@ -102,7 +117,10 @@ test("the interval charts show aligned vs proportional-median and score-range vs
   const svgs = svgsOf(await report([{ producer: "localize", index }]))
   const chart = (encoder: string) => svgs.find((s) => s.includes(`Symbol legend titled '${encoder} (method colour) vs baseline'`))!
   const facet = (r: Summary[number]) => (r.labelId === null ? "mean over organs" : r.wholeBody ? `${r.name} (whole-body)` : r.name)
-  for (const [encoder, baseline] of [["aligned", "proportional-median"], ["score-range", "proportional"]]) {
+  for (const [encoder, baseline] of [
+    ["aligned", "proportional-median"],
+    ["score-range", "proportional"]
+  ]) {
     const panels = barsByPanel(chart(encoder))
     assert.deepEqual([...panels.keys()], ["lungs", "heart", "mean over organs", "spine (whole-body)"])
     for (const r of index.summary!.filter((r) => r.localiser === encoder || r.localiser === baseline)) {
@@ -115,10 +133,10 @@ test("the interval charts show aligned vs proportional-median and score-range vs
 test("the terminal line gives the headline of aligned vs proportional-median and names the whole-body organs left out", () => {
   const index = summarisedLocalization()
   const s = index.summary!
-  assert.deepEqual(
-    localizationTextLines([{ producer: "localize", index }]),
-    [`localisation (sorting): aligned ${headline(s, "aligned").meanIoU.toFixed(3)} vs proportional-median ${headline(s, "proportional-median").meanIoU.toFixed(3)} mean interval IoU (spine left out: whole-body)`]
-  )
+  assert.deepEqual(localizationTextLines([{ producer: "localize", index }]), [
+    `localisation (sorting): aligned ${headline(s, "aligned").meanIoU.toFixed(3)} vs proportional-median ` +
+      `${headline(s, "proportional-median").meanIoU.toFixed(3)} mean interval IoU (spine left out: whole-body)`
+  ])
   // without whole-body organs there is nothing to say was left out; two inputs of one method are named by producer
   const [a, b] = demoLikeReport(["sorting", "simclr"]).localizations
   const lines = localizationTextLines([a, { producer: "loc-again", index: { ...b.index, method: a.index.method } }])
@@ -133,15 +151,19 @@ test("a Localization written before the summary still renders: the pair table, t
   assert.deepEqual(localiserTables(html), [])
   const [iou, proportional] = [mean(index.organs.map((o) => o.iou)), mean(index.organs.map((o) => o.proportionalIou))]
   const wins = index.organs.filter((o) => o.iou > o.proportionalIou).length
-  assert.ok(html.includes(`<td>simclr (PC1 of embeddings) (localize-v1)</td><td>lungs</td><td>2</td><td>${iou.toFixed(3)}</td><td>${proportional.toFixed(3)}</td><td>${wins}/2</td>`))
+  assert.ok(
+    html.includes(
+      `<td>simclr (PC1 of embeddings) (localize-v1)</td><td>lungs</td><td>2</td><td>${iou.toFixed(3)}</td><td>${proportional.toFixed(3)}</td><td>${wins}/2</td>`
+    )
+  )
   const svgs = svgsOf(html)
   // the score scatter and the pair chart; no multi-reference chart without its numbers
   assert.equal(svgs.length, 2)
   assert.ok(!svgs.some((s) => s.includes("'aligned (method colour) vs baseline'")))
   const bars = barsByPanel(svgs.find((s) => s.includes("'score-range (method colour) vs baseline'"))!).get("lungs")!
   assert.equal(Number(bars.find((m) => m.fields["localiser"] === "score-range")!.fields["mean interval IoU (0–1)"]), iou)
-  assert.deepEqual(
-    localizationTextLines([{ producer: "localize-v1", index }]),
-    [`localisation (simclr (PC1 of embeddings)): score-range ${iou.toFixed(3)} vs proportional ${proportional.toFixed(3)} mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`]
-  )
+  assert.deepEqual(localizationTextLines([{ producer: "localize-v1", index }]), [
+    `localisation (simclr (PC1 of embeddings)): score-range ${iou.toFixed(3)} vs proportional ${proportional.toFixed(3)} ` +
+      `mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`
+  ])
 })

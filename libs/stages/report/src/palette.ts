@@ -45,7 +45,10 @@ const knownRank = new Map(KNOWN_METHODS.map(([m], i) => [m, i]))
 
 /** "simclr (PC1 of embeddings)" → "simclr", "Random init" → "none": the part that picks the colour. */
 export const methodKey = (label: string): string => {
-  const base = label.replace(/\s*\(.*$/, "").trim().toLowerCase()
+  const base = label
+    .replace(/\s*\(.*$/, "")
+    .trim()
+    .toLowerCase()
   return ALIASES.get(base) ?? base
 }
 
@@ -74,8 +77,10 @@ export const methodScale = (labels: Iterable<string>): { domain: Array<string>; 
   return { domain, range: domain.map(methodColour) }
 }
 
-const channels = (hex: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number]
-const toHex = (rgb: ReadonlyArray<number>): string => `#${rgb.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`.toUpperCase()
+const channels = (hex: string): [number, number, number] =>
+  [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number]
+const toHex = (rgb: ReadonlyArray<number>): string =>
+  `#${rgb.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`.toUpperCase()
 
 /**
  * `n` shades of one colour, from a light tint to the colour itself: separates the items of one

@@ -26,15 +26,27 @@ test("the report is one self-contained page with the IoU table, charts and inlin
   assert.equal(html.match(/<table class="localisers">/g)?.length, 1)
   assert.match(html, /<caption>Organ localisation — sorting \(localize\)/)
   // pair table: mean over the two pairs, 1 of 2 wins for the score localiser
-  assert.match(html, /<td>simclr \(PC1 of embeddings\) \(localize-v1\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/)
+  assert.match(
+    html,
+    /<td>simclr \(PC1 of embeddings\) \(localize-v1\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/
+  )
   // the terminal gets the same table as text, and one headline per Localization
-  assert.ok(run.logs.some((l) => l.includes("none          42.3 ± 5.0   –") && l.includes("sorting       50.0 ± 14.1  81.0 ± 2.0")), run.logs.join("\n"))
+  assert.ok(
+    run.logs.some((l) => l.includes("none          42.3 ± 5.0   –") && l.includes("sorting       50.0 ± 14.1  81.0 ± 2.0")),
+    run.logs.join("\n")
+  )
   const headlines = run.logs.filter((l) => l.startsWith("localisation ("))
-  assert.deepEqual(headlines, localizationTextLines([
-    { producer: "localize", index: summarisedLocalization() },
-    { producer: "localize-v1", index: pairOnlyLocalization() }
-  ]))
-  assert.match(headlines[0], /^localisation \(sorting\): aligned \d\.\d{3} vs proportional-median \d\.\d{3} mean interval IoU \(spine left out: whole-body\)$/)
+  assert.deepEqual(
+    headlines,
+    localizationTextLines([
+      { producer: "localize", index: summarisedLocalization() },
+      { producer: "localize-v1", index: pairOnlyLocalization() }
+    ])
+  )
+  assert.match(
+    headlines[0],
+    /^localisation \(sorting\): aligned \d\.\d{3} vs proportional-median \d\.\d{3} mean interval IoU \(spine left out: whole-body\)$/
+  )
   // nothing to fetch when viewing
   assert.doesNotMatch(html, /<script|<link|src="http|href="http|url\(http/)
 })
@@ -43,7 +55,9 @@ test("an invalid input index is reported with its file", async () => {
   const dir = tempDir()
   writeFileSync(join(dir, "index.json"), JSON.stringify({ kind: "Metrics", rows: "nope" }))
   const exit = await Effect.runPromiseExit(
-    runStageForTest(reportStage, { inputs: { metrics: [artifactFromDir("Metrics", dir)], encoders: [], segmenters: [], localizations: [] } })
+    runStageForTest(reportStage, {
+      inputs: { metrics: [artifactFromDir("Metrics", dir)], encoders: [], segmenters: [], localizations: [] }
+    })
   )
   assert.equal(exit._tag, "Failure")
   assert.match(String(exit.cause), /InputError[\s\S]*index\.json/)

@@ -17,7 +17,9 @@ import {
 import { buildReport, iouTextTable, localizationTextLines } from "./build.ts"
 
 const readAll = <S extends Schema.Codec<any, any, never, never>>(refs: ReadonlyArray<ArtifactRef>, schema: S) =>
-  Effect.forEach(refs, (r) => Effect.map(readArtifactIndex(r.dir, r.kind, schema), (index) => ({ producer: r.producer, index: index as S["Type"] })))
+  Effect.forEach(refs, (r) =>
+    Effect.map(readArtifactIndex(r.dir, r.kind, schema), (index) => ({ producer: r.producer, index: index as S["Type"] }))
+  )
 
 export const reportStage = defineStage({
   name: "report",

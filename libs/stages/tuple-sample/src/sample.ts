@@ -97,9 +97,7 @@ export const splitVolumes = (
   const count = validation < 1 ? (validation > 0 ? Math.max(1, Math.round(validation * ids.length)) : 0) : validation
   if (!Number.isInteger(count)) throw new SamplingError(`validation ${validation}: give a fraction below 1 or a whole count of volumes`)
   if (count >= ids.length)
-    throw new SamplingError(
-      `validation takes ${count} of ${ids.length} volumes and leaves none for training: lower \`validation\``
-    )
+    throw new SamplingError(`validation takes ${count} of ${ids.length} volumes and leaves none for training: lower \`validation\``)
   const shuffled = makeRng(deriveSeed(seed, 2)).shuffle([...ids].sort())
   return { validation: shuffled.slice(0, count).sort(), train: shuffled.slice(count).sort() }
 }

@@ -40,9 +40,7 @@ const sample = async (dir: string, params: Record<string, unknown>) => {
 }
 
 const runFails = async (dir: string, params: Record<string, unknown>, pattern: RegExp) => {
-  const exit = await Effect.runPromiseExit(
-    runStageForTest(tupleSample, { params, inputs: { volumes: artifactFromDir("VolumeSet", dir) } })
-  )
+  const exit = await Effect.runPromiseExit(runStageForTest(tupleSample, { params, inputs: { volumes: artifactFromDir("VolumeSet", dir) } }))
   assert.ok(Exit.isFailure(exit), "expected failure")
   assert.match(String(Exit.isFailure(exit) ? exit.cause : ""), pattern)
 }
@@ -78,7 +76,11 @@ describe("tuple-sample", () => {
   it("unique with the tightest gap still fits (positions cover both ends)", async () => {
     const tight = volumeSet([15, 15])
     const t = await sample(tight, { groupSize: 8, minGap: 2, groupsPerEpoch: 3, epochs: 1, validation: 0 })
-    for (const g of t.epochs[0]) assert.deepEqual([...g.slices].sort((a, b) => a - b), [0, 2, 4, 6, 8, 10, 12, 14])
+    for (const g of t.epochs[0])
+      assert.deepEqual(
+        [...g.slices].sort((a, b) => a - b),
+        [0, 2, 4, 6, 8, 10, 12, 14]
+      )
   })
 
   it("even: in bounds, repeats possible, relative positions roughly uniform", async () => {

@@ -1,14 +1,7 @@
 import { Effect, Schema } from "effect"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import {
-  defineStage,
-  INDEX_FILE,
-  readArtifactIndex,
-  StageFailure,
-  TupleSetIndex,
-  VolumeSetIndex
-} from "@tomoprior/core"
+import { defineStage, INDEX_FILE, readArtifactIndex, StageFailure, TupleSetIndex, VolumeSetIndex } from "@tomoprior/core"
 import { linkArtifactTree } from "@tomoprior/volume"
 import { axisIndex, sampleEpochs, SamplingError, splitVolumes } from "./sample.ts"
 
@@ -45,9 +38,15 @@ export const tupleSample = defineStage({
       const p = ctx.params
       const fail = (reason: string) => new StageFailure({ stage: ctx.stageId, reason })
       const set = yield* readArtifactIndex(ctx.inputs.volumes.dir, "VolumeSet", VolumeSetIndex)
-      if (p.mode === "even" && p.minGap > 1) return yield* fail("mode 'even' allows repeated slices, so minGap must stay 1; use mode 'unique' for a gap")
+      if (p.mode === "even" && p.minGap > 1)
+        return yield* fail("mode 'even' allows repeated slices, so minGap must stay 1; use mode 'unique' for a gap")
       const { train, validation } = yield* Effect.try({
-        try: () => splitVolumes(set.volumes.map((v) => v.id), p.validation, p.seed),
+        try: () =>
+          splitVolumes(
+            set.volumes.map((v) => v.id),
+            p.validation,
+            p.seed
+          ),
         catch: (e) => fail(e instanceof Error ? e.message : String(e))
       })
       const ax = axisIndex(p.axis)
