@@ -1,4 +1,4 @@
-/** Tiny labelled volumes and an untrained score encoder, written as artifacts, for stage chains. */
+/** Tiny labeled volumes and an untrained score encoder, written as artifacts, for stage chains. */
 import { Effect } from "effect"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"

@@ -87,14 +87,14 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
   const html = readFileSync(join(report.outputs.report.dir, "report.html"), "utf8")
   assert.match(html, /Mean foreground IoU — extrapolation/)
   assert.equal(html.match(/data:image\/png;base64/g)?.length, 4)
-  // one localiser table per Localization, and the log's headline is the localize stage's own summary
-  assert.equal(html.match(/<table class="localisers">/g)?.length, 2)
+  // one localizer table per Localization, and the log's headline is the localize stage's own summary
+  assert.equal(html.match(/<table class="localizers">/g)?.length, 2)
   for (const [index, name] of [
     [loc, "sorting"],
     [pc1, "simclr (PC1 of embeddings)"]
   ] as const) {
-    const headline = (localiser: string) => index.summary!.find((r) => r.labelId === null && r.localiser === localiser)!.meanIoU.toFixed(3)
-    const line = `localisation (${name}): aligned ${headline("aligned")} vs proportional-median ${headline("proportional-median")} mean interval IoU`
+    const headline = (localizer: string) => index.summary!.find((r) => r.labelId === null && r.localizer === localizer)!.meanIoU.toFixed(3)
+    const line = `localization (${name}): aligned ${headline("aligned")} vs proportional-median ${headline("proportional-median")} mean interval IoU`
     assert.ok(report.logs.includes(line), `${line}\n${report.logs.join("\n")}`)
   }
 })

@@ -98,7 +98,7 @@ describe("augmentSlice", () => {
     assert.equal(a.length, 32 * 32)
   })
 
-  it("with everything off it is a centred crop/pad", () => {
+  it("with everything off it is a centered crop/pad", () => {
     const a = augmentSlice(slice.data, 40, 36, 32, noAugment, 5)
     assert.equal(a[0], slice.data[4 * 36 + 2])
   })

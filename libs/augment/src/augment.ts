@@ -26,7 +26,7 @@ const group = <F extends Schema.Struct.Fields>(fields: F) => {
  * and a strength. Defaults follow the authors' `medium_aug_rot` in spirit (see method.md §1.2).
  */
 export const AugmentConfig = Schema.Struct({
-  /** Where a larger slice is cropped (or a smaller one placed in the padding): random or centred. */
+  /** Where a larger slice is cropped (or a smaller one placed in the padding): random or centered. */
   randomCrop: field(Schema.Boolean, true),
   flip: group({ p: field(Probability, 0.5) }),
   affine: group({
@@ -53,7 +53,7 @@ export type AugmentConfig = typeof AugmentConfig.Type
 
 export const defaultAugment: AugmentConfig = Schema.decodeUnknownSync(AugmentConfig)({})
 
-/** Every probability set to 0 and a centred crop: what validation sees. */
+/** Every probability set to 0 and a centered crop: what validation sees. */
 export const noAugment: AugmentConfig = Schema.decodeUnknownSync(AugmentConfig)({
   randomCrop: false,
   flip: { p: 0 },

@@ -1,7 +1,7 @@
 /**
  * Per-slice image operations on row-major Float32Array images (h × w). Each returns a new image.
  * Intensity strengths are relative to the slice's own value range, so the same settings work on
- * any normalisation (HU windows mapped to [0, 1], z-scores…).
+ * any normalization (HU windows mapped to [0, 1], z-scores…).
  */
 
 export interface Image {
@@ -64,7 +64,7 @@ export interface Affine {
 }
 
 /**
- * Rotation/scale/shift about the image centre with bilinear sampling (inverse mapping, so every
+ * Rotation/scale/shift about the image center with bilinear sampling (inverse mapping, so every
  * output pixel is defined); outside the source takes the slice minimum.
  */
 export const affine = (img: Image, t: Affine): Image => {
@@ -129,7 +129,7 @@ export interface Intensity {
   readonly brightness: number
   /** Multiplier of the deviation from the mean. */
   readonly contrast: number
-  /** Exponent applied to the range-normalised values. */
+  /** Exponent applied to the range-normalized values. */
   readonly gamma: number
 }
 

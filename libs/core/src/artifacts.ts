@@ -139,7 +139,7 @@ export type SliceSelection = typeof SliceSelection.Type
 
 export const SegmenterIndex = Schema.Struct({
   kind: Schema.Literal("Segmenter"),
-  /** Pre-training method of the encoder it started from, or "none" for random initialisation. */
+  /** Pre-training method of the encoder it started from, or "none" for random initialization. */
   pretraining: Schema.String,
   architecture: Schema.String,
   inputSize: Schema.Number,
@@ -216,11 +216,11 @@ export type MetricsIndex = typeof MetricsIndex.Type
 export const Interval = Schema.Tuple([Schema.Number, Schema.Number])
 
 /**
- * Organ localisers a Localization compares: `aligned` and `proportional-median` use every other
+ * Organ localizers a Localization compares: `aligned` and `proportional-median` use every other
  * volume as a reference at once (`multiReference`); `score-range` and `proportional` (the
  * authors' pair protocol) one reference at a time (`organs`), averaged over pairs.
  */
-export const LOCALISERS = ["aligned", "proportional-median", "score-range", "proportional"] as const
+export const LOCALIZERS = ["aligned", "proportional-median", "score-range", "proportional"] as const
 
 export const LocalizationIndex = Schema.Struct({
   kind: Schema.Literal("Localization"),
@@ -248,7 +248,7 @@ export const LocalizationIndex = Schema.Struct({
       errorSlices: Schema.Number
     })
   ),
-  /** What the `aligned` localiser compared between slices: encoder embeddings, or scores alone. */
+  /** What the `aligned` localizer compared between slices: encoder embeddings, or scores alone. */
   alignedOn: Schema.optional(Schema.Literals(["embeddings", "scores"])),
   /**
    * Each organ of each query located from every other volume that has it at once (leave one out):
@@ -270,7 +270,7 @@ export const LocalizationIndex = Schema.Struct({
     )
   ),
   /**
-   * Mean interval IoU per organ and localiser. `labelId` null is the headline: the mean over organs
+   * Mean interval IoU per organ and localizer. `labelId` null is the headline: the mean over organs
    * that are not whole-body (a whole-body label spans ≥ 95 % of every volume, so any placement fits it).
    */
   summary: Schema.optional(
@@ -279,7 +279,7 @@ export const LocalizationIndex = Schema.Struct({
         labelId: Schema.NullOr(Schema.Number),
         name: Schema.String,
         wholeBody: Schema.Boolean,
-        localiser: Schema.Literals(LOCALISERS),
+        localizer: Schema.Literals(LOCALIZERS),
         cases: Schema.Number,
         meanIoU: Schema.Number
       })

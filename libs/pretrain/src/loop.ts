@@ -32,7 +32,7 @@ export interface LoopHooks<S extends object> {
 interface LoopState {
   readonly step: number
   readonly history: ReadonlyArray<EpochRecord>
-  /** Metrics of the randomly initialised model (step 0). */
+  /** Metrics of the randomly initialized model (step 0). */
   readonly untrained: Record<string, number>
   readonly epochLoss: number
   readonly epochSteps: number

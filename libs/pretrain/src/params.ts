@@ -31,7 +31,7 @@ export const pretrainFields = {
    */
   bnPartitions: withDefault(PositiveInt, 2),
   checkpointEvery: withDefault(PositiveInt, 50),
-  /** Model initialisation and augmentation seed. */
+  /** Model initialization and augmentation seed. */
   seed: withDefault(Schema.Int, 0),
   /** Slices scored per held-out volume in validation (evenly spaced). */
   validationSlices: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(4)), 32),

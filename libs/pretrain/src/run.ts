@@ -31,7 +31,7 @@ export type PretrainContext<P extends PretrainParams> = StageContext<
   { readonly encoder: "Encoder" }
 >
 
-/** Images of the given slices centre-cropped to `size`, for inference. */
+/** Images of the given slices center-cropped to `size`, for inference. */
 export const centeredImages = (
   data: TupleData,
   slices: ReadonlyArray<{ volume: string; position: number }>,

@@ -60,7 +60,7 @@ const fail = (file: string, problem: string) => new InputError({ file, problem }
 const quaternionAffine = (b: number, c: number, d: number, qfac: number, pixdim: Vec3, offset: Vec3): Array<Array<number>> => {
   let a = 1 - (b * b + c * c + d * d)
   if (a < 1e-7) {
-    // nibabel: treat as a 180° rotation and renormalise (b, c, d)
+    // nibabel: treat as a 180° rotation and renormalize (b, c, d)
     const n = Math.hypot(b, c, d)
     ;[b, c, d] = [b / n, c / n, d / n]
     a = 0
@@ -79,7 +79,7 @@ const quaternionAffine = (b: number, c: number, d: number, qfac: number, pixdim:
   ]
 }
 
-/** nibabel's fallback when neither sform nor qform is set: x flipped, origin at the centre. */
+/** nibabel's fallback when neither sform nor qform is set: x flipped, origin at the center. */
 const baseAffine = (dims: Vec3, pixdim: Vec3): Array<Array<number>> => [
   [-pixdim[0], 0, 0, ((dims[0] - 1) / 2) * pixdim[0]],
   [0, pixdim[1], 0, -((dims[1] - 1) / 2) * pixdim[1]],

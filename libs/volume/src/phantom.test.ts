@@ -51,7 +51,7 @@ test("organs sit in anatomical order along z with realistic HU, smooth change be
     assert.ok(Math.abs(meanOf(liver.hu) - 60) < 10, `liver ${meanOf(liver.hu)}`)
     assert.ok(meanOf(heart.hu) > 60 && meanOf(heart.hu) < 180, `heart ${meanOf(heart.hu)}`)
     assert.ok(meanOf(spine.hu) > 200, `spine ${meanOf(spine.hu)}`)
-    // stored z increases toward the head: liver below heart below the lungs' centre of mass
+    // stored z increases toward the head: liver below heart below the lungs' center of mass
     assert.ok(meanOf(liver.z) < meanOf(heart.z), `seed ${seed}: liver z ${meanOf(liver.z)} heart z ${meanOf(heart.z)}`)
     assert.ok(meanOf(liver.z) < meanOf(lungs.z))
     assert.equal(area[1][0], 0, "no lung in the lowest slice")

@@ -61,7 +61,7 @@ interface Organ {
 
 interface Lesion {
   readonly host: "lung" | "liver"
-  /** Centre in (u, v, t) and radius in FOV units. */
+  /** Center in (u, v, t) and radius in FOV units. */
   readonly u: number
   readonly v: number
   readonly t: number

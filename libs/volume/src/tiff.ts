@@ -234,7 +234,7 @@ const undoHorizontalPredictor = (a: RawArray, width: number, rows: number) => {
   }
 }
 
-/** Decodes one strip-organised page into `raw` (page-sized bytes, host order). */
+/** Decodes one strip-organized page into `raw` (page-sized bytes, host order). */
 const decodeFast = (r: Reader, page: TiffPage, raw: Buffer) => {
   const bpe = page.sample.bytes
   const rowBytes = page.width * bpe

@@ -69,7 +69,7 @@ const tryNodeBackend = async (name: "tensorflow-gpu" | "tensorflow", loader: Mod
     return `${pkg} is not installed or does not load (${errorText(e)})`
   }
   try {
-    if (!(await tf.setBackend("tensorflow"))) return `${pkg} loaded but its backend did not initialise`
+    if (!(await tf.setBackend("tensorflow"))) return `${pkg} loaded but its backend did not initialize`
     const three = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0])
     return three === 3 ? undefined : `${pkg} loaded but computed 1 + 2 = ${three}`
   } catch (e) {
@@ -109,7 +109,7 @@ const resolveRequest = (settings: ComputeSettings, env: InitOptions["env"]): Bac
 }
 
 /**
- * Selects and initialises the tfjs backend for this process (main thread or worker). Rejects with
+ * Selects and initializes the tfjs backend for this process (main thread or worker). Rejects with
  * BackendUnavailable when an explicitly requested backend cannot be used.
  */
 export const initBackendAsync = async (settings: ComputeSettings, options: InitOptions = {}): Promise<BackendInfo> => {
@@ -160,7 +160,7 @@ export const initBackendAsync = async (settings: ComputeSettings, options: InitO
       return finish("wasm", "requested", await initWasm())
     case "cpu": {
       await import("@tensorflow/tfjs-backend-cpu")
-      if (!(await tf.setBackend("cpu"))) throw new BackendUnavailable({ backend: "cpu", reason: "the cpu backend did not initialise" })
+      if (!(await tf.setBackend("cpu"))) throw new BackendUnavailable({ backend: "cpu", reason: "the cpu backend did not initialize" })
       log("compute: warning: the cpu backend is ~50× slower than wasm; it is a reference for checks, not for training")
       return finish("cpu", "requested")
     }

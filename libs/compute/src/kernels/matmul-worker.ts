@@ -1,4 +1,4 @@
-// Worker side of parallelMatmulGflops: initialise wasm, report ready, measure on "go".
+// Worker side of parallelMatmulGflops: initialize wasm, report ready, measure on "go".
 import { parentPort, workerData } from "node:worker_threads"
 import { initBackendAsync } from "../backend/init.ts"
 import { matmulGflops } from "./measure.ts"

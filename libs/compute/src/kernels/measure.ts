@@ -45,7 +45,7 @@ export const parallelMatmulGflops = async (workers: number, n: number, reps: num
       w.once("error", reject)
     })
   try {
-    // All workers initialise first, so the timed matmuls overlap.
+    // All workers initialize first, so the timed matmuls overlap.
     await Promise.all(threads.map(message))
     const results = threads.map(message)
     for (const w of threads) w.postMessage("go")

@@ -47,7 +47,7 @@ const reference = async ([shape, size, alignCorners, halfPixelCenters]: Case, r:
   return out
 }
 
-test("ResizeNearestNeighborGrad matches the forward mapping: factors 2 and 3, half-pixel centres, stock fallbacks", async () => {
+test("ResizeNearestNeighborGrad matches the forward mapping: factors 2 and 3, half-pixel centers, stock fallbacks", async () => {
   const cases: ReadonlyArray<Case> = [
     [[2, 5, 7, 3], [10, 14], false, false],
     [[1, 4, 4, 8], [12, 8], false, false],

@@ -12,7 +12,7 @@ import { markProjectKernel, stockKernel, withScratch } from "./wasm-ops.ts"
  * Gradient of an integer-factor nearest-neighbour upsampling (the U-Net's "nearest" decoder): each
  * input pixel received one f×g block of the output, so its gradient is that block's sum, i.e. an
  * XNNPACK f×g/f×g average pool times f·g. The stock kernel is a generic loop ~13× slower than the
- * forward resize. Without alignCorners, source = floor(y/f) with or without half-pixel centres.
+ * forward resize. Without alignCorners, source = floor(y/f) with or without half-pixel centers.
  */
 export const resizeNearestNeighborGrad = (args: {
   inputs: { images: TensorInfo; dy: TensorInfo }

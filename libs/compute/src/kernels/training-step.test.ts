@@ -21,8 +21,8 @@ const weightShapes: Record<string, [number, number, number, number]> = {
 const loss = (x: tf.Tensor4D, target: tf.Tensor4D, w: Record<string, tf.Tensor4D>): tf.Scalar => {
   const h = tf.conv2d(x, w.stem, 1, "same")
   const { mean, variance } = tf.moments(h, [0, 1, 2], true)
-  const normalised = tf.relu(tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, 1e-3)))) as tf.Tensor4D
-  const pooled = tf.maxPool(normalised, 2, 2, "valid")
+  const normalized = tf.relu(tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, 1e-3)))) as tf.Tensor4D
+  const pooled = tf.maxPool(normalized, 2, 2, "valid")
   const down = tf.relu(tf.add(tf.conv2d(pooled, w.down, 2, "same"), tf.conv2d(pooled, w.projection, 2, "same"))) as tf.Tensor4D
   const up = tf.conv2dTranspose(down, w.up, [x.shape[0], 6, 6, 4], 2, "same")
   const out = tf.conv2d(tf.concat([up, pooled], 3), w.head, 1, "valid")

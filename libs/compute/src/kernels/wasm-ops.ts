@@ -54,7 +54,7 @@ export class Scratch {
     return t
   }
 
-  /** A fresh, uninitialised heap tensor that is freed by `dispose` unless `release`d. */
+  /** A fresh, uninitialized heap tensor that is freed by `dispose` unless `release`d. */
   alloc(shape: ReadonlyArray<number>, dtype: DataType = "float32"): TensorInfo {
     return this.adopt(this.backend.makeOutput([...shape], dtype))
   }

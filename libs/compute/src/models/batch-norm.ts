@@ -19,7 +19,7 @@ export interface BatchNormArgs {
 }
 
 /**
- * Batch normalisation over the last axis with a memory-lean gradient.
+ * Batch normalization over the last axis with a memory-lean gradient.
  *
  * tfjs-layers' BatchNormalization is composed of elementwise ops, each of which stays on the tape
  * until the backward pass ends (about 8 full-size tensors per layer). Here the forward pass runs

@@ -25,7 +25,7 @@ export interface StepContext {
  * of threads with identical results.
  */
 export interface Task {
-  /** Holds every weight the trainer optimises and saves; its BatchNorm layers get ghost statistics. */
+  /** Holds every weight the trainer optimizes and saves; its BatchNorm layers get ghost statistics. */
   readonly model: tfl.LayersModel
   /**
    * Head outputs of one partition, in training mode (call the model with `{ training: true }`).

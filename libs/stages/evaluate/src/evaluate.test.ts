@@ -3,10 +3,10 @@ import { test } from "node:test"
 import { PNG } from "pngjs"
 import { Effect, Fiber } from "effect"
 import type { SegmenterIndex } from "@tomoprior/core"
-import { evaluateSegmenter, type LabelledVolume } from "./evaluate.ts"
+import { evaluateSegmenter, type LabeledVolume } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
 
-const volume = (id: string, images: number[][], labels: number[][]): LabelledVolume => ({
+const volume = (id: string, images: number[][], labels: number[][]): LabeledVolume => ({
   id,
   dims: [images.length, 2, 2],
   readSlice: (z) => Float32Array.from(images[z]),
@@ -84,7 +84,7 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
   assert.equal(get("extrapolation", 0).iou, 2 / 4)
   assert.equal(get("extrapolation", 1).className, "lesion")
   assert.deepEqual(get("extrapolation", 1).seed, 7)
-  // examples: the slice with most labelled foreground per split (first on ties)
+  // examples: the slice with most labeled foreground per split (first on ties)
   assert.deepEqual(
     r.examples.map((e) => [e.split, e.volume, e.slice]),
     [
@@ -161,7 +161,7 @@ test("what predict throws is the failure; an interrupt between batches stops inf
   assert.equal(calls, 1)
 })
 
-test("overlay PNG has three panels: grey, truth coloured, prediction coloured", () => {
+test("overlay PNG has three panels: grey, truth colored, prediction colored", () => {
   const png = PNG.sync.read(overlayPng(Float32Array.from([0, 1]), [1, 0], [0, 0], 1, 2))
   assert.equal(png.width, 6)
   assert.equal(png.height, 1)

@@ -3,7 +3,7 @@ import type { MetricRow, SegmenterIndex } from "@tomoprior/core"
 import { accumulate, classScores, emptyConfusion } from "./metrics.ts"
 
 /** The part of a stored volume evaluation needs (a `VolumeHandle` of @tomoprior/volume fits). */
-export interface LabelledVolume {
+export interface LabeledVolume {
   readonly id: string
   /** [z, y, x] voxel counts. */
   readonly dims: readonly [number, number, number]
@@ -16,7 +16,7 @@ export type Predict = (slices: ReadonlyArray<Float32Array>, height: number, widt
 
 export type Split = MetricRow["split"]
 
-/** The slice of a split with the most labelled foreground, kept to be drawn in the report. */
+/** The slice of a split with the most labeled foreground, kept to be drawn in the report. */
 export interface ExampleSlice {
   readonly split: Split
   readonly volume: string
@@ -63,7 +63,7 @@ const foregroundCount = (labels: ArrayLike<number>): number => {
  */
 export const evaluateSegmenter = (
   seg: SegmenterIndex,
-  volumes: ReadonlyMap<string, LabelledVolume>,
+  volumes: ReadonlyMap<string, LabeledVolume>,
   predict: Predict,
   batchSize: number
 ): Effect.Effect<SegmenterEvaluation, unknown> =>

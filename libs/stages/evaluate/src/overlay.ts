@@ -1,6 +1,6 @@
 import { PNG } from "pngjs"
 
-/** Label colours (RGB) for ids 1…; background stays grey. Picked to be told apart on CT grey. */
+/** Label colors (RGB) for ids 1…; background stays grey. Picked to be told apart on CT grey. */
 const PALETTE: ReadonlyArray<readonly [number, number, number]> = [
   [230, 60, 60],
   [60, 160, 230],
@@ -15,7 +15,7 @@ const ALPHA = 0.55
 
 /**
  * One PNG with three panels side by side: the slice (min–max windowed), the slice with the truth
- * coloured in, and the slice with the prediction coloured in.
+ * colored in, and the slice with the prediction colored in.
  */
 export const overlayPng = (
   image: Float32Array,
@@ -39,8 +39,8 @@ export const overlayPng = (
       const panels = [0, truth[i], predicted[i]]
       panels.forEach((label, p) => {
         const o = 4 * (y * 3 * width + p * width + x)
-        const colour = label > 0 ? PALETTE[(label - 1) % PALETTE.length] : null
-        for (let c = 0; c < 3; c++) png.data[o + c] = colour ? Math.round((1 - ALPHA) * grey + ALPHA * colour[c]) : grey
+        const color = label > 0 ? PALETTE[(label - 1) % PALETTE.length] : null
+        for (let c = 0; c < 3; c++) png.data[o + c] = color ? Math.round((1 - ALPHA) * grey + ALPHA * color[c]) : grey
         png.data[o + 3] = 255
       })
     }

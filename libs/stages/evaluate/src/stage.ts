@@ -12,7 +12,7 @@ import {
   SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
-import { evaluateSegmenter, type LabelledVolume, type Predict } from "./evaluate.ts"
+import { evaluateSegmenter, type LabeledVolume, type Predict } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
 import { summarize, toCsv } from "./summary.ts"
 
@@ -24,16 +24,16 @@ const groupKey = (s: SegmenterIndex): string => JSON.stringify([s.pretraining, s
 export const evaluateStage = defineStage({
   name: "evaluate",
   version: "1",
-  description: "Per-class IoU/Dice of segmenters on unlabelled training slices (interpolation) and held-out volumes (extrapolation)",
+  description: "Per-class IoU/Dice of segmenters on unlabeled training slices (interpolation) and held-out volumes (extrapolation)",
   source: import.meta.url,
   inputs: {
     segmenters: { kind: "Segmenter", many: true, description: "every fine-tuned model to score (e.g. a whole fraction × seed matrix)" },
-    volumes: { kind: "VolumeSet", description: "the labelled volumes the segmenters were trained on" }
+    volumes: { kind: "VolumeSet", description: "the labeled volumes the segmenters were trained on" }
   },
   outputs: { metrics: "Metrics" },
   params: Schema.Struct({
     batchSize: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
-    /** Example slices drawn per (pre-training, budget): the best-labelled slice of each split, lowest seed. */
+    /** Example slices drawn per (pre-training, budget): the best-labeled slice of each split, lowest seed. */
     examples: Schema.optional(Schema.Boolean)
   }),
   resources: { cpu: "all" },
@@ -48,7 +48,7 @@ export const evaluateStage = defineStage({
       yield* ctx.provenance({ backend: backend.backend, tfjs: backend.version })
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
-      const handles = new Map<string, LabelledVolume>()
+      const handles = new Map<string, LabeledVolume>()
       for (const v of set.volumes) {
         if (!v.entry.hasLabels) continue
         const h = yield* volume.openVolume(v.dir)

@@ -2,7 +2,7 @@ import type { SliceSelection } from "@tomoprior/core"
 import { makeRng } from "@tomoprior/augment"
 
 /** What each training volume offers: which of its slices carry any foreground label. */
-export interface VolumeLabelling {
+export interface VolumeLabeling {
   readonly id: string
   /** annotated[z] = slice z has at least one non-background pixel. */
   readonly annotated: ReadonlyArray<boolean>
@@ -19,12 +19,12 @@ export interface TrainingSlice {
 export const EMPTY_SHARE = 0.1
 
 /**
- * The labelled slices fine-tuning may use (labels are never interpolated).
+ * The labeled slices fine-tuning may use (labels are never interpolated).
  * - `fraction`: a seeded random `fraction` of all annotated slices of the training volumes (at
  *   least one), plus round(10 %) of that number of empty slices.
  * - `everyK`: slices 0, k, 2k… of every training volume, annotated or empty (regular spacing).
  */
-export const selectSlices = (volumes: ReadonlyArray<VolumeLabelling>, budget: Budget, seed: number): ReadonlyArray<TrainingSlice> => {
+export const selectSlices = (volumes: ReadonlyArray<VolumeLabeling>, budget: Budget, seed: number): ReadonlyArray<TrainingSlice> => {
   if ("everyK" in budget) {
     return volumes.flatMap((v) => v.annotated.flatMap((_, z) => (z % budget.everyK === 0 ? [{ volume: v.id, slice: z }] : [])))
   }
@@ -46,12 +46,12 @@ export const asSelections = (slices: ReadonlyArray<TrainingSlice>): ReadonlyArra
 }
 
 /**
- * Training vs held-out volumes: the last `heldOut` labelled volumes (in set order) are held out,
+ * Training vs held-out volumes: the last `heldOut` labeled volumes (in set order) are held out,
  * the same for every seed and fraction so all runs are scored on the same volumes.
  */
-export const splitVolumes = (labelled: ReadonlyArray<string>, heldOut: number): { train: Array<string>; heldOut: Array<string> } => {
-  const n = Math.min(heldOut, Math.max(0, labelled.length - 1))
-  return { train: labelled.slice(0, labelled.length - n), heldOut: labelled.slice(labelled.length - n) }
+export const splitVolumes = (labeled: ReadonlyArray<string>, heldOut: number): { train: Array<string>; heldOut: Array<string> } => {
+  const n = Math.min(heldOut, Math.max(0, labeled.length - 1))
+  return { train: labeled.slice(0, labeled.length - n), heldOut: labeled.slice(labeled.length - n) }
 }
 
 /**

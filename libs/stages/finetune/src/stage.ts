@@ -27,7 +27,7 @@ export const FinetuneParams = Schema.Struct({
   learningRate: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
   /** Train only the decoder for this many first steps (the pre-trained encoder stays fixed). */
   freezeEncoderSteps: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  /** How many labelled volumes (the last ones of the set) are held out for extrapolation. */
+  /** How many labeled volumes (the last ones of the set) are held out for extrapolation. */
   heldOut: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** Random-init baseline only (an Encoder input fixes these): encoder width and input size. */
   width: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
@@ -39,9 +39,7 @@ export type FinetuneParams = typeof FinetuneParams.Type
 
 const budgetOf = (p: FinetuneParams, stage: string): Effect.Effect<Budget, StageFailure> =>
   p.fraction !== undefined && p.everyK !== undefined
-    ? Effect.fail(
-        new StageFailure({ stage, reason: "both `fraction` and `everyK` are set", hint: "choose one labelling protocol per run" })
-      )
+    ? Effect.fail(new StageFailure({ stage, reason: "both `fraction` and `everyK` are set", hint: "choose one labeling protocol per run" }))
     : Effect.succeed(p.everyK !== undefined ? { everyK: p.everyK } : { fraction: p.fraction ?? 1 })
 
 export const finetuneStage = defineStage({
@@ -70,16 +68,16 @@ export const finetuneStage = defineStage({
       yield* compute.initBackend(ctx.compute, { log: () => {} })
 
       const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
-      const labelled = set.volumes.filter((v) => v.entry.hasLabels)
+      const labeled = set.volumes.filter((v) => v.entry.hasLabels)
       const setFile = join(ctx.inputs.volumes.dir, INDEX_FILE)
-      if (labelled.length === 0)
+      if (labeled.length === 0)
         return yield* new InputError({ file: setFile, problem: "no volume has labels; fine-tuning needs label maps" })
       const split = splitVolumes(
-        labelled.map((v) => v.entry.id),
+        labeled.map((v) => v.entry.id),
         p.heldOut ?? 2
       )
       const handles = new Map<string, import("@tomoprior/volume").VolumeHandle>()
-      for (const v of labelled) handles.set(v.entry.id, yield* volume.openVolume(v.dir))
+      for (const v of labeled) handles.set(v.entry.id, yield* volume.openVolume(v.dir))
       const [, H, W] = handles.get(split.train[0])!.header.dims
       const odd = [...handles].find(([, h]) => h.header.dims[1] !== H || h.header.dims[2] !== W)
       if (odd) {
@@ -93,11 +91,11 @@ export const finetuneStage = defineStage({
       const numClasses =
         Math.max(...Object.keys(set.index.labelNames).map(Number), ...[...handles.values()].flatMap((h) => h.header.labelIds)) + 1
 
-      const labelling = split.train.map((id) => {
+      const labeling = split.train.map((id) => {
         const h = handles.get(id)!
         return { id, annotated: Array.from({ length: h.header.dims[0] }, (_, z) => h.readLabelSlice(z).some((l) => l !== 0)) }
       })
-      const chosen = selectSlices(labelling, budget, seed)
+      const chosen = selectSlices(labeling, budget, seed)
 
       // the encoder's checkpoint fixes width, depth and input size; the baseline takes them from params
       let pretraining = "none"

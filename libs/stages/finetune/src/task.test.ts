@@ -46,7 +46,7 @@ test("the task starts from the encoder, keeps it frozen for the first steps, the
   encoder.dispose()
   const pretrained = await stemKernel(encoderDir)
 
-  // 4 slices: a bright square labelled 1 on a dark background
+  // 4 slices: a bright square labeled 1 on a dark background
   const inputs = new Float32Array(4 * 256)
   const targets = new Float32Array(4 * 256 * 2)
   for (let i = 0; i < 4 * 256; i++) {

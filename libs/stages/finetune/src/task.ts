@@ -13,7 +13,7 @@ export const SegmentationTaskConfig = Schema.Struct({
   depth: Schema.Number,
   inputSize: Schema.Number,
   numClasses: Schema.Number,
-  /** Directory of the pre-trained encoder's checkpoint; null = random initialisation. */
+  /** Directory of the pre-trained encoder's checkpoint; null = random initialization. */
   encoderCheckpoint: Schema.NullOr(Schema.String),
   freezeEncoderSteps: Schema.Number
 })

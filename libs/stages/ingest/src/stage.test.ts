@@ -21,7 +21,7 @@ const run = (params: unknown, pipelineDir?: string) =>
   Effect.runPromise(runStageForTest(ingest, pipelineDir === undefined ? { params } : { params, pipelineDir }))
 const failure = (params: unknown) => Effect.runPromise(Effect.flip(runStageForTest(ingest, { params })))
 
-test("phantom:torso ingests deterministic labelled volumes that differ between seeds", async () => {
+test("phantom:torso ingests deterministic labeled volumes that differ between seeds", async () => {
   const a = await run({ volumes: 3, size: 32, slices: 12, seed: 5 })
   const b = await run({ volumes: 3, size: 32, slices: 12, seed: 5 })
   const c = await run({ volumes: 1, size: 32, slices: 12, seed: 6 })

@@ -1,6 +1,6 @@
 import { localizeStage } from "./stage.ts"
 
-export * from "./analyse.ts"
-export * from "./localise.ts"
+export * from "./analyze.ts"
+export * from "./localize.ts"
 export { localizeStage }
 export const stages = [localizeStage]

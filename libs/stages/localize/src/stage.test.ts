@@ -24,6 +24,6 @@ test("localize aligns scans on a score model's pooled features and leaves no ten
   // 2 labels in each of 3 volumes, each located from the other 2
   assert.equal(index.multiReference!.length, 6)
   assert.ok(index.multiReference!.every((m) => m.references === 2))
-  // per organ and headline rows for each of the four localisers
+  // per organ and headline rows for each of the four localizers
   assert.equal(index.summary!.length, 4 * 3)
 })

@@ -2,12 +2,12 @@ import { Effect, Schema } from "effect"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { defineStage, EncoderIndex, INDEX_FILE, InputError, readArtifactIndex, StageFailure } from "@tomoprior/core"
-import { analyse, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyse.ts"
+import { analyze, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyze.ts"
 
 export const localizeStage = defineStage({
   name: "localize",
   version: "1",
-  description: "Scores every slice with a pre-trained encoder and localises organs and partial scans along the axis without labels",
+  description: "Scores every slice with a pre-trained encoder and localizes organs and partial scans along the axis without labels",
   source: import.meta.url,
   inputs: {
     encoder: { kind: "Encoder", description: "a pre-trained encoder (a score head is used directly; otherwise PC1 of embeddings)" },
@@ -18,7 +18,7 @@ export const localizeStage = defineStage({
     batchSize: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
     /** Length of each partial scan, as a share of its volume. */
     partialLength: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))),
-    /** "isotonic" (default): localise on a monotone fit of each volume's scores; "none": raw scores. */
+    /** "isotonic" (default): localize on a monotone fit of each volume's scores; "none": raw scores. */
     smoothing: Schema.optional(Schema.Literals(["isotonic", "none"])),
     seed: Schema.optional(Schema.Int),
     /** Most reference volumes each query is located from at once (default 20; every other one when fewer). */
@@ -42,7 +42,7 @@ export const localizeStage = defineStage({
       const hasScore = outShape[outShape.length - 1] === 1
       const size = enc.inputSize
       // A score head reads the encoder's features; averaged over space they describe a slice far
-      // better than its one score, so the multi-reference localiser aligns scans on them.
+      // better than its one score, so the multi-reference localizer aligns scans on them.
       const tfl = yield* Effect.promise(() => import("@tensorflow/tfjs-layers"))
       const scoreMap = hasScore ? model.layers.find((l) => l.name === compute.scoreMapLayer) : undefined
       const pooled =
@@ -103,7 +103,7 @@ export const localizeStage = defineStage({
         // a score model without the known score-map layer gives its score only: align on scores
         ...(hasScore && !pooled ? {} : { features: features[i] })
       }))
-      const index = analyse(scored, {
+      const index = analyze(scored, {
         method,
         labelNames: set.index.labelNames,
         partialLength: ctx.params.partialLength ?? 0.3,
@@ -111,9 +111,9 @@ export const localizeStage = defineStage({
         maxReferences: ctx.params.references ?? 20,
         smoothing: ctx.params.smoothing ?? "isotonic"
       })
-      yield* ctx.log(`multi-reference localiser: scans aligned on ${index.alignedOn}`)
+      yield* ctx.log(`multi-reference localizer: scans aligned on ${index.alignedOn}`)
       for (const row of index.summary ?? []) {
-        if (row.labelId === null) yield* ctx.log(`interval IoU, ${row.name}: ${row.localiser} ${row.meanIoU.toFixed(3)}`)
+        if (row.labelId === null) yield* ctx.log(`interval IoU, ${row.name}: ${row.localizer} ${row.meanIoU.toFixed(3)}`)
       }
       yield* Effect.promise(() => writeFile(join(ctx.outputs.localization, INDEX_FILE), JSON.stringify(index, null, 1)))
       yield* ctx.provenance({ backend: backend.backend, scoring: hasScore ? "score head" : "pc1" })

@@ -1,6 +1,6 @@
 /**
- * In-plane resampling with half-pixel-centred coordinates (output pixel i samples input position
- * (i + 0.5) · in/out − 0.5), so a resize keeps the image centred. Tables are computed once per
+ * In-plane resampling with half-pixel-centered coordinates (output pixel i samples input position
+ * (i + 0.5) · in/out − 0.5), so a resize keeps the image centered. Tables are computed once per
  * volume and reused for every slice.
  */
 export interface LinearTable {
@@ -85,7 +85,7 @@ export const nearest = <T extends Uint8Array | Uint16Array>(src: T, inX: number,
   return out
 }
 
-/** Affine of a grid resampled from `inDims` to `outDims` ([z, y, x]) with half-pixel-centred sampling. */
+/** Affine of a grid resampled from `inDims` to `outDims` ([z, y, x]) with half-pixel-centered sampling. */
 export const resampledAffine = (
   affine: ReadonlyArray<ReadonlyArray<number>>,
   inDims: readonly [number, number, number],

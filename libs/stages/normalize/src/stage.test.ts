@@ -61,14 +61,14 @@ test("window + unit scaling keeps the grid and maps each voxel to (clip(v) − l
   assert.ok(r.progress.at(-1)?.done === 1)
 })
 
-test("halving in-plane and along z averages 2×2×2 blocks (bilinear/linear at half-pixel centres); labels take the nearest voxel", async () => {
+test("halving in-plane and along z averages 2×2×2 blocks (bilinear/linear at half-pixel centers); labels take the nearest voxel", async () => {
   const { ref, header } = await inputSet()
   const r = await normalized({ scale: "none", size: S / 2, spacingZ: header.spacing[0] * 2 }, ref)
   await withBoth(ref.dir, r.outputs.volumes.dir, (a, b) => {
     assert.deepEqual(b.header.dims, [Z / 2, S / 2, S / 2])
     assert.ok(Math.abs(b.header.spacing[0] - header.spacing[0] * 2) < 1e-9)
     assert.ok(Math.abs(b.header.spacing[1] - header.spacing[1] * 2) < 1e-9)
-    // the centre of new voxel (0,0,0) lies halfway between old voxels 0 and 1 on each axis
+    // the center of new voxel (0,0,0) lies halfway between old voxels 0 and 1 on each axis
     for (let c = 0; c < 3; c++)
       assert.ok(
         Math.abs(

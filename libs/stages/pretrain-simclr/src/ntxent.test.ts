@@ -5,7 +5,7 @@ import { makeRng } from "@tomoprior/augment"
 import { ntXentLoss } from "./ntxent.ts"
 import { alignmentUniformity, viewRetrieval } from "./view-metrics.ts"
 
-/** Float64 NT-Xent written from the formula: L2-normalise, −log softmax over k ≠ a, mean over 2N anchors. */
+/** Float64 NT-Xent written from the formula: L2-normalize, −log softmax over k ≠ a, mean over 2N anchors. */
 const refNtXent = (e: Array<Array<number>>, tau: number): number => {
   const rows = e.length,
     n = rows / 2

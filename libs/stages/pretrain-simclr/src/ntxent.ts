@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core"
 /**
  * NT-Xent (SimCLR; the authors' SupCon without labels). `embeddings` [2N, d]: rows 0..N−1 are the
  * first views, rows N..2N−1 the second views of the same slices, so the positive of anchor a is
- * a ± N. Each row is L2-normalised; the loss is the mean over all 2N anchors of
+ * a ± N. Each row is L2-normalized; the loss is the mean over all 2N anchors of
  * −log( exp(z_a·z_p/τ) / Σ_{k≠a} exp(z_a·z_k/τ) ).
  * Self-similarities are removed with a mask product, not gather, so it runs on every backend.
  */

@@ -27,7 +27,7 @@ export const viewRetrieval = (embeddings: ReadonlyArray<ReadonlyArray<number>>):
 
 /**
  * Alignment (mean squared distance of positive pairs) and uniformity (log mean exp(−2‖z_i − z_j‖²)
- * over distinct rows) of L2-normalised embeddings (Wang & Isola 2020): lower is better for both.
+ * over distinct rows) of L2-normalized embeddings (Wang & Isola 2020): lower is better for both.
  */
 export const alignmentUniformity = (embeddings: ReadonlyArray<ReadonlyArray<number>>): { alignment: number; uniformity: number } => {
   const rows = embeddings.length,

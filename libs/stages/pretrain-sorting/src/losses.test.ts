@@ -180,7 +180,7 @@ describe("logistic loss", () => {
 })
 
 describe("z-scoring", () => {
-  it("standardises each partition and keeps the gradient exact", () => {
+  it("standardizes each partition and keeps the gradient exact", () => {
     const s = randomGroups(5, 2, 8, 3),
       t = shuffledTargets(6, 2, 8)
     const z = tf.tidy(() => zScore(tf.tensor2d(s), 2).arraySync())

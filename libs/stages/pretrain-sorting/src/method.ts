@@ -17,7 +17,7 @@ import type { SortingMeta, SortingTaskConfig } from "./task.ts"
 const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
 
 /**
- * Scores evenly spaced slices of each validation volume (centre crop, no augmentation) and compares
+ * Scores evenly spaced slices of each validation volume (center crop, no augmentation) and compares
  * them with the slice positions; the three figures are averaged over volumes.
  */
 export const orderMetrics = async (data: TupleData, predict: Predict, size: number, perVolume: number): Promise<Record<string, number>> => {

@@ -1,6 +1,6 @@
 import {
   type EncoderIndex,
-  LOCALISERS,
+  LOCALIZERS,
   type LocalizationIndex,
   type MetricSummaryRow,
   type MetricsIndex,
@@ -13,7 +13,7 @@ import {
   finetuneCurves,
   type IntervalRow,
   intervalBars,
-  type LocaliserPair,
+  type LocalizerPair,
   iouByFraction,
   renderSvg,
   scoreScatter
@@ -106,7 +106,7 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
     note("IoU ×100, mean ± sample std over seeds; the foreground mean averages the foreground classes of each seed first.")
   ]
   for (const split of ["extrapolation", "interpolation"] as const) {
-    const where = split === "extrapolation" ? "held-out volumes" : "unlabelled slices of the training volumes"
+    const where = split === "extrapolation" ? "held-out volumes" : "unlabeled slices of the training volumes"
     parts.push(iouTable(summary, split, null, `Mean foreground IoU — ${split} (${where})`))
   }
   // every-k-th budgets have no fraction to place on the x axis; the tables show them
@@ -181,7 +181,7 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
     losses.length > 0
       ? await figure(
           curvePanels(losses, { x: "training step", y: "loss (own scale per panel)", rowPerMethod: false }),
-          "Pre-training loss per logged step, one panel per method: the methods minimise different losses, so each panel has its own y scale " +
+          "Pre-training loss per logged step, one panel per method: the methods minimize different losses, so each panel has its own y scale " +
             "and only the shape (falling, then levelling off) compares across panels."
         )
       : note("No loss history recorded."),
@@ -226,13 +226,13 @@ const finetuneSection = async (data: ReadonlyArray<{ readonly producer: string; 
 }
 
 type Loc = { readonly producer: string; readonly index: LocalizationIndex }
-type Localiser = (typeof LOCALISERS)[number]
+type Localizer = (typeof LOCALIZERS)[number]
 type OrganMean = NonNullable<LocalizationIndex["summary"]>[number]
 
-/** Localisers that place organs without the encoder: what the encoder-based ones must beat. */
-const BASELINES: ReadonlySet<Localiser> = new Set(["proportional-median", "proportional"])
-const MULTI_REFERENCE = { encoder: "aligned", baseline: "proportional-median" } as const satisfies LocaliserPair
-const PAIRWISE = { encoder: "score-range", baseline: "proportional" } as const satisfies LocaliserPair
+/** Localizers that place organs without the encoder: what the encoder-based ones must beat. */
+const BASELINES: ReadonlySet<Localizer> = new Set(["proportional-median", "proportional"])
+const MULTI_REFERENCE = { encoder: "aligned", baseline: "proportional-median" } as const satisfies LocalizerPair
+const PAIRWISE = { encoder: "score-range", baseline: "proportional" } as const satisfies LocalizerPair
 
 /** The authors' pair chart is the secondary one: smaller, but tall enough for its y-axis title (a longer title pushes the legend away). */
 const PAIR_CHART_HEIGHT = 150
@@ -253,8 +253,8 @@ const organMeans = (index: LocalizationIndex): ReadonlyArray<OrganMean> =>
   pairsByOrgan(index).flatMap((pairs) => {
     const organ = { labelId: pairs[0].labelId, name: pairs[0].name, wholeBody: false, cases: pairs.length }
     return [
-      { ...organ, localiser: "score-range" as const, meanIoU: mean(pairs.map((p) => p.iou)) },
-      { ...organ, localiser: "proportional" as const, meanIoU: mean(pairs.map((p) => p.proportionalIou)) }
+      { ...organ, localizer: "score-range" as const, meanIoU: mean(pairs.map((p) => p.iou)) },
+      { ...organ, localizer: "proportional" as const, meanIoU: mean(pairs.map((p) => p.proportionalIou)) }
     ]
   })
 
@@ -268,35 +268,35 @@ const organRank = (r: OrganMean): number => (r.labelId === null ? 1 : r.wholeBod
 /** An organ's name in charts, where a whole-body label must stand out without a table's note. */
 const facetName = (r: OrganMean): string => (r.labelId === null ? "mean over organs" : r.wholeBody ? `${r.name} (whole-body)` : r.name)
 
-/** Charts and text name the method alone unless two inputs share it; the colour follows the method either way. */
+/** Charts and text name the method alone unless two inputs share it; the color follows the method either way. */
 const localizationNames = (data: ReadonlyArray<Loc>) => {
   const label = (l: Loc) => `${l.index.method} (${l.producer})`
   const shared = (l: Loc) => data.filter((o) => o.index.method === l.index.method).length > 1
   return { label, short: (l: Loc) => (shared(l) ? label(l) : l.index.method) }
 }
 
-/** Rows = organs, headline, whole-body organs; columns = the localisers; the best encoder-based value per row marked. */
-const localiserTable = (index: LocalizationIndex, name: string): string => {
+/** Rows = organs, headline, whole-body organs; columns = the localizers; the best encoder-based value per row marked. */
+const localizerTable = (index: LocalizationIndex, name: string): string => {
   const rows = index.summary ?? []
   const organs = uniqueSorted(rows, (r) => String(r.labelId), organRank)
   const body = organs.map((o) => {
-    const values = LOCALISERS.map((loc) => rows.find((r) => r.labelId === o.labelId && r.localiser === loc)?.meanIoU)
+    const values = LOCALIZERS.map((loc) => rows.find((r) => r.labelId === o.labelId && r.localizer === loc)?.meanIoU)
     const bestOf = (baseline: boolean) =>
-      Math.max(...values.filter((v, j): v is number => v !== undefined && BASELINES.has(LOCALISERS[j]) === baseline))
+      Math.max(...values.filter((v, j): v is number => v !== undefined && BASELINES.has(LOCALIZERS[j]) === baseline))
     const [best, bestBaseline] = [bestOf(false), bestOf(true)]
     // the mark alone would read as "wins": say so when a baseline still does better
     const marked = (v: number) => `<mark class="${v < bestBaseline ? "best below-baseline" : "best"}">${num(v)}</mark>`
     const organ = o.wholeBody && o.labelId !== null ? `${escape(o.name)} <small>${escape(WHOLE_BODY_REASON)}</small>` : escape(o.name)
-    return [organ, ...values.map((v, j) => (v === undefined ? "–" : !BASELINES.has(LOCALISERS[j]) && v === best ? marked(v) : num(v)))]
+    return [organ, ...values.map((v, j) => (v === undefined ? "–" : !BASELINES.has(LOCALIZERS[j]) && v === best ? marked(v) : num(v)))]
   })
   const features = index.alignedOn ? ALIGNED_ON[index.alignedOn] : "features the artifact does not record"
   const alignedOn = index.alignedOn ? `, aligned on ${index.alignedOn}` : ""
   return table(
-    `Organ localisation — ${name}${alignedOn}: mean interval IoU (0–1) per organ and localiser`,
-    ["organ", ...LOCALISERS],
+    `Organ localization — ${name}${alignedOn}: mean interval IoU (0–1) per organ and localizer`,
+    ["organ", ...LOCALIZERS],
     body,
     {
-      cls: "localisers",
+      cls: "localizers",
       rowClasses: organs.map((o) => (o.labelId === null ? "headline" : o.wholeBody ? "whole-body" : "")),
       detail:
         `"aligned" maps every other volume's organ ends onto this one through an affine slice alignment on ${features}, and takes the median. ` +
@@ -307,17 +307,17 @@ const localiserTable = (index: LocalizationIndex, name: string): string => {
   )
 }
 
-/** Bars of one localiser pair for every Localization that has them, and their organ groups in table order. */
-const pairBars = (data: ReadonlyArray<Loc>, pair: LocaliserPair, short: (l: Loc) => string) => {
+/** Bars of one localizer pair for every Localization that has them, and their organ groups in table order. */
+const pairBars = (data: ReadonlyArray<Loc>, pair: LocalizerPair, short: (l: Loc) => string) => {
   const means = data.flatMap((l) =>
     organMeans(l.index)
-      .filter((r) => r.localiser === pair.encoder || r.localiser === pair.baseline)
+      .filter((r) => r.localizer === pair.encoder || r.localizer === pair.baseline)
       .map((r) => ({ l, r }))
   )
   const rows: Array<IntervalRow> = means.map(({ l, r }) => ({
     method: short(l),
     organ: facetName(r),
-    localiser: r.localiser,
+    localizer: r.localizer,
     iou: r.meanIoU
   }))
   const organs = uniqueSorted(
@@ -371,32 +371,32 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
       ? await figure(
           scoreScatter(points),
           "Score of every slice against its position, one panel per method, each on its own y scale. A useful score rises steadily " +
-            "from the first slice to the last in every volume (shades of the method's colour, light = first volume id); Spearman ρ below."
+            "from the first slice to the last in every volume (shades of the method's color, light = first volume id); Spearman ρ below."
         )
       : "",
     table("Spearman correlation of score with slice position", ["method", "volumes", "mean ρ", "min ρ"], spearmanRows),
     ...data
       .filter((l) => l.index.summary !== undefined)
       .sort((a, b) => methodRank(a.index.method) - methodRank(b.index.method))
-      .map((l) => localiserTable(l.index, label(l))),
+      .map((l) => localizerTable(l.index, label(l))),
     multi.rows.length > 0
       ? await figure(
           intervalBars(multi.rows, multi.organs, MULTI_REFERENCE),
-          'Mean interval IoU per organ with every other volume as a reference: each method\'s "aligned" localiser (its colour) beside ' +
-            'the "proportional-median" baseline on the same queries (grey: it uses no encoder). Label-free localisation beats the ' +
-            "baseline where the coloured bar is taller; whole-body organs fit any placement and are left out of the mean."
+          'Mean interval IoU per organ with every other volume as a reference: each method\'s "aligned" localizer (its color) beside ' +
+            'the "proportional-median" baseline on the same queries (grey: it uses no encoder). Label-free localization beats the ' +
+            "baseline where the colored bar is taller; whole-body organs fit any placement and are left out of the mean."
         )
       : "",
     pairwise.rows.length > 0
       ? await figure(
           intervalBars(pairwise.rows, pairwise.organs, PAIRWISE, PAIR_CHART_HEIGHT),
           "The authors' one-reference protocol, mean interval IoU over (reference, query) volume pairs: each method's score-range " +
-            "localiser (its colour) beside proportional placement on the same pairs (grey)."
+            "localizer (its color) beside proportional placement on the same pairs (grey)."
         )
-      : note("No organ intervals were localised (the method has no score, or no labels)."),
+      : note("No organ intervals were localized (the method has no score, or no labels)."),
     pairRows.length > 0
       ? table(
-          "Organ localisation: interval IoU over all (reference, query) pairs",
+          "Organ localization: interval IoU over all (reference, query) pairs",
           ["method", "organ", "pairs", "score range", "proportional", "score wins"],
           pairRows
         )
@@ -409,31 +409,31 @@ const localizationSection = async (data: ReadonlyArray<Loc>): Promise<string> =>
         )
       : ""
   ]
-  return section("localization", "Localisation without labels", parts.join(""))
+  return section("localization", "Localization without labels", parts.join(""))
 }
 
 /**
- * One line per Localization for the terminal: the headline of the multi-reference localisers, or
+ * One line per Localization for the terminal: the headline of the multi-reference localizers, or
  * for artifacts without a summary the pair protocol's mean over organs.
  */
 export const localizationTextLines = (data: ReadonlyArray<Loc>): Array<string> => {
   const { short } = localizationNames(data)
   return data.map((l) => {
-    const head = `localisation (${short(l)}):`
+    const head = `localization (${short(l)}):`
     const means = organMeans(l.index)
     if (l.index.summary === undefined) {
-      if (means.length === 0) return `${head} no organ intervals localised`
-      const over = (loc: Localiser) => num(mean(means.filter((r) => r.localiser === loc).map((r) => r.meanIoU)))
+      if (means.length === 0) return `${head} no organ intervals localized`
+      const over = (loc: Localizer) => num(mean(means.filter((r) => r.localizer === loc).map((r) => r.meanIoU)))
       return (
         `${head} score-range ${over("score-range")} vs proportional ${over("proportional")} ` +
         `mean interval IoU over (reference, query) pairs (no multi-reference summary in this artifact)`
       )
     }
-    const headline = (loc: Localiser) => means.find((r) => r.labelId === null && r.localiser === loc)
+    const headline = (loc: Localizer) => means.find((r) => r.labelId === null && r.localizer === loc)
     const [aligned, baseline] = [headline("aligned"), headline("proportional-median")]
     const wholeBody = [...new Set(means.filter((r) => r.wholeBody && r.labelId !== null).map((r) => r.name))]
     const leftOut = wholeBody.length > 0 ? ` (${wholeBody.join(", ")} left out: whole-body)` : ""
-    if (!aligned || !baseline) return `${head} no headline: no organ outside the whole-body labels was localised${leftOut}`
+    if (!aligned || !baseline) return `${head} no headline: no organ outside the whole-body labels was localized${leftOut}`
     return `${head} aligned ${num(aligned.meanIoU)} vs proportional-median ${num(baseline.meanIoU)} mean interval IoU${leftOut}`
   })
 }

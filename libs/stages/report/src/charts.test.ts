@@ -1,12 +1,12 @@
 /**
- * Reads the colours and axes back out of the SVG the report embeds (vega labels every mark with
+ * Reads the colors and axes back out of the SVG the report embeds (vega labels every mark with
  * its fields in `aria-label`), for reports over different subsets and orders of methods.
  */
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { buildReport } from "./build.ts"
 import { demoLikeReport } from "./fixtures.ts"
-import { BASELINE_GREY, methodColour, methodKey, shades } from "./palette.ts"
+import { BASELINE_GREY, methodColor, methodKey, shades } from "./palette.ts"
 import { legendEntries, marksOf, svgsOf } from "./svg-marks.ts"
 
 /** y axes titled `title`, as [low, high] of their scale domain. */
@@ -25,18 +25,18 @@ const VARIANTS = [
 
 const reports = Promise.all(VARIANTS.map(async (methods) => ({ methods, svgs: svgsOf(await buildReport(demoLikeReport(methods))) })))
 
-test("every chart and legend gives a method the same colour, whatever methods the report holds and in what order", async () => {
+test("every chart and legend gives a method the same color, whatever methods the report holds and in what order", async () => {
   const seen = new Map<string, Set<string>>()
-  const note = (label: string, colour: string) => {
+  const note = (label: string, color: string) => {
     const key = methodKey(label)
-    seen.set(key, (seen.get(key) ?? new Set()).add(colour))
+    seen.set(key, (seen.get(key) ?? new Set()).add(color))
   }
   for (const { methods, svgs } of await reports) {
     // the other legends name runs (dash patterns) or volumes, not methods
     const legends = svgs
       .flatMap(legendEntries)
       .filter((e) => ["method", "pre-training"].includes(e.title) || e.title.endsWith("vs baseline"))
-    for (const e of legends) if (!e.label.endsWith("(baseline)")) note(e.label, e.colour)
+    for (const e of legends) if (!e.label.endsWith("(baseline)")) note(e.label, e.color)
     // every chart that compares methods has a method legend: loss, held-out metrics, IoU, fine-tuning, both interval charts
     for (const m of methods) {
       const charts = svgs.filter((svg) => legendEntries(svg).some((e) => e.title !== "run" && methodKey(e.label) === m)).length
@@ -46,22 +46,22 @@ test("every chart and legend gives a method the same colour, whatever methods th
       const method = mark.fields["method"] ?? mark.fields["pre-training"]
       const volume = mark.fields["volume"]
       if (volume !== undefined) {
-        // score scatter: volumes are shades of their panel's method colour, never another method's
+        // score scatter: volumes are shades of their panel's method color, never another method's
         const m = volume.slice(0, volume.lastIndexOf(" / "))
-        assert.ok(shades(methodColour(m), 4).includes(mark.colour), `${volume}: ${mark.colour}`)
+        assert.ok(shades(methodColor(m), 4).includes(mark.color), `${volume}: ${mark.color}`)
         assert.notEqual(methodKey(m), "none")
-      } else if (mark.fields["localiser"] === "proportional" || mark.fields["localiser"] === "proportional-median") {
-        assert.equal(mark.colour, BASELINE_GREY)
+      } else if (mark.fields["localizer"] === "proportional" || mark.fields["localizer"] === "proportional-median") {
+        assert.equal(mark.color, BASELINE_GREY)
       } else {
         assert.ok(method !== undefined, JSON.stringify(mark.fields))
-        note(method, mark.colour)
+        note(method, mark.color)
       }
     }
   }
   assert.deepEqual([...seen.keys()].sort(), ["logistic", "newcomer", "none", "simclr", "sorting"])
-  for (const [m, colours] of seen) assert.equal(colours.size, 1, `${m}: ${[...colours]}`)
-  const colours = [...seen.values()].map((c) => [...c][0])
-  assert.equal(new Set([...colours, BASELINE_GREY]).size, seen.size + 1, "different methods, different colours")
+  for (const [m, colors] of seen) assert.equal(colors.size, 1, `${m}: ${[...colors]}`)
+  const colors = [...seen.values()].map((c) => [...c][0])
+  assert.equal(new Set([...colors, BASELINE_GREY]).size, seen.size + 1, "different methods, different colors")
 })
 
 test("pre-training loss: one panel per method, x = training step, each with a y scale fitted to its own loss", async () => {
@@ -88,7 +88,7 @@ test("pre-training loss: one panel per method, x = training step, each with a y 
   assert.doesNotMatch(held, /slicesPerSecond/)
 })
 
-test("two encoders of one method share its panel and colour and are told apart by dashes", async () => {
+test("two encoders of one method share its panel and color and are told apart by dashes", async () => {
   const data = demoLikeReport(["sorting", "simclr"])
   const [first] = data.encoders
   const second = {
@@ -99,10 +99,10 @@ test("two encoders of one method share its panel and colour and are told apart b
   const chart = svgs.find((svg) => svg.includes("Y-axis titled 'loss (own scale per panel)'"))!
   assert.equal(yDomains(chart, "loss (own scale per panel)").length, 2)
   const lines = marksOf(chart).filter((m) => m.kind === "line mark")
-  assert.deepEqual(lines.map((l) => `${l.fields["method"]} ${l.colour}`).sort(), [
-    `simclr ${methodColour("simclr")}`,
-    `sorting ${methodColour("sorting")}`,
-    `sorting ${methodColour("sorting")}`
+  assert.deepEqual(lines.map((l) => `${l.fields["method"]} ${l.color}`).sort(), [
+    `simclr ${methodColor("simclr")}`,
+    `sorting ${methodColor("sorting")}`,
+    `sorting ${methodColor("sorting")}`
   ])
   const runs = legendEntries(chart)
     .filter((e) => e.title === "run")

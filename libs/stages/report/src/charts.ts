@@ -3,10 +3,10 @@
  * the report needs neither a canvas module nor network access to show its charts. vega is loaded
  * on first use: the CLI imports every stage package at start-up and must stay light.
  *
- * Every chart that tells methods apart by colour takes its scale from palette.ts, and the field
+ * Every chart that tells methods apart by color takes its scale from palette.ts, and the field
  * holding the method is always called `method`.
  */
-import { BASELINE_GREY, methodColour, methodScale, shades, sortMethods } from "./palette.ts"
+import { BASELINE_GREY, methodColor, methodScale, shades, sortMethods } from "./palette.ts"
 
 export type Spec = Record<string, unknown>
 
@@ -27,7 +27,7 @@ const n = (field: string, title: string | null, extra: Spec = {}): Spec => ({ fi
 /** Long method names ("simclr (PC1 of embeddings)") must not be cut off in a legend. */
 const LEGEND_LABELS = { labelLimit: 320 }
 
-/** Dash patterns are drawn as short grey strokes: the colour belongs to the method legend. */
+/** Dash patterns are drawn as short grey strokes: the color belongs to the method legend. */
 const RUN_LEGEND = {
   orient: "top",
   symbolType: "stroke",
@@ -37,7 +37,7 @@ const RUN_LEGEND = {
   encode: { symbols: { update: { stroke: { value: "#555555" } } } }
 }
 
-const methodColourChannel = (rows: ReadonlyArray<{ readonly method: string }>, title: string, legend: Spec = {}): Spec =>
+const methodColorChannel = (rows: ReadonlyArray<{ readonly method: string }>, title: string, legend: Spec = {}): Spec =>
   n("method", title, { scale: methodScale(rows.map((r) => r.method)), legend: { ...LEGEND_LABELS, ...legend } })
 
 /** Facet panels in the palette's method order, each method's panels in first-seen order. */
@@ -66,7 +66,7 @@ export interface CurveRow {
 }
 
 /**
- * One panel per method (or per method × metric) with its own y scale: the methods optimise
+ * One panel per method (or per method × metric) with its own y scale: the methods optimize
  * different losses, so on a shared axis the small one flattens into the floor. `rowPerMethod`
  * starts each method on a new row, so its metrics read across.
  */
@@ -78,7 +78,7 @@ export const curvePanels = (
   const groups = opts.rowPerMethod ? methods.map((m) => rows.filter((r) => r.method === m)) : [rows]
   const columns = Math.min(MAX_COLUMNS, Math.max(...groups.map((g) => new Set(g.map((r) => r.panel)).size)))
   const runsPerMethod = Math.max(...methods.map((m) => new Set(rows.filter((r) => r.method === m).map((r) => r.run)).size))
-  const colour = methodColourChannel(rows, "method", { orient: "top" })
+  const color = methodColorChannel(rows, "method", { orient: "top" })
   const facet = (group: ReadonlyArray<CurveRow>): Spec => {
     const panels = panelOrder(group)
     return {
@@ -92,9 +92,9 @@ export const curvePanels = (
         encoding: {
           x: q("step", opts.x),
           y: q("value", opts.y, { scale: { zero: false } }),
-          color: colour,
+          color: color,
           detail: n("run", "run"),
-          // several runs of one method share its colour and panel: dashes tell them apart
+          // several runs of one method share its color and panel: dashes tell them apart
           ...(runsPerMethod > 1 ? { strokeDash: n("run", "run", { legend: RUN_LEGEND }) } : {})
         }
       },
@@ -127,7 +127,7 @@ export const finetuneCurves = (rows: ReadonlyArray<FinetuneRow>, budgets: Readon
       encoding: {
         x: q("step", "fine-tuning step"),
         y: q("loss", "loss (cross-entropy + Dice)", { scale: { zero: false } }),
-        color: methodColourChannel(rows, "pre-training"),
+        color: methodColorChannel(rows, "pre-training"),
         detail: n("run", "run")
       }
     },
@@ -159,7 +159,7 @@ export const iouByFraction = (rows: ReadonlyArray<IouRow>): Spec => {
     data: { values: rows.map((r) => ({ ...r, shown: r.fraction * dodge(r.method) })) },
     width: 360,
     height: 240,
-    encoding: { x, color: methodColourChannel(rows, "pre-training") },
+    encoding: { x, color: methodColorChannel(rows, "pre-training") },
     layer: [
       { mark: { type: "line", point: true }, encoding: { y: q("iou", "mean foreground IoU ×100", { scale: { zero: false } }) } },
       { mark: { type: "errorbar", ticks: true }, encoding: { y: q("low", "mean foreground IoU ×100"), y2: { field: "high" } } }
@@ -176,7 +176,7 @@ export interface ScoreRow {
 
 /**
  * Slice score against slice position, one panel per method. Volumes are shades of the panel's
- * method colour (light = first volume): they stay apart without taking another method's hue.
+ * method color (light = first volume): they stay apart without taking another method's hue.
  */
 export const scoreScatter = (rows: ReadonlyArray<ScoreRow>): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
@@ -185,7 +185,7 @@ export const scoreScatter = (rows: ReadonlyArray<ScoreRow>): Spec => {
   for (const m of methods) {
     const volumes = [...new Set(rows.filter((r) => r.method === m).map((r) => r.volume))].sort()
     domain.push(...volumes.map((v) => `${m} / ${v}`))
-    range.push(...shades(methodColour(m), volumes.length))
+    range.push(...shades(methodColor(m), volumes.length))
   }
   const columns = Math.min(methods.length, MAX_COLUMNS)
   return {
@@ -210,13 +210,13 @@ export interface IntervalRow {
   readonly method: string
   /** The facet: an organ, or the mean over organs. */
   readonly organ: string
-  /** One of the chart's `pair`: the encoder-based localiser or its baseline. */
-  readonly localiser: string
+  /** One of the chart's `pair`: the encoder-based localizer or its baseline. */
+  readonly localizer: string
   readonly iou: number
 }
 
-/** The two localisers one interval chart compares: `encoder` uses the method's encoder, `baseline` none. */
-export interface LocaliserPair {
+/** The two localizers one interval chart compares: `encoder` uses the method's encoder, `baseline` none. */
+export interface LocalizerPair {
   readonly encoder: string
   readonly baseline: string
 }
@@ -225,20 +225,20 @@ export interface LocaliserPair {
 const BAR_STEP = 16
 const BARS_ROW_WIDTH = 950
 
-/** The legend entry (and colour-scale key) of a pair's baseline bars. */
-export const baselineLegend = (pair: LocaliserPair): string => `${pair.baseline} (baseline)`
+/** The legend entry (and color-scale key) of a pair's baseline bars. */
+export const baselineLegend = (pair: LocalizerPair): string => `${pair.baseline} (baseline)`
 
 /**
- * Interval IoU per organ: for each method its encoder-based localiser (method colour) beside the
+ * Interval IoU per organ: for each method its encoder-based localizer (method color) beside the
  * baseline on the same cases (grey: it uses no encoder).
  */
-export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>, pair: LocaliserPair, height = 200): Spec => {
+export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyArray<string>, pair: LocalizerPair, height = 200): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
   const baseline = baselineLegend(pair)
   // a method's pair of bars with band padding, plus the spacing between groups (measured)
   const groupWidth = (2 * BAR_STEP + 12) * methods.length + 40
   return {
-    data: { values: rows.map((r) => ({ ...r, bar: r.localiser === pair.encoder ? r.method : baseline })) },
+    data: { values: rows.map((r) => ({ ...r, bar: r.localizer === pair.encoder ? r.method : baseline })) },
     facet: n("organ", null, { sort: organs, header: { ...HEADER, labelOrient: "bottom" } }),
     columns: Math.max(1, Math.min(organs.length, Math.floor(BARS_ROW_WIDTH / groupWidth))),
     spec: {
@@ -247,10 +247,10 @@ export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyA
       height,
       encoding: {
         x: n("method", null, { sort: methods, axis: null }),
-        xOffset: n("localiser", null, { sort: [pair.encoder, pair.baseline] }),
+        xOffset: n("localizer", null, { sort: [pair.encoder, pair.baseline] }),
         y: q("iou", "mean interval IoU (0–1)", { scale: { domain: [0, 1] } }),
-        color: n("bar", `${pair.encoder} (method colour) vs baseline`, {
-          scale: { domain: [...methods, baseline], range: [...methods.map(methodColour), BASELINE_GREY] },
+        color: n("bar", `${pair.encoder} (method color) vs baseline`, {
+          scale: { domain: [...methods, baseline], range: [...methods.map(methodColor), BASELINE_GREY] },
           legend: { ...LEGEND_LABELS, titleLimit: 400, orient: "top" }
         })
       }

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { PNG } from "pngjs"
-import { type EncoderIndex, LOCALISERS, type LocalizationIndex, type MetricsIndex, type SegmenterIndex } from "@tomoprior/core"
+import { type EncoderIndex, LOCALIZERS, type LocalizationIndex, type MetricsIndex, type SegmenterIndex } from "@tomoprior/core"
 import { artifactFromDir, tempDir } from "@tomoprior/testkit"
 import type { ReportData } from "./build.ts"
 
@@ -124,8 +124,8 @@ const summaryRow = (pretraining: string, fraction: number, split: "interpolation
 export const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
 
 /**
- * What the localize stage adds to a Localization: mean IoU per organ and localiser (the pair
- * localisers' means over `organs`, the multi-reference ones given as [aligned, proportional-median]
+ * What the localize stage adds to a Localization: mean IoU per organ and localizer (the pair
+ * localizers' means over `organs`, the multi-reference ones given as [aligned, proportional-median]
  * by organ name) and the headline over the organs not named in `wholeBody`.
  */
 const withSummary = (
@@ -135,27 +135,27 @@ const withSummary = (
   alignedOn: NonNullable<LocalizationIndex["alignedOn"]> = "embeddings"
 ): LocalizationIndex => {
   const organs = [...new Map(index.organs.map((o) => [o.labelId, o.name])).entries()].sort((a, b) => a[0] - b[0])
-  const iouOf: Record<(typeof LOCALISERS)[number], (labelId: number, name: string) => number> = {
+  const iouOf: Record<(typeof LOCALIZERS)[number], (labelId: number, name: string) => number> = {
     aligned: (_, name) => multi[name][0],
     "proportional-median": (_, name) => multi[name][1],
     "score-range": (id) => mean(index.organs.filter((o) => o.labelId === id).map((o) => o.iou)),
     proportional: (id) => mean(index.organs.filter((o) => o.labelId === id).map((o) => o.proportionalIou))
   }
-  const summary = LOCALISERS.flatMap((localiser) => {
+  const summary = LOCALIZERS.flatMap((localizer) => {
     const rows = organs.map(([labelId, name]) => ({
       labelId,
       name,
       wholeBody: wholeBody.includes(name),
-      localiser,
+      localizer,
       cases: 4,
-      meanIoU: iouOf[localiser](labelId, name)
+      meanIoU: iouOf[localizer](labelId, name)
     }))
     const counted = rows.filter((r) => !r.wholeBody)
     const headline = {
       labelId: null,
       name: "mean over organs (whole-body labels left out)",
       wholeBody: false,
-      localiser,
+      localizer,
       cases: 4 * counted.length,
       meanIoU: mean(counted.map((r) => r.meanIoU))
     }
@@ -202,8 +202,8 @@ const scoresOf = (method: string, organs: number): LocalizationIndex => {
 }
 
 /**
- * A demo-shaped report over the given methods, in the given order: encoders, localisations and
- * fine-tuning runs for each (no encoder or localisation for "none"), IoU summaries for every
+ * A demo-shaped report over the given methods, in the given order: encoders, localizations and
+ * fine-tuning runs for each (no encoder or localization for "none"), IoU summaries for every
  * method × fraction. For the palette and layout tests: `methods` varies subset and order, `shape`
  * the number of label fractions and organs (more of them make wider charts).
  */
@@ -307,7 +307,7 @@ const metrics = (): MetricsIndex => ({
   ]
 })
 
-/** A Localization as written before the multi-reference localisers: pairs only, no summary. */
+/** A Localization as written before the multi-reference localizers: pairs only, no summary. */
 export const pairOnlyLocalization = (): LocalizationIndex => ({
   kind: "Localization",
   method: "simclr (PC1 of embeddings)",
@@ -346,7 +346,7 @@ export const pairOnlyLocalization = (): LocalizationIndex => ({
  * The current shape: pairs and a summary over lungs, heart and the whole-body spine. Aligned wins
  * lungs, score-range wins heart (so the highlight moves between encoder-based columns).
  */
-export const summarisedLocalization = (): LocalizationIndex => {
+export const summarizedLocalization = (): LocalizationIndex => {
   const pair = (labelId: number, name: string, reference: string, query: string, iou: number, proportionalIou: number) => ({
     labelId,
     name,
@@ -403,7 +403,7 @@ export const reportFixtures = () => {
     ],
     metrics: [artifactFromDir("Metrics", metricsDir, "evaluate")],
     localizations: [
-      artifactFromDir("Localization", writeIndex("loc", summarisedLocalization()), "localize"),
+      artifactFromDir("Localization", writeIndex("loc", summarizedLocalization()), "localize"),
       artifactFromDir("Localization", writeIndex("loc", pairOnlyLocalization()), "localize-v1")
     ]
   }

@@ -1,31 +1,31 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { BASELINE_GREY, methodColour, methodKey, methodScale, shades, sortMethods } from "./palette.ts"
+import { BASELINE_GREY, methodColor, methodKey, methodScale, shades, sortMethods } from "./palette.ts"
 
-test("a method's colour depends on its name only, with inputs' suffixes and baseline aliases folded", () => {
+test("a method's color depends on its name only, with inputs' suffixes and baseline aliases folded", () => {
   assert.equal(methodKey("simclr (PC1 of embeddings)"), "simclr")
   assert.equal(methodKey("Random init"), "none")
-  assert.equal(methodColour("simclr (PC1 of embeddings)"), methodColour("simclr"))
-  assert.equal(methodColour("random init"), methodColour("none"))
-  const known = ["none", "sorting", "simclr", "logistic"].map(methodColour)
+  assert.equal(methodColor("simclr (PC1 of embeddings)"), methodColor("simclr"))
+  assert.equal(methodColor("random init"), methodColor("none"))
+  const known = ["none", "sorting", "simclr", "logistic"].map(methodColor)
   assert.equal(new Set([...known, BASELINE_GREY]).size, 5, "known methods and the baseline grey are all different")
   for (const c of known) assert.match(c, /^#[0-9A-F]{6}$/)
 })
 
-test("the scale pins each method to its colour whatever the subset and order of methods", () => {
+test("the scale pins each method to its color whatever the subset and order of methods", () => {
   const a = methodScale(["simclr", "none", "sorting"])
   const b = methodScale(["sorting", "newcomer", "simclr", "sorting"])
   assert.deepEqual(a.domain, ["none", "sorting", "simclr"])
   assert.deepEqual(b.domain, ["sorting", "simclr", "newcomer"])
-  const colourIn = (s: typeof a, m: string) => s.range[s.domain.indexOf(m)]
-  for (const m of ["sorting", "simclr"]) assert.equal(colourIn(a, m), colourIn(b, m))
-  // an unknown method takes a spare colour, never a known method's
-  assert.ok(!["none", "sorting", "simclr", "logistic"].map(methodColour).includes(methodColour("newcomer")))
-  assert.equal(methodColour("newcomer"), methodColour("newcomer"))
+  const colorIn = (s: typeof a, m: string) => s.range[s.domain.indexOf(m)]
+  for (const m of ["sorting", "simclr"]) assert.equal(colorIn(a, m), colorIn(b, m))
+  // an unknown method takes a spare color, never a known method's
+  assert.ok(!["none", "sorting", "simclr", "logistic"].map(methodColor).includes(methodColor("newcomer")))
+  assert.equal(methodColor("newcomer"), methodColor("newcomer"))
   assert.deepEqual(sortMethods(["zeta", "alpha", "logistic", "none"]), ["none", "logistic", "alpha", "zeta"])
 })
 
-test("shades run from a light tint to the colour itself", () => {
+test("shades run from a light tint to the color itself", () => {
   assert.deepEqual(shades("#0072B2", 1), ["#0072B2"])
   const s = shades("#0072B2", 4)
   assert.equal(s.length, 4)

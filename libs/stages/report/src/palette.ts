@@ -1,8 +1,8 @@
 /**
- * The one place that decides a method's colour. Every chart and legend of the report takes its
- * colours from here, so "sorting" is the same blue whether a report shows one method or five and
- * in whatever order the inputs were wired. Colours are Okabe–Ito (readable with the common forms
- * of colour blindness).
+ * The one place that decides a method's color. Every chart and legend of the report takes its
+ * colors from here, so "sorting" is the same blue whether a report shows one method or five and
+ * in whatever order the inputs were wired. Colors are Okabe–Ito (readable with the common forms
+ * of color blindness).
  */
 
 const OKABE_ITO = {
@@ -40,10 +40,10 @@ const SPARE = [OKABE_ITO.orange, OKABE_ITO.reddishPurple, OKABE_ITO.skyBlue] as 
 /** Not a method: baselines that use no encoder at all (e.g. proportional placement). */
 export const BASELINE_GREY = "#BBBBBB"
 
-const knownColour = new Map(KNOWN_METHODS)
+const knownColor = new Map(KNOWN_METHODS)
 const knownRank = new Map(KNOWN_METHODS.map(([m], i) => [m, i]))
 
-/** "simclr (PC1 of embeddings)" → "simclr", "Random init" → "none": the part that picks the colour. */
+/** "simclr (PC1 of embeddings)" → "simclr", "Random init" → "none": the part that picks the color. */
 export const methodKey = (label: string): string => {
   const base = label
     .replace(/\s*\(.*$/, "")
@@ -58,9 +58,9 @@ const hash = (s: string): number => {
   return h >>> 0
 }
 
-export const methodColour = (label: string): string => {
+export const methodColor = (label: string): string => {
   const key = methodKey(label)
-  return knownColour.get(key) ?? SPARE[hash(key) % SPARE.length]
+  return knownColor.get(key) ?? SPARE[hash(key) % SPARE.length]
 }
 
 /** Known methods in their fixed order, then the rest alphabetically; duplicates dropped. */
@@ -71,10 +71,10 @@ export const sortMethods = (labels: Iterable<string>): Array<string> =>
     return ra - rb || a.localeCompare(b)
   })
 
-/** A Vega-Lite colour scale that pins each method label to its colour. */
+/** A Vega-Lite color scale that pins each method label to its color. */
 export const methodScale = (labels: Iterable<string>): { domain: Array<string>; range: Array<string> } => {
   const domain = sortMethods(labels)
-  return { domain, range: domain.map(methodColour) }
+  return { domain, range: domain.map(methodColor) }
 }
 
 const channels = (hex: string): [number, number, number] =>
@@ -83,7 +83,7 @@ const toHex = (rgb: ReadonlyArray<number>): string =>
   `#${rgb.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`.toUpperCase()
 
 /**
- * `n` shades of one colour, from a light tint to the colour itself: separates the items of one
+ * `n` shades of one color, from a light tint to the color itself: separates the items of one
  * method's panel (e.g. volumes) without borrowing another method's hue.
  */
 export const shades = (hex: string, n: number): Array<string> => {

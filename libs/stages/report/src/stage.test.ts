@@ -5,7 +5,7 @@ import { test } from "node:test"
 import { Effect } from "effect"
 import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
 import { localizationTextLines } from "./build.ts"
-import { pairOnlyLocalization, reportFixtures, summarisedLocalization } from "./fixtures.ts"
+import { pairOnlyLocalization, reportFixtures, summarizedLocalization } from "./fixtures.ts"
 import { reportStage } from "./stage.ts"
 
 test("the report is one self-contained page with the IoU table, charts and inline images", async () => {
@@ -22,10 +22,10 @@ test("the report is one self-contained page with the IoU table, charts and inlin
   // IoU vs fraction, pre-training loss, held-out metrics, fine-tuning loss, score scatter, both interval charts
   assert.equal(html.match(/<svg /g)?.length, 7)
   assert.match(html, /<img class="slice" alt="[^"]+" src="data:image\/png;base64,iVBORw0KGgo/)
-  // the Localization with a summary gets the localiser table, the one written before it the pair table
-  assert.equal(html.match(/<table class="localisers">/g)?.length, 1)
-  assert.match(html, /<caption>Organ localisation — sorting \(localize\)/)
-  // pair table: mean over the two pairs, 1 of 2 wins for the score localiser
+  // the Localization with a summary gets the localizer table, the one written before it the pair table
+  assert.equal(html.match(/<table class="localizers">/g)?.length, 1)
+  assert.match(html, /<caption>Organ localization — sorting \(localize\)/)
+  // pair table: mean over the two pairs, 1 of 2 wins for the score localizer
   assert.match(
     html,
     /<td>simclr \(PC1 of embeddings\) \(localize-v1\)<\/td><td>lungs<\/td><td>2<\/td><td>0\.750<\/td><td>0\.750<\/td><td>1\/2<\/td>/
@@ -35,17 +35,17 @@ test("the report is one self-contained page with the IoU table, charts and inlin
     run.logs.some((l) => l.includes("none          42.3 ± 5.0   –") && l.includes("sorting       50.0 ± 14.1  81.0 ± 2.0")),
     run.logs.join("\n")
   )
-  const headlines = run.logs.filter((l) => l.startsWith("localisation ("))
+  const headlines = run.logs.filter((l) => l.startsWith("localization ("))
   assert.deepEqual(
     headlines,
     localizationTextLines([
-      { producer: "localize", index: summarisedLocalization() },
+      { producer: "localize", index: summarizedLocalization() },
       { producer: "localize-v1", index: pairOnlyLocalization() }
     ])
   )
   assert.match(
     headlines[0],
-    /^localisation \(sorting\): aligned \d\.\d{3} vs proportional-median \d\.\d{3} mean interval IoU \(spine left out: whole-body\)$/
+    /^localization \(sorting\): aligned \d\.\d{3} vs proportional-median \d\.\d{3} mean interval IoU \(spine left out: whole-body\)$/
   )
   // nothing to fetch when viewing
   assert.doesNotMatch(html, /<script|<link|src="http|href="http|url\(http/)

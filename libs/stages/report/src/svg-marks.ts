@@ -5,8 +5,8 @@
 
 export const svgsOf = (html: string): Array<string> => html.match(/<svg[\s\S]*?<\/svg>/g) ?? []
 
-/** (legend title, label, colour) of every legend entry: the symbol (filled, or a stroke for lines) comes before its label. */
-export const legendEntries = (svg: string): Array<{ readonly title: string; readonly label: string; readonly colour: string }> =>
+/** (legend title, label, color) of every legend entry: the symbol (filled, or a stroke for lines) comes before its label. */
+export const legendEntries = (svg: string): Array<{ readonly title: string; readonly label: string; readonly color: string }> =>
   svg
     .split('aria-roledescription="legend"')
     .slice(1)
@@ -16,13 +16,13 @@ export const legendEntries = (svg: string): Array<{ readonly title: string; read
       const entries = body.matchAll(
         /role-legend-symbol[^>]*>\s*<path[^>]*(?:fill|stroke)="(#[0-9A-Fa-f]{6})"[\s\S]*?role-legend-label[^>]*>\s*<text[^>]*>([^<]*)<\/text>/g
       )
-      return [...entries].map((m) => ({ title, label: m[2], colour: m[1].toUpperCase() }))
+      return [...entries].map((m) => ({ title, label: m[2], color: m[1].toUpperCase() }))
     })
 
 export interface Mark {
   readonly kind: string
   readonly fields: Record<string, string>
-  readonly colour: string
+  readonly color: string
 }
 
 /** Every line, point, bar and error bar with the fields vega wrote into its aria-label. */
@@ -31,7 +31,7 @@ export const marksOf = (svg: string): Array<Mark> =>
     (m) => {
       const fields = Object.fromEntries(m[1].split("; ").map((kv) => [kv.slice(0, kv.indexOf(": ")), kv.slice(kv.indexOf(": ") + 2)]))
       const paint = m[2] === "line mark" || m[2] === "errorbar" ? "stroke" : "fill"
-      return { kind: m[2], fields, colour: (new RegExp(`${paint}="(#[0-9A-Fa-f]{6})"`).exec(m[3])?.[1] ?? "none").toUpperCase() }
+      return { kind: m[2], fields, color: (new RegExp(`${paint}="(#[0-9A-Fa-f]{6})"`).exec(m[3])?.[1] ?? "none").toUpperCase() }
     }
   )
 

@@ -2,7 +2,7 @@ import rankingTask from "../tasks/ranking.ts"
 import { defineTask } from "../task.ts"
 
 /** What partition 0's forward pass does instead of its work, chosen by the batch meta. */
-interface Misbehaviour {
+interface Misbehavior {
   /** Throw. */
   readonly fail?: boolean
   /** Block this thread for good (as a worker stuck in native code or at a barrier would). */
@@ -17,7 +17,7 @@ export default defineTask(async (config, context) => {
   return {
     ...task,
     forward: (inputs, partition, step) => {
-      const m = step.meta as Misbehaviour
+      const m = step.meta as Misbehavior
       if (partition.index === 0) {
         if (m.fail === true) throw new Error("forward failed on purpose")
         if (m.hang === true) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)

@@ -1,4 +1,4 @@
-import { LOCALISERS, type LocalizationIndex } from "@tomoprior/core"
+import { LOCALIZERS, type LocalizationIndex } from "@tomoprior/core"
 import { makeRng } from "@tomoprior/augment"
 import {
   alignSlices,
@@ -11,11 +11,11 @@ import {
   presentInterval,
   proportionalInterval,
   proportionalMap,
-  scoreRangeLocalise,
+  scoreRangeLocalize,
   sliceDistances,
   type SliceInterval,
   spearman
-} from "./localise.ts"
+} from "./localize.ts"
 
 export interface ScoredVolume {
   readonly id: string
@@ -32,14 +32,14 @@ export interface AnalysisOptions {
   /** Length of a partial scan as a share of its volume. */
   readonly partialLength: number
   readonly seed: number
-  /** Localise on the isotonic fit of each volume's scores ("isotonic") or on the raw scores. */
+  /** Localize on the isotonic fit of each volume's scores ("isotonic") or on the raw scores. */
   readonly smoothing: "isotonic" | "none"
-  /** Most reference volumes per query for the multi-reference localiser (its cost grows with queries × references). */
+  /** Most reference volumes per query for the multi-reference localizer (its cost grows with queries × references). */
   readonly maxReferences: number
 }
 
 /**
- * Slice alignment of the multi-reference localiser: two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
+ * Slice alignment of the multi-reference localizer: two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
  * always share its middle); spacing ratios up to 4× either way.
  */
 export const ALIGNMENT: AlignOptions = { minOverlap: 0.4, maxScale: 4 }
@@ -59,14 +59,14 @@ export const organIntervals = (presence: ReadonlyMap<number, ReadonlyArray<boole
 
 /**
  * Everything the Localization artifact reports, from slice scores (and embeddings) and label intervals:
- * Spearman per volume (raw scores); every organ localised from every other volume that has it, one
+ * Spearman per volume (raw scores); every organ localized from every other volume that has it, one
  * reference at a time (score range vs proportional) and from all of them at once (slice alignment vs
  * proportional, leave one out), with a per-organ summary; and one seeded partial scan per (query,
  * reference) pair located by score matching, its true offset taken from the organ landmarks both volumes share.
  */
-export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisOptions): LocalizationIndex => {
+export const analyze = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisOptions): LocalizationIndex => {
   const rng = makeRng(options.seed)
-  const localised = new Map(volumes.map((v) => [v.id, options.smoothing === "isotonic" ? isotonic(v.scores) : v.scores] as const))
+  const localized = new Map(volumes.map((v) => [v.id, options.smoothing === "isotonic" ? isotonic(v.scores) : v.scores] as const))
   const organs: Array<LocalizationIndex["organs"][number]> = []
   const partialScans: Array<LocalizationIndex["partialScans"][number]> = []
   for (const query of volumes) {
@@ -79,7 +79,7 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
         const refInterval = reference.organs.get(label)
         if (!refInterval) continue
         shared.push({ query: truth, reference: refInterval })
-        const predicted = scoreRangeLocalise(localised.get(reference.id)!, refInterval, localised.get(query.id)!)
+        const predicted = scoreRangeLocalize(localized.get(reference.id)!, refInterval, localized.get(query.id)!)
         const proportional = proportionalInterval(refInterval, reference.scores.length, query.scores.length)
         organs.push({
           labelId: label,
@@ -114,7 +114,7 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
   const described =
     alignedOn === "embeddings"
       ? embeddingDescriptors(volumes.map((v) => [v.id, v.features!] as const))
-      : new Map([...localised].map(([id, s]) => [id, s.map((x) => [x])] as const))
+      : new Map([...localized].map(([id, s]) => [id, s.map((x) => [x])] as const))
   const multiReference = locateFromAllReferences(volumes, described, options)
   return {
     kind: "Localization",
@@ -131,12 +131,12 @@ export const analyse = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
     partialScans,
     alignedOn,
     multiReference,
-    summary: summarise(volumes, organs, multiReference, options.labelNames)
+    summary: summarize(volumes, organs, multiReference, options.labelNames)
   }
 }
 
 /**
- * Slice descriptors for alignment from embeddings: each feature standardised over every slice of
+ * Slice descriptors for alignment from embeddings: each feature standardized over every slice of
  * every volume (so no feature dominates by its range), then each slice scaled to unit length, so
  * distances compare directions — overall activation also follows scan noise and contrast.
  */
@@ -175,7 +175,7 @@ const locateFromAllReferences = (
   const rows: Array<MultiReferenceRow> = []
   for (const [i, query] of volumes.entries()) {
     const n = query.scores.length
-    // the labelled volumes after the query, wrapping round, so each serves as a reference equally often
+    // the labeled volumes after the query, wrapping round, so each serves as a reference equally often
     const candidates = [...volumes.slice(i + 1), ...volumes.slice(0, i)].filter((r) => r.organs.size > 0)
     const alignments = new Map(
       candidates
@@ -217,11 +217,11 @@ const locateFromAllReferences = (
 const mean = (values: ReadonlyArray<number>): number => values.reduce((s, v) => s + v, 0) / values.length
 
 /**
- * Mean IoU per organ for each localiser, then the headline row: the mean over organs (each organ
+ * Mean IoU per organ for each localizer, then the headline row: the mean over organs (each organ
  * once, however many pairs it has) leaving whole-body labels out, since proportional placement is
  * trivially perfect for them.
  */
-const summarise = (
+const summarize = (
   volumes: ReadonlyArray<ScoredVolume>,
   pairs: ReadonlyArray<LocalizationIndex["organs"][number]>,
   multi: ReadonlyArray<MultiReferenceRow>,
@@ -233,16 +233,16 @@ const summarise = (
       const o = v.organs.get(label)
       return !o || o[1] - o[0] + 1 >= WHOLE_BODY * v.scores.length
     })
-  const ious: Record<(typeof LOCALISERS)[number], (label: number) => Array<number>> = {
+  const ious: Record<(typeof LOCALIZERS)[number], (label: number) => Array<number>> = {
     aligned: (l) => multi.filter((r) => r.labelId === l).map((r) => r.iou),
     "proportional-median": (l) => multi.filter((r) => r.labelId === l).map((r) => r.proportionalIou),
     "score-range": (l) => pairs.filter((r) => r.labelId === l).map((r) => r.iou),
     proportional: (l) => pairs.filter((r) => r.labelId === l).map((r) => r.proportionalIou)
   }
   const rows: Array<SummaryRow> = []
-  for (const localiser of LOCALISERS) {
+  for (const localizer of LOCALIZERS) {
     const perOrgan = labels.map((label) => {
-      const values = ious[localiser](label)
+      const values = ious[localizer](label)
       return { label, cases: values.length, meanIoU: mean(values), wholeBody: wholeBody(label) }
     })
     for (const o of perOrgan.filter((o) => o.cases > 0)) {
@@ -250,7 +250,7 @@ const summarise = (
         labelId: o.label,
         name: labelNames[String(o.label)] ?? `label ${o.label}`,
         wholeBody: o.wholeBody,
-        localiser,
+        localizer,
         cases: o.cases,
         meanIoU: o.meanIoU
       })
@@ -261,7 +261,7 @@ const summarise = (
         labelId: null,
         name: "mean over organs (whole-body labels left out)",
         wholeBody: false,
-        localiser,
+        localizer,
         cases: headline.reduce((s, o) => s + o.cases, 0),
         meanIoU: mean(headline.map((o) => o.meanIoU))
       })

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { makeRng, type Rng } from "@tomoprior/augment"
-import { analyse, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyse.ts"
+import { analyze, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyze.ts"
 
 test("organ intervals come from per-slice label presence", () => {
   const m = organIntervals(
@@ -13,13 +13,13 @@ test("organ intervals come from per-slice label presence", () => {
   assert.deepEqual([...m], [[1, [1, 2]]])
 })
 
-test("analysis: ideal scores localise exactly where proportional placement fails", () => {
+test("analysis: ideal scores localize exactly where proportional placement fails", () => {
   // Two specimens whose anatomy sits at different relative positions: score = anatomical position.
   // a: 20 slices, anatomy 0..19; organ at anatomy 8..11 -> slices 8..11
   // b: 30 slices covering anatomy 5..34 (shifted by 5); organ at slices 3..6
   const a = { id: "a", scores: Array.from({ length: 20 }, (_, i) => i), organs: new Map([[1, [8, 11] as const]]) }
   const b = { id: "b", scores: Array.from({ length: 30 }, (_, i) => i + 5), organs: new Map([[1, [3, 6] as const]]) }
-  const r = analyse([a, b], {
+  const r = analyze([a, b], {
     method: "sorting",
     labelNames: { "1": "heart" },
     partialLength: 0.3,
@@ -59,8 +59,8 @@ test("isotonic smoothing keeps a noisy organ range in one piece", () => {
   const ref = { id: "r", scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], organs: new Map([[1, [4, 6] as const]]) }
   const query = { id: "q", scores: [0, 1, 2, 3, 4, 5, 6, 7, 5, 9], organs: new Map([[1, [4, 6] as const]]) }
   const opts = { method: "sorting", labelNames: {}, partialLength: 0.3, seed: 1, maxReferences: 20 }
-  const raw = analyse([ref, query], { ...opts, smoothing: "none" }).organs.find((o) => o.query === "q")!
-  const smooth = analyse([ref, query], { ...opts, smoothing: "isotonic" }).organs.find((o) => o.query === "q")!
+  const raw = analyze([ref, query], { ...opts, smoothing: "none" }).organs.find((o) => o.query === "q")!
+  const smooth = analyze([ref, query], { ...opts, smoothing: "isotonic" }).organs.find((o) => o.query === "q")!
   assert.deepEqual(raw.predicted, [4, 6])
   // fit: 7 and 5 pool to 6 -> slices 4..8 lie in [4, 6]
   assert.deepEqual(smooth.predicted, [4, 8])
@@ -94,7 +94,7 @@ const population = (seed: number, describe: (t: number, rng: Rng) => { score: nu
 }
 
 const summaryOf = (volumes: ReadonlyArray<ScoredVolume>, maxReferences = 20) => {
-  const r = analyse(volumes, {
+  const r = analyze(volumes, {
     method: "sorting",
     labelNames: { "1": "heart", "2": "liver", "3": "body" },
     partialLength: 0.3,
@@ -104,7 +104,7 @@ const summaryOf = (volumes: ReadonlyArray<ScoredVolume>, maxReferences = 20) => 
   })
   return {
     r,
-    row: (labelId: number | null, localiser: string) => r.summary!.find((s) => s.labelId === labelId && s.localiser === localiser)!
+    row: (labelId: number | null, localizer: string) => r.summary!.find((s) => s.labelId === labelId && s.localizer === localizer)!
   }
 }
 
@@ -117,10 +117,10 @@ test("many references and score alignment beat proportional placement on scans o
   assert.ok(r.multiReference!.every((m) => m.references === 13))
   assert.equal(row(3, "aligned").wholeBody, true)
   assert.equal(row(1, "aligned").wholeBody, false)
-  for (const localiser of ["aligned", "proportional-median", "score-range", "proportional"]) {
+  for (const localizer of ["aligned", "proportional-median", "score-range", "proportional"]) {
     // the headline is the mean of the two organs that are not whole-body, recomputed from the rows
-    const organs = [1, 2].map((l) => row(l, localiser).meanIoU)
-    assert.ok(Math.abs(row(null, localiser).meanIoU - (organs[0] + organs[1]) / 2) < 1e-12)
+    const organs = [1, 2].map((l) => row(l, localizer).meanIoU)
+    assert.ok(Math.abs(row(null, localizer).meanIoU - (organs[0] + organs[1]) / 2) < 1e-12)
   }
   const aligned = row(null, "aligned").meanIoU
   for (const baseline of ["proportional-median", "proportional"]) {

@@ -1,5 +1,5 @@
 /**
- * Label-free localisation along the scan axis from per-slice scores (method.md §4). Intervals are
+ * Label-free localization along the scan axis from per-slice scores (method.md §4). Intervals are
  * inclusive slice indices [first, last].
  */
 
@@ -96,11 +96,11 @@ export const longestRun = (n: number, keep: (i: number) => boolean): SliceInterv
 }
 
 /**
- * Score-range localiser: the organ occupies `organ` in the reference volume; the query slices
+ * Score-range localizer: the organ occupies `organ` in the reference volume; the query slices
  * whose score lies between the reference scores at the organ's two ends form the prediction, and
  * the largest connected run of them is kept.
  */
-export const scoreRangeLocalise = (
+export const scoreRangeLocalize = (
   referenceScores: ReadonlyArray<number>,
   organ: SliceInterval,
   queryScores: ReadonlyArray<number>
@@ -142,7 +142,7 @@ export interface BlockMatch {
  * Locates a partial scan (a block of consecutive slice scores) inside a full reference volume by
  * least squares over offsets (the first best offset wins).
  * - `identity` (default): scores compared as they are — one encoder scores both volumes, so they
- *   share a scale; this is what the score-range localiser assumes too.
+ *   share a scale; this is what the score-range localizer assumes too.
  * - `affine`: fit block ≈ scale · reference + shift per offset (scale ≥ 0, a negative one would match
  *   the anatomy backwards). Absorbs calibration differences, but where the score profile is locally
  *   linear every offset fits equally well, so it only helps on strongly curved profiles.
@@ -234,7 +234,7 @@ export const landmarkMap = (
   return (z) => a * z + my - a * mx
 }
 
-/** Reference slice position of query slice z: scale · z + offset (slice z's centre is at z). */
+/** Reference slice position of query slice z: scale · z + offset (slice z's center is at z). */
 export interface SliceMap {
   readonly scale: number
   readonly offset: number
@@ -306,7 +306,7 @@ export const alignSlices = (distance: ReadonlyArray<Float64Array>, options: Alig
   return best
 }
 
-/** The proportional baseline as a slice map: the same relative position (slice centres match). */
+/** The proportional baseline as a slice map: the same relative position (slice centers match). */
 export const proportionalMap = (queryLength: number, referenceLength: number): SliceMap => {
   const scale = referenceLength / queryLength
   return { scale, offset: scale / 2 - 0.5 }
@@ -326,7 +326,7 @@ const median = (values: ReadonlyArray<number>): number => {
 }
 
 /**
- * Several references at once: each maps its organ's ends (slice edges, not centres) into the query,
+ * Several references at once: each maps its organ's ends (slice edges, not centers) into the query,
  * and the median of each end is the prediction — robust to a few badly aligned references.
  * An organ that reaches a reference's first or last slice may go on beyond the scan, so that end
  * votes for the query's own edge (±∞ before clamping) instead of for where the scan happened to stop.

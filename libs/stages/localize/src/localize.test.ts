@@ -12,10 +12,10 @@ import {
   presentInterval,
   proportionalInterval,
   proportionalMap,
-  scoreRangeLocalise,
+  scoreRangeLocalize,
   sliceDistances,
   spearman
-} from "./localise.ts"
+} from "./localize.ts"
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`)
 
@@ -29,7 +29,7 @@ test("spearman matches hand-computed values, with and without ties", () => {
   // x ranks 1 2 3 4 5, y = [1, 3, 2, 5, 4] -> d² = 0 1 1 1 1 = 4, rho = 1 − 6·4/(5·24) = 0.8
   close(spearman([1, 2, 3, 4, 5], [1, 3, 2, 5, 4]), 0.8)
   // ties: y = [1, 2, 2, 3] ranks 1 2.5 2.5 4; Pearson with 1 2 3 4:
-  // centred x −1.5 −.5 .5 1.5, centred y −1.5 0 0 1.5 -> 4.5 / sqrt(5 · 4.5) = 0.9486832980505138
+  // centered x −1.5 −.5 .5 1.5, centered y −1.5 0 0 1.5 -> 4.5 / sqrt(5 · 4.5) = 0.9486832980505138
   close(spearman([1, 2, 3, 4], [1, 2, 2, 3]), 4.5 / Math.sqrt(5 * 4.5))
   assert.equal(spearman([1, 2, 3], [7, 7, 7]), 0)
   assert.throws(() => spearman([1, 2], [1]), RangeError)
@@ -58,14 +58,14 @@ test("longest run picks the longest, first on ties", () => {
   )
 })
 
-test("score-range localiser maps an organ through scores and keeps the largest run", () => {
+test("score-range localizer maps an organ through scores and keeps the largest run", () => {
   const reference = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] // organ at [3, 5] -> scores 3..5
   // query: a stretched specimen whose scores rise half as fast, with one noisy slice at 1
   const query = [0, 4, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6]
-  assert.deepEqual(scoreRangeLocalise(reference, [3, 5], query), [6, 10])
+  assert.deepEqual(scoreRangeLocalize(reference, [3, 5], query), [6, 10])
   // reversed organ ends (descending scores) give the same range
-  assert.deepEqual(scoreRangeLocalise([...reference].reverse(), [4, 6], query), [6, 10])
-  assert.equal(scoreRangeLocalise(reference, [3, 5], [10, 11, 12]), null)
+  assert.deepEqual(scoreRangeLocalize([...reference].reverse(), [4, 6], query), [6, 10])
+  assert.equal(scoreRangeLocalize(reference, [3, 5], [10, 11, 12]), null)
 })
 
 test("proportional baseline keeps the relative position", () => {
@@ -75,7 +75,7 @@ test("proportional baseline keeps the relative position", () => {
   assert.deepEqual(proportionalInterval([9, 9], 10, 5), [4, 4])
 })
 
-test("present interval spans first to last labelled slice", () => {
+test("present interval spans first to last labeled slice", () => {
   assert.deepEqual(presentInterval([false, true, false, true, false]), [1, 3])
   assert.equal(presentInterval([false, false]), null)
 })
