@@ -13,7 +13,7 @@ import {
   tempDir,
   writePipeline,
   type RunResult
-} from "./helpers.ts"
+} from "./testing.ts"
 
 // Tiny sizes: every stage runs, both training stages start their worker threads and checkpoint.
 const TRAINING = `pipeline: interrupt-training

@@ -4,7 +4,7 @@
 // Prints one JSON line per trial and a summary per moment; exits 1 if any run misbehaved.
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { CLEAN_INTERRUPT, processesMentioning, runCli, tempDir, writePipeline, type RunEvent, type RunResult } from "./helpers.ts"
+import { CLEAN_INTERRUPT, processesMentioning, runCli, tempDir, writePipeline, type RunEvent, type RunResult } from "./testing.ts"
 
 const PIPELINE = `pipeline: interrupt-sweep
 stages:

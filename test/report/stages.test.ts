@@ -13,7 +13,7 @@ import { finetuneStage } from "@tomoprior/stage-finetune"
 import { localizeStage } from "@tomoprior/stage-localize"
 import { reportStage } from "@tomoprior/stage-report"
 import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
-import { tinyVolumeSet, untrainedEncoder } from "./fixtures.ts"
+import { tinyVolumeSet, untrainedEncoder } from "./testing.ts"
 
 const compute = { backend: "wasm", threads: 1 } as const
 const readJson = <S extends Schema.Codec<any, any, never, never>>(dir: string, schema: S): S["Type"] =>

@@ -2,7 +2,7 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { cli, finished, spawnCli, tempDir } from "./helpers.ts"
+import { cli, finished, spawnCli, tempDir } from "./testing.ts"
 
 const BROKEN = join(import.meta.dirname, "broken")
 const files = readdirSync(BROKEN)

@@ -2,7 +2,7 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { cli, jsonLines, stagesWith, tempDir, verifyStore, writePipeline } from "./helpers.ts"
+import { cli, jsonLines, stagesWith, tempDir, verifyStore, writePipeline } from "./testing.ts"
 
 const CHAIN = `pipeline: chain
 plugins: ["$FAKE"]

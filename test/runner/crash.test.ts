@@ -2,7 +2,7 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { existsSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { cli, finished, jsonLines, sleep, spawnCli, tempDir, verifyStore, waitForOutput, writePipeline } from "./helpers.ts"
+import { cli, finished, jsonLines, sleep, spawnCli, tempDir, verifyStore, waitForOutput, writePipeline } from "./testing.ts"
 
 const SLOW = `pipeline: slow
 plugins: ["$FAKE"]

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { StageFailure } from "@tomoprior/core"
 import { Effect, Layer } from "effect"
 import { EventSink, Executor, type StageInvocation, StageRegistry, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
-import { REPO, cli, tempDir, verifyStore, writePipeline } from "./helpers.ts"
+import { REPO, cli, tempDir, verifyStore, writePipeline } from "./testing.ts"
 
 const CHAIN = `pipeline: seam
 plugins: ["$FAKE"]

@@ -13,7 +13,7 @@ import { openSource } from "./open.ts"
 import { identityAffine } from "./orientation.ts"
 import { phantomVolume } from "./phantom.ts"
 import { writeTiff } from "./tiff.ts"
-import { failureOf, readAll } from "./test-helpers.ts"
+import { failureOf, readAll } from "./testing.ts"
 
 const dir = tempDir("tomoprior-damaged-")
 const DIMS = [4, 16, 16] as const

@@ -9,7 +9,7 @@ import { allocate, type Dtype } from "./dtype.ts"
 import { volumeInfo } from "./info.ts"
 import { readNifti, writeNifti } from "./nifti.ts"
 import { identityAffine } from "./orientation.ts"
-import { hasNibabel, PYTHON, readAll, readF64, runScoped } from "./test-helpers.ts"
+import { hasNibabel, PYTHON, readAll, readF64, runScoped } from "./testing.ts"
 
 const REAL_DIR = "/work/shared/data/real"
 const reference = JSON.parse(readFileSync(new URL("../fixtures/real-reference.json", import.meta.url), "utf8")) as {

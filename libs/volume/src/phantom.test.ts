@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { Effect } from "effect"
 import { phantomVolume, phantomVolumeSeed } from "./phantom.ts"
-import { readAll } from "./test-helpers.ts"
+import { readAll } from "./testing.ts"
 
 const S = 64
 const Z = 40

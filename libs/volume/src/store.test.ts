@@ -7,7 +7,7 @@ import { tempDir } from "@tomoprior/testkit"
 import { storeVolume } from "./copy.ts"
 import { phantomVolume } from "./phantom.ts"
 import { linkArtifactTree, openVolume, readVolumeSet, volumeEntry, writeVolumeSetIndex } from "./store.ts"
-import { readAll, runScoped } from "./test-helpers.ts"
+import { readAll, runScoped } from "./testing.ts"
 
 const phantom = () => phantomVolume(7, { size: 24, slices: 10 })
 

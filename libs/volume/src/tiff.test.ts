@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { tempDir } from "@tomoprior/testkit"
 import { allocate, type Dtype, type VoxelArray } from "./dtype.ts"
 import { readTiffDirectory, readTiffStack, writeTiff, writeTiffDirectory } from "./tiff.ts"
-import { hasTiffcp, readAll, runScoped } from "./test-helpers.ts"
+import { hasTiffcp, readAll, runScoped } from "./testing.ts"
 
 const DIMS = [5, 37, 23] as const // odd sizes: partial last strips, unaligned rows
 

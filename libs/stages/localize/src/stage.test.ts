@@ -5,7 +5,7 @@ import { test } from "node:test"
 import { Effect, Schema } from "effect"
 import { LocalizationIndex } from "@tomoprior/core"
 import { runStageForTest } from "@tomoprior/testkit"
-import { tinyVolumeSet, untrainedEncoder } from "../../../../test/report/fixtures.ts"
+import { tinyVolumeSet, untrainedEncoder } from "../../../../test/report/testing.ts"
 import { localizeStage } from "./stage.ts"
 
 const compute = { backend: "wasm", threads: 1 } as const

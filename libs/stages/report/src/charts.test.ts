@@ -5,7 +5,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { buildReport } from "./build.ts"
-import { demoLikeReport } from "./fixtures.ts"
+import { demoLikeReport } from "./testing.ts"
 import { BASELINE_GREY, methodColor, methodKey, shades } from "./palette.ts"
 import { legendEntries, marksOf, svgsOf } from "./svg-marks.ts"
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { LOCALIZERS, type LocalizationIndex } from "@tomoprior/core"
 import { buildReport, localizationTextLines, type ReportData } from "./build.ts"
-import { demoLikeReport, mean, pairOnlyLocalization, summarizedLocalization } from "./fixtures.ts"
+import { demoLikeReport, mean, pairOnlyLocalization, summarizedLocalization } from "./testing.ts"
 import { barsByPanel, svgsOf } from "./svg-marks.ts"
 
 type Summary = NonNullable<LocalizationIndex["summary"]>

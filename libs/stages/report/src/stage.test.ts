@@ -5,7 +5,7 @@ import { test } from "node:test"
 import { Effect } from "effect"
 import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
 import { localizationTextLines } from "./build.ts"
-import { pairOnlyLocalization, reportFixtures, summarizedLocalization } from "./fixtures.ts"
+import { pairOnlyLocalization, reportFixtures, summarizedLocalization } from "./testing.ts"
 import { reportStage } from "./stage.ts"
 
 test("the report is one self-contained page with the IoU table, charts and inline images", async () => {
