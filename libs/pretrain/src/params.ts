@@ -1,11 +1,9 @@
+import { withDefault } from "@tomoprior/core"
 import { Effect, Schema } from "effect"
 import { AugmentConfig } from "@tomoprior/augment"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
-
 /**
  * Parameters both pre-training stages share. Compute settings (backend, threads) are not here:
  * they come from the pipeline's compute block, so changing them does not change the cache key.

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { basename, dirname, join, resolve } from "node:path"
-import { defineStage, InputError, type VolumeEntry } from "@tomoprior/core"
+import { defineStage, InputError, type VolumeEntry, withDefault } from "@tomoprior/core"
 import {
   openSource,
   PHANTOM_LABELS,
@@ -14,8 +14,6 @@ import {
 } from "@tomoprior/volume"
 import { isGlob, matchGlob } from "./glob.ts"
 
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))
 

@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import { join } from "node:path"
-import { defineStage, StageFailure, type VolumeEntry } from "@tomoprior/core"
+import { defineStage, StageFailure, type VolumeEntry, withDefault } from "@tomoprior/core"
 import {
   openVolume,
   readVolumeSet,
@@ -12,8 +12,6 @@ import {
 } from "@tomoprior/volume"
 import { bilinear, linearTable, nearest, nearestTable, resampledAffine } from "./resample.ts"
 
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 const Percent = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
 
 export const NormalizeParams = Schema.Struct({

@@ -1,10 +1,7 @@
 import { Effect, Schema } from "effect"
-import { defineStage } from "@tomoprior/core"
+import { defineStage, withDefault } from "@tomoprior/core"
 import { pretrainFields, runPretraining } from "@tomoprior/pretrain"
 import { simclrMethod } from "./method.ts"
-
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 
 export const SimclrParams = Schema.Struct({
   ...pretrainFields,

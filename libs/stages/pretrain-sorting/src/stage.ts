@@ -1,10 +1,8 @@
 import { Effect, Schema } from "effect"
-import { defineStage } from "@tomoprior/core"
+import { defineStage, withDefault } from "@tomoprior/core"
 import { pretrainFields, runPretraining } from "@tomoprior/pretrain"
 import { sortingMethod } from "./method.ts"
 
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
 const Positive = Schema.Number.check(Schema.isGreaterThan(0))
 
 export const SortingParams = Schema.Struct({

@@ -1,14 +1,11 @@
 import { Effect, Schema } from "effect"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { defineStage, INDEX_FILE, readArtifactIndex, StageFailure, TupleSetIndex, VolumeSetIndex } from "@tomoprior/core"
+import { defineStage, INDEX_FILE, readArtifactIndex, StageFailure, TupleSetIndex, VolumeSetIndex, withDefault } from "@tomoprior/core"
 import { linkArtifactTree } from "@tomoprior/volume"
 import { axisIndex, sampleEpochs, SamplingError, splitVolumes } from "./sample.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
-  schema.pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(value)))
-
 export const TupleSampleParams = Schema.Struct({
   /** unique: B distinct positions of one volume; even: uniform positions, repeats allowed; aligned: same relative positions across volumes. */
   mode: withDefault(Schema.Literals(["unique", "even", "aligned"]), "unique"),
