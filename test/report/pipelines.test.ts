@@ -7,10 +7,11 @@ import { readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
-import { loadPipeline } from "@tomoprior/runner"
+import { builtinRegistry } from "@tomoprior/catalog"
+import { resolvePipelineFile } from "@tomoprior/runner"
 
 const root = resolve(import.meta.dirname, "../..")
-const load = (name: string) => Effect.runPromise(loadPipeline(join(root, "pipelines", name), { repoRoot: root }))
+const load = (name: string) => Effect.runPromise(resolvePipelineFile(join(root, "pipelines", name)).pipe(Effect.provide(builtinRegistry)))
 const params = (p: Awaited<ReturnType<typeof load>>, id: string) => p.nodes.find((n) => n.id === id)?.params as Record<string, unknown>
 
 test("demo: three pre-training choices × 3 fractions × 3 seeds feed one evaluate and the report", async () => {

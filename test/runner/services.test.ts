@@ -1,11 +1,12 @@
+import { builtinRegistry } from "@tomoprior/catalog"
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { StageFailure } from "@tomoprior/core"
 import { Effect, Layer } from "effect"
-import { EventSink, Executor, type StageInvocation, StageRegistry, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
-import { REPO, cli, tempDir, verifyStore, writePipeline } from "./testing.ts"
+import { EventSink, Executor, type StageInvocation, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
+import { cli, tempDir, verifyStore, writePipeline } from "./testing.ts"
 
 const CHAIN = `pipeline: seam
 plugins: ["$FAKE"]
@@ -38,7 +39,7 @@ const runWith = async (file: string, store: string, refuse?: string) => {
   const calls: Array<StageInvocation> = []
   const sink = EventSink.collecting()
   const services = recordingExecutor(calls, refuse).pipe(
-    Layer.provideMerge(Layer.mergeAll(StageRegistry.layer(REPO), Store.layer(store), sink.layer))
+    Layer.provideMerge(Layer.mergeAll(builtinRegistry, Store.layer(store), sink.layer))
   )
   const summary = await Effect.runPromise(
     Effect.gen(function* () {

@@ -11,6 +11,11 @@ const onSignal = () => {
 }
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
+// `tomoprior stages | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on("error", (e) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0)
+  throw e
+})
 
 // Source-first workspace: register tsx so the TypeScript sources run without a build step.
 const { register } = await import("tsx/esm/api")

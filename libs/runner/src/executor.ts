@@ -68,12 +68,12 @@ export class Executor extends Context.Service<
 
 const runInProcess = (inv: StageInvocation, registry: StageRegistry["Service"], sink: EventSink["Service"]) =>
   Effect.gen(function* () {
-    const { types } = yield* registry.forPipeline({ plugins: inv.plugins, uses: [inv.uses], pipelineDir: inv.pipelineDir })
+    const { types } = yield* registry.forPipeline({ plugins: inv.plugins, pipelineDir: inv.pipelineDir })
     const stage = types.get(inv.uses)
     if (!stage)
       return yield* new StageUnavailable({
         uses: inv.uses,
-        reason: "neither the pipeline's plugins nor the workspace's stage libraries provide it"
+        reason: "neither the pipeline's plugins nor the built-in stages provide it"
       })
     const provenance: Record<string, unknown> = {}
     let lastProgress = 0

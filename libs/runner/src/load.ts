@@ -19,7 +19,6 @@ export const resolvePipelineFile = (file: string, options: { readonly backend?: 
     const registry = yield* StageRegistry
     const { types, pluginProblems } = yield* registry.forPipeline({
       plugins: spec.plugins.map((p) => p.value),
-      uses: spec.stages.flatMap((s) => (s.uses ? [s.uses.value] : [])),
       pipelineDir: dirname(path)
     })
     for (const { plugin, message } of pluginProblems)
@@ -29,15 +28,6 @@ export const resolvePipelineFile = (file: string, options: { readonly backend?: 
         hint: "install the package next to the pipeline (npm install <name>) or give a relative path"
       })
     const resolved = resolvePipeline(spec, types, diagnostics, { backend: options.backend })
-    if (types.problems.length > 0) {
-      const note = ` (some stage libraries failed to load: ${types.problems.map((p) => `${p.origin}: ${p.message}`).join("; ")})`
-      for (const [i, d] of diagnostics.entries())
-        if (d.message.startsWith("unknown stage type")) diagnostics[i] = { ...d, hint: `${d.hint ?? ""}${note}` }
-    }
     if (!resolved || diagnostics.length > 0) return yield* new PipelineInvalid({ file: path, diagnostics })
     return resolved as ResolvedPipeline
   })
-
-/** `resolvePipelineFile` with the workspace's own registry, for one-off callers (scripts, tests). */
-export const loadPipeline = (file: string, options: { readonly repoRoot: string; readonly backend?: Backend }) =>
-  resolvePipelineFile(file, options).pipe(Effect.provide(StageRegistry.layer(options.repoRoot)))

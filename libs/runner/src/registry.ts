@@ -1,6 +1,6 @@
 import type { StageDef } from "@tomoprior/core"
 import { Context, Effect, Layer } from "effect"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -11,16 +11,9 @@ export interface RegisteredStage {
   readonly origin: string
 }
 
-export interface LoadProblem {
-  readonly origin: string
-  readonly message: string
-}
-
-/** Stage types by name, as loaded from the workspace and a pipeline's `plugins:`. */
+/** Stage types by name: the built-ins and a pipeline's `plugins:`. */
 export class StageTypes {
   readonly stages = new Map<string, RegisteredStage>()
-  /** Packages that failed to load; shown when a pipeline names a stage type nobody provides. */
-  readonly problems: Array<LoadProblem> = []
 
   add(origin: string, exported: unknown): string | undefined {
     const list = (exported as { stages?: unknown } | undefined)?.stages
@@ -62,32 +55,6 @@ const entryOf = (pkgDir: string): string => {
 }
 
 /**
- * Imports every stage library of the workspace: each directory under `libs/stages/` with a
- * package.json. A library that fails to import is recorded, not fatal — only pipelines that use
- * its stages are affected.
- */
-export const loadWorkspaceStages = async (registry: StageTypes, repoRoot: string): Promise<void> => {
-  const dir = join(repoRoot, "libs", "stages")
-  const libs = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((d) => existsSync(join(dir, d, "package.json")))
-        .sort()
-    : []
-  await Promise.all(
-    libs.map(async (lib) => {
-      const pkgDir = join(dir, lib)
-      const origin = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).name ?? lib
-      try {
-        const problem = registry.add(origin, await import(pathToFileURL(entryOf(pkgDir)).href))
-        if (problem) registry.problems.push({ origin, message: problem })
-      } catch (e) {
-        registry.problems.push({ origin, message: `failed to load: ${(e as Error).message?.split("\n")[0]}` })
-      }
-    })
-  )
-}
-
-/**
  * Loads a `plugins:` entry: a package name resolved like Node does from the pipeline's directory,
  * then each of `alsoFrom` (the current directory, tomoprior's own installation), or a path
  * starting with `.` relative to the pipeline file. Returns a problem description, or undefined.
@@ -123,28 +90,10 @@ export const loadPlugin = async (
   }
 }
 
-const workspaceStages = new Map<string, Promise<StageTypes>>()
-
-/** The workspace's stage libraries, imported once per process. */
-export const workspaceRegistry = (repoRoot: string): Promise<StageTypes> => {
-  let r = workspaceStages.get(repoRoot)
-  if (!r) {
-    r = (async () => {
-      const types = new StageTypes()
-      await loadWorkspaceStages(types, repoRoot)
-      return types
-    })()
-    workspaceStages.set(repoRoot, r)
-  }
-  return r
-}
-
 /** What a pipeline draws its stage types from. */
 export interface StageSources {
   /** The pipeline's `plugins:` entries, in order. */
   readonly plugins: ReadonlyArray<string>
-  /** Stage types needed; the workspace libraries are imported only when the plugins lack one. */
-  readonly uses: ReadonlyArray<string>
   /** Plugin paths and package names resolve from here first. */
   readonly pipelineDir: string
 }
@@ -155,38 +104,45 @@ export interface PluginProblem {
   readonly message: string
 }
 
+/** The stage types tomoprior ships, by package, and where its installation is (plug-ins also resolve from there). */
+export interface BuiltinStages {
+  readonly packages: ReadonlyArray<{ readonly name: string; readonly stages: ReadonlyArray<StageDef<any, any, any>> }>
+  readonly installDir: string
+}
+
 /**
- * The stage types of a pipeline: its plugins first, then — only when it names a stage type its
- * plugins do not provide — the workspace's stage libraries. So a plugin-only pipeline never imports
- * the workspace libraries, and a plugin's stage shadows a workspace stage of the same name.
+ * The stage types of a pipeline: its plugins first, then the built-ins, so a plugin's stage shadows
+ * a built-in of the same name.
  */
-const typesFor = async (repoRoot: string, sources: StageSources): Promise<{ types: StageTypes; pluginProblems: Array<PluginProblem> }> => {
+const typesFor = async (
+  builtins: BuiltinStages,
+  sources: StageSources
+): Promise<{ types: StageTypes; pluginProblems: Array<PluginProblem> }> => {
   const types = new StageTypes()
   const pluginProblems: Array<PluginProblem> = []
   for (const [plugin, name] of sources.plugins.entries()) {
-    const message = await loadPlugin(types, name, sources.pipelineDir, [process.cwd(), repoRoot])
+    const message = await loadPlugin(types, name, sources.pipelineDir, [process.cwd(), builtins.installDir])
     if (message) pluginProblems.push({ plugin, message })
   }
-  if (sources.uses.every((u) => types.stages.has(u))) return { types, pluginProblems }
-  const workspace = await workspaceRegistry(repoRoot)
-  for (const [name, s] of workspace.stages) if (!types.stages.has(name)) types.stages.set(name, s)
-  types.problems.push(...workspace.problems)
+  for (const pkg of builtins.packages) types.add(pkg.name, pkg)
   return { types, pluginProblems }
 }
 
 /**
- * Stage types by name: the built-in stage libraries of the workspace plus the plug-ins a pipeline
- * names. Both the pipeline loader and the local executor ask it, so they see the same definitions.
+ * Stage types by name: the built-ins the application composes (see @tomoprior/catalog) plus the
+ * plug-ins a pipeline names. Both the pipeline loader and the executors ask it, so they see the
+ * same definitions. The runner itself knows no stage.
  */
 export class StageRegistry extends Context.Service<
   StageRegistry,
   {
+    readonly builtins: BuiltinStages
     readonly forPipeline: (
       sources: StageSources
     ) => Effect.Effect<{ readonly types: StageTypes; readonly pluginProblems: ReadonlyArray<PluginProblem> }>
   }
 >()("@tomoprior/runner/StageRegistry") {
-  /** Built-ins from `<repoRoot>/libs/stages/*`; plug-ins resolved from the pipeline's directory, the cwd, then `repoRoot`. */
-  static readonly layer = (repoRoot: string): Layer.Layer<StageRegistry> =>
-    Layer.succeed(StageRegistry, { forPipeline: (sources) => Effect.promise(() => typesFor(repoRoot, sources)) })
+  /** Plug-ins resolve from the pipeline's directory, the cwd, then the installation directory. */
+  static readonly layer = (builtins: BuiltinStages): Layer.Layer<StageRegistry> =>
+    Layer.succeed(StageRegistry, { builtins, forPipeline: (sources) => Effect.promise(() => typesFor(builtins, sources)) })
 }

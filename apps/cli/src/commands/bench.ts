@@ -1,37 +1,25 @@
-import { existsSync, readdirSync } from "node:fs"
-import { join } from "node:path"
-import { pathToFileURL } from "node:url"
-import type { Bench, BenchRecord } from "../../../../bench/contract.ts"
-import { type Command, EXIT_FAILED, EXIT_OK, UsageError, parseFlags, repoRoot } from "../command.ts"
-
-const available = (dir: string): Array<string> =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith(".ts") && f !== "contract.ts" && !f.endsWith(".test.ts"))
-        .map((f) => f.slice(0, -3))
-        .sort()
-    : []
+import { type BenchRecord, benches } from "@tomoprior/bench"
+import { type Command, EXIT_FAILED, EXIT_OK, UsageError, parseFlags } from "../command.ts"
 
 export const bench: Command = {
   name: "bench",
-  summary: "run a benchmark from bench/<name>.ts",
+  summary: "run a benchmark (compute, ingest, pretrain, runner)",
   usage: `tomoprior bench <name> [--quick] [--json] [--only <section>]
 
-Runs bench/<name>.ts (contract: bench/contract.ts) and prints its figures as a table, or with --json
+Runs one of the benchmarks in bench/src (contract: bench/src/contract.ts) and prints its figures as a table, or with --json
 one object per line: {"bench","metric","value","unit","config"}. --quick finishes in under a minute.
 --only runs just the sections whose name contains the text (for benches made of sections).`,
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, { quick: { type: "boolean" }, json: { type: "boolean" }, only: { type: "string" } })
-    const dir = join(repoRoot(), "bench")
-    const names = available(dir)
+    const names = Object.keys(benches).sort()
     if (positionals.length !== 1 || !names.includes(positionals[0]))
       throw new UsageError(
         `${positionals.length === 1 ? `no benchmark '${positionals[0]}'` : "name one benchmark"}; available: ${names.join(", ") || "(none)"}`
       )
-    const mod = (await import(pathToFileURL(join(dir, `${positionals[0]}.ts`)).href)) as { default: Bench }
+    const chosen = await benches[positionals[0]]()
     const only = values.only
-    if (only !== undefined && !(mod.default.sections ?? []).some((name) => name.includes(only))) {
-      const sections = mod.default.sections
+    if (only !== undefined && !(chosen.sections ?? []).some((name) => name.includes(only))) {
+      const sections = chosen.sections
       throw new UsageError(
         sections === undefined
           ? `bench ${positionals[0]} has no sections to pick with --only`
@@ -40,7 +28,7 @@ one object per line: {"bench","metric","value","unit","config"}. --quick finishe
     }
     const records: Array<BenchRecord> = []
     try {
-      await mod.default.run({
+      await chosen.run({
         quick: values.quick === true,
         ...(typeof values.only === "string" ? { only: values.only } : {}),
         emit: (r) => {

@@ -1,6 +1,7 @@
+import { builtinRegistry } from "@tomoprior/catalog"
 import { Effect } from "effect"
-import { type ResolvedPipeline, StageRegistry, resolvePipelineFile } from "@tomoprior/runner"
-import { type Command, EXIT_OK, onePipelineFile, parseFlags, repoRoot } from "../command.ts"
+import { type ResolvedPipeline, resolvePipelineFile } from "@tomoprior/runner"
+import { type Command, EXIT_OK, onePipelineFile, parseFlags } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 
 const edges = (p: ResolvedPipeline) =>
@@ -33,7 +34,7 @@ Prints the stages in execution order with their inputs; --mermaid prints a Merma
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, { mermaid: { type: "boolean" } })
     const file = onePipelineFile(positionals, io)
-    return runCommandEffect(resolvePipelineFile(file).pipe(Effect.provide(StageRegistry.layer(repoRoot()))), io, (p) => {
+    return runCommandEffect(resolvePipelineFile(file).pipe(Effect.provide(builtinRegistry)), io, (p) => {
       io.stdout(values.mermaid ? toMermaid(p) : toText(p))
       return EXIT_OK
     })

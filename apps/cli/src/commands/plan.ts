@@ -1,6 +1,7 @@
+import { builtinRegistry } from "@tomoprior/catalog"
 import { Effect, Layer } from "effect"
-import { StageRegistry, Store, lockPathFor, planPipeline, readLock, resolvePipelineFile } from "@tomoprior/runner"
-import { type Command, EXIT_OK, backendOverride, onePipelineFile, parseFlags, repoRoot, storeDir } from "../command.ts"
+import { Store, lockPathFor, planPipeline, readLock, resolvePipelineFile } from "@tomoprior/runner"
+import { type Command, EXIT_OK, backendOverride, onePipelineFile, parseFlags, storeDir } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 
 export const plan: Command = {
@@ -31,7 +32,7 @@ For every stage: "cached", or why it would run — "no previous run", "param \`l
       const pipeline = yield* resolvePipelineFile(file, { backend })
       const lock = yield* Effect.promise(() => readLock(lockPathFor(pipeline.file)))
       return yield* planPipeline(pipeline, lock, { force: values.force, only: values.only })
-    }).pipe(Effect.provide(Layer.mergeAll(StageRegistry.layer(repoRoot()), Store.layer(storeDir(values.store, io)))))
+    }).pipe(Effect.provide(Layer.mergeAll(builtinRegistry, Store.layer(storeDir(values.store, io)))))
     return runCommandEffect(program, io, (plans) => {
       if (values.json) for (const p of plans) io.stdout(JSON.stringify({ type: "plan", ...p }) + "\n")
       else {

@@ -1,17 +1,8 @@
+import { builtinRegistry } from "@tomoprior/catalog"
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { EventSink, Executor, StageRegistry, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
-import {
-  type Command,
-  EXIT_FAILED,
-  EXIT_OK,
-  UsageError,
-  backendOverride,
-  onePipelineFile,
-  parseFlags,
-  repoRoot,
-  storeDir
-} from "../command.ts"
+import { EventSink, Executor, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
+import { type Command, EXIT_FAILED, EXIT_OK, UsageError, backendOverride, onePipelineFile, parseFlags, storeDir } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 import { humanRenderer, jsonRenderer } from "../render.ts"
 
@@ -52,9 +43,7 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
     const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
     const runId = newRunId()
     const services = Executor.layerLocal.pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(StageRegistry.layer(repoRoot()), Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit))
-      )
+      Layer.provideMerge(Layer.mergeAll(builtinRegistry, Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit)))
     )
     const program = Effect.gen(function* () {
       const pipeline = yield* resolvePipelineFile(file, { backend })

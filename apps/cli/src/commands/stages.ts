@@ -1,7 +1,8 @@
 import { Schema } from "effect"
 import type { StageDef } from "@tomoprior/core"
-import { describePorts, workspaceRegistry } from "@tomoprior/runner"
-import { type Command, EXIT_OK, parseFlags, repoRoot } from "../command.ts"
+import { builtinStages } from "@tomoprior/catalog"
+import { describePorts, StageTypes } from "@tomoprior/runner"
+import { type Command, EXIT_OK, parseFlags } from "../command.ts"
 
 /** The params schema as JSON Schema properties (best effort: some schemas have no JSON form). */
 const paramsOf = (stage: StageDef): Record<string, unknown> => {
@@ -32,12 +33,12 @@ export const stages: Command = {
   summary: "list the registered stage types with inputs, outputs and params",
   usage: `tomoprior stages [--json]
 
-Lists the stage types of the workspace (every package under libs/stages/). Plug-in stages named in a
+Lists the built-in stage types (libs/catalog lists them). Plug-in stages named in a
 pipeline's \`plugins:\` are loaded when that pipeline is used.`,
   run: async (argv, io) => {
     const { values } = parseFlags(argv, { json: { type: "boolean" } })
-    const registry = await workspaceRegistry(repoRoot())
-    for (const p of registry.problems) io.stderr(`warning: ${p.origin}: ${p.message}\n`)
+    const registry = new StageTypes()
+    for (const pkg of builtinStages.packages) registry.add(pkg.name, pkg)
     for (const name of registry.names()) {
       const { stage, origin } = registry.stages.get(name)!
       const params = paramsOf(stage)

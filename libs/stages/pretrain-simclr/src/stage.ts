@@ -1,4 +1,4 @@
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { defineStage, withDefault } from "@tomoprior/core"
 import { pretrainFields, runPretraining } from "@tomoprior/pretrain"
 import { simclrMethod } from "./method.ts"

@@ -105,7 +105,7 @@ const runChild = (spec: ChildSpec): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(spec)], {
       // tsx resolves from the repository root, wherever the CLI was started
-      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = "",

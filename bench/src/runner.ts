@@ -1,3 +1,4 @@
+import { builtinRegistry } from "@tomoprior/catalog"
 /**
  * `tomoprior bench runner`: what the runner itself costs. A 7-stage pipeline of synthetic stages
  * whose artifacts total ≥ 1 GiB (64 MiB with --quick) is run cold, then rerun unchanged. The rerun
@@ -15,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventSink, Executor, StageRegistry, Store, diskUsage, findRepoRoot, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
+import { EventSink, Executor, Store, diskUsage, findRepoRoot, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
 import type { Bench } from "./contract.ts"
 
 const CHUNK = 4 << 20
@@ -79,7 +80,7 @@ const runOnce = async (file: string, storeDir: string) => {
   const services = Executor.layerLocal.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
-        StageRegistry.layer(repoRoot),
+        builtinRegistry,
         Store.layer(storeDir),
         EventSink.layer(() => undefined)
       )

@@ -153,7 +153,7 @@ const bench: Bench = {
         encoding: "utf8",
         env: { ...process.env, TMPDIR: dir },
         // tsx resolves from the repository root, wherever the CLI was started
-        cwd: fileURLToPath(new URL("..", import.meta.url)),
+        cwd: fileURLToPath(new URL("../..", import.meta.url)),
         maxBuffer: 1 << 20
       })
       if (run.status !== 0) throw new Error(`child failed (${run.status}): ${run.stderr.slice(-2000)}`)
