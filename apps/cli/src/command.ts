@@ -1,4 +1,5 @@
-import { findRepoRoot, DEFAULT_STORE, type Backend, BACKENDS } from "@tomoprior/runner"
+import { type Backend, BACKENDS } from "@tomoprior/core"
+import { findRepoRoot, DEFAULT_STORE } from "@tomoprior/runner"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs, type ParseArgsConfig } from "node:util"

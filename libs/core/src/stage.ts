@@ -1,4 +1,4 @@
-import type { Effect, Schema } from "effect"
+import { type Effect, Schema } from "effect"
 import type { ArtifactKind, ArtifactRef } from "./artifacts.ts"
 import type { StageError } from "./errors.ts"
 
@@ -33,9 +33,17 @@ export interface Progress {
   readonly metrics?: Readonly<Record<string, number>>
 }
 
+/**
+ * Where tensors are computed. `auto` takes tfjs-node-gpu or tfjs-node when they load, else wasm;
+ * `cpu` is the pure-JS reference. The one list YAML, the CLI, the environment and compute check against.
+ */
+export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
+export const Backend = Schema.Literals(BACKENDS)
+export type Backend = typeof Backend.Type
+
 /** Compute settings a pipeline (or the CLI / environment) gives every stage. */
 export interface ComputeSettings {
-  readonly backend: "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu"
+  readonly backend: Backend
   /** Worker threads for data-parallel training; 0 = one per core. */
   readonly threads: number
 }

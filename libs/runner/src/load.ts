@@ -1,9 +1,9 @@
-import { type Diagnostic, PipelineInvalid } from "@tomoprior/core"
+import { type Backend, type Diagnostic, PipelineInvalid } from "@tomoprior/core"
 import { Effect } from "effect"
 import { dirname, resolve } from "node:path"
 import { StageRegistry } from "./registry.ts"
 import { type ResolvedPipeline, resolvePipeline } from "./resolve.ts"
-import { type Backend, readPipelineSpec } from "./spec.ts"
+import { readPipelineSpec } from "./spec.ts"
 
 /**
  * Reads, merges (`extends`), resolves and validates a pipeline file against the stage types the

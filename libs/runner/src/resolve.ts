@@ -1,5 +1,6 @@
 import {
   type ArtifactKind,
+  type Backend,
   type ComputeSettings,
   type Diagnostic,
   type SourceLocation,
@@ -8,7 +9,7 @@ import {
 } from "@tomoprior/core"
 import { Exit, Schema } from "effect"
 import { dirname } from "node:path"
-import type { Backend, Located, PipelineSpec, StageSpec } from "./spec.ts"
+import type { Located, PipelineSpec, StageSpec } from "./spec.ts"
 
 /** One input wire: the producing node and which of its outputs. */
 export interface Wire {

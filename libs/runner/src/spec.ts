@@ -1,4 +1,4 @@
-import type { Diagnostic, SourceLocation } from "@tomoprior/core"
+import { type Backend, BACKENDS, type Diagnostic, type SourceLocation } from "@tomoprior/core"
 import { dirname, relative, resolve } from "node:path"
 import { readYamlFile, type YamlFile } from "./yaml-file.ts"
 
@@ -16,9 +16,6 @@ export interface StageSpec {
   readonly with: Readonly<Record<string, Located<unknown>>>
   readonly matrix: Readonly<Record<string, Located<ReadonlyArray<unknown>>>>
 }
-
-export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
-export type Backend = (typeof BACKENDS)[number]
 
 /** A pipeline file with its `extends` chain merged, before stage types are looked up. */
 export interface PipelineSpec {

@@ -2,7 +2,7 @@ import { createRequire } from "node:module"
 import { dirname } from "node:path"
 import { isMainThread } from "node:worker_threads"
 import * as tf from "@tensorflow/tfjs-core"
-import { BackendUnavailable, type ComputeSettings } from "@tomoprior/core"
+import { BACKENDS, BackendUnavailable, type ComputeSettings } from "@tomoprior/core"
 import { Effect } from "effect"
 import { registerProjectKernels } from "../kernels/index.ts"
 
@@ -35,8 +35,6 @@ export interface InitOptions {
   /** Where the one-line summary and warnings go (default: stderr on the main thread, nowhere in workers). */
   readonly log?: (line: string) => void
 }
-
-const backendNames: ReadonlyArray<BackendName> = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"]
 
 const nodePackages = {
   "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
@@ -99,10 +97,10 @@ const threadsOf = async (backend: ConcreteBackend): Promise<number> => {
 const resolveRequest = (settings: ComputeSettings, env: InitOptions["env"]): BackendName => {
   const fromEnv = env?.TOMOPRIOR_BACKEND
   if (settings.backend !== "auto" || fromEnv === undefined || fromEnv === "") return settings.backend
-  if (!backendNames.includes(fromEnv as BackendName)) {
+  if (!(BACKENDS as ReadonlyArray<string>).includes(fromEnv)) {
     throw new BackendUnavailable({
       backend: fromEnv,
-      reason: `TOMOPRIOR_BACKEND must be one of ${backendNames.join(", ")}`
+      reason: `TOMOPRIOR_BACKEND must be one of ${BACKENDS.join(", ")}`
     })
   }
   return fromEnv as BackendName
