@@ -217,6 +217,26 @@ stages:
   const dag = await cli(["dag", child, "--mermaid"], dir)
   assert.match(dag.stdout, /^graph TD\n/)
   assert.match(dag.stdout, /-->\|encoder → encoders\|/)
+  // `id: null` drops an inherited stage; its dependants must then be rewired.
+  const dropped = writePipeline(
+    dir,
+    "dropped.yaml",
+    `pipeline: dropped
+extends: base.yaml
+stages:
+  pick: null
+  all: null
+  train: null
+  again: { uses: fake-train, in: { tuples: tuples.tuples } }
+`
+  )
+  const d = await cli(["run", dropped, "--json"], dir)
+  assert.equal(d.code, 0, d.stderr)
+  assert.deepEqual(jsonLines(d.stdout).find((e) => e.type === "run-start")!.stages, ["data", "tuples", "again"])
+  writePipeline(dir, "dropped.yaml", readFileSync(dropped, "utf8").replace("  all: null\n", ""))
+  const orphan = await cli(["plan", dropped], dir)
+  assert.equal(orphan.code, 2)
+  assert.match(orphan.stderr, /unknown stage `train` in reference `train\.encoder`/)
 })
 
 test("plug-in loading: the example package by name, and an external file in the key", async () => {

@@ -97,10 +97,10 @@ export const humanRenderer = (io: Io, options: { readonly tty: boolean }): Rende
   return {
     emit: (e) => {
       switch (e.type) {
-        case "run-start":
-          return print(
-            `run ${e.runId}: pipeline ${e.pipeline}, ${e.stages.length} stage${e.stages.length === 1 ? "" : "s"}, store ${rel(e.store)}`
-          )
+        case "run-start": {
+          const what = `pipeline ${e.pipeline}${e.variant ? ` with ${e.variant}` : ""}`
+          return print(`run ${e.runId}: ${what}, ${e.stages.length} stage${e.stages.length === 1 ? "" : "s"}, store ${rel(e.store)}`)
+        }
         case "notice":
           return print(`note: ${e.message}`)
         case "stage-cached":

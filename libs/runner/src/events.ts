@@ -5,6 +5,8 @@ export type RunEvent =
   | {
       readonly type: "run-start"
       readonly pipeline: string
+      /** The `--set` variant being run, e.g. `sorting.margin=0.5`. */
+      readonly variant?: string
       readonly runId: string
       readonly store: string
       readonly stages: ReadonlyArray<string>

@@ -2,7 +2,7 @@ import type { ArtifactRef } from "@tomoprior/core"
 import { Cause, Deferred, Effect, Exit, Result, Semaphore } from "effect"
 import { EventSink } from "./events.ts"
 import { Executor, type StageInvocation } from "./executor.ts"
-import { type LockEntry, type LockFile, lockPathFor, readLock, writeLock } from "./lockfile.ts"
+import { type LockEntry, type LockFile, lockPathFor, lockStages, previousEntry, readLock, withLockStages, writeLock } from "./lockfile.ts"
 import { explain, inputHashes, keyParts, matches, selectNodes } from "./plan.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
 import { Store } from "./store.ts"
@@ -71,7 +71,9 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
     const lockWrites = yield* Semaphore.make(1)
     const lockPath = lockPathFor(p.file)
     const previous = yield* Effect.promise(() => readLock(lockPath))
-    const lock: { pipeline: string; stages: Record<string, LockEntry> } = { pipeline: p.name, stages: { ...(previous?.stages ?? {}) } }
+    // This run's section of the lock file (the plain pipeline's, or its --set variant's); the others are kept as they are.
+    const section: Record<string, LockEntry> = { ...lockStages(previous, p.variant) }
+    const base: LockFile = { ...previous, pipeline: p.name, stages: previous?.stages ?? {} }
 
     const keyLocks = new Map<string, Semaphore.Semaphore>()
     const keyLock = (key: string) => {
@@ -85,7 +87,14 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
     for (const n of nodes) done.set(n.id, yield* Deferred.make<Outcome>())
     const outcomes = new Map<string, Outcome>()
 
-    yield* emit({ type: "run-start", pipeline: p.name, runId: options.runId, store: store.layout.root, stages: nodes.map((n) => n.id) })
+    yield* emit({
+      type: "run-start",
+      pipeline: p.name,
+      ...(p.variant ? { variant: p.variant.name } : {}),
+      runId: options.runId,
+      store: store.layout.root,
+      stages: nodes.map((n) => n.id)
+    })
 
     // The lock file and the store's copy of it (a gc root) are written together or not at all.
     const record = (node: PlanNode, entry: LockEntry) =>
@@ -95,9 +104,10 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
       )(
         Effect.uninterruptible(
           Effect.gen(function* () {
-            lock.stages[node.id] = entry
-            yield* Effect.promise(() => writeLock(lockPath, lock as LockFile))
-            yield* store.recordRoot(lockPath, lock as LockFile)
+            section[node.id] = entry
+            const lock = withLockStages(base, p.variant, { ...section }, options.runId)
+            yield* Effect.promise(() => writeLock(lockPath, lock))
+            yield* store.recordRoot(lockPath, lock)
           })
         )
       )
@@ -136,7 +146,7 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
               return { status: "cached", outputs: hit } as Outcome
             }
 
-            const prev = previous?.stages[node.id]
+            const prev = previousEntry(previous, p.variant, node.id)
             const reasons = forced ? ["forced"] : prev?.key === key ? ["cached result missing from store"] : explain(node, prev, parts)
             const permits = node.stage.resources?.cpu === "all" ? slots : 1
             return yield* Semaphore.withPermits(

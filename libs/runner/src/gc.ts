@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
-import { readLock } from "./lockfile.ts"
+import { allLockEntries, readLock } from "./lockfile.ts"
 import { type RootCopy, Store, type StoreLayout, diskUsage } from "./store.ts"
 
 export interface GcReport {
@@ -47,7 +47,7 @@ const sweep = async (layout: StoreLayout, cwd: string, copies: ReadonlyArray<Roo
   const keys = new Set<string>()
   const hashes = new Set<string>()
   for (const lock of locks)
-    for (const e of Object.values(lock?.stages ?? {})) {
+    for (const e of lock ? allLockEntries(lock) : []) {
       keys.add(e.key)
       for (const h of Object.values(e.outputs)) hashes.add(h)
     }

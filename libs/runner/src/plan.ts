@@ -2,7 +2,7 @@ import { canonicalJson } from "@tomoprior/core"
 import { Effect } from "effect"
 import type { FileHasher } from "./hash.ts"
 import { type KeyParts, cacheKey, externalHashes, stageCodeHash } from "./keys.ts"
-import type { LockEntry, LockFile } from "./lockfile.ts"
+import { type LockEntry, type LockFile, previousEntry } from "./lockfile.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
 import { Store } from "./store.ts"
 
@@ -121,7 +121,7 @@ export const planPipeline = (
     const byId = new Map<string, StagePlan>()
     const specOf = new Map(p.nodes.map((n) => [n.id, n.specId]))
     for (const node of selectNodes(p, options.only ?? [])) {
-      const prev = lock?.stages[node.id]
+      const prev = previousEntry(lock, p.variant, node.id)
       const forced = (options.force ?? []).some((f) => matches(node, f))
       const inputs = inputHashes(node, (id) => outputs.get(id))
       let plan: StagePlan

@@ -34,6 +34,8 @@ export interface PlanNode {
 
 export interface ResolvedPipeline {
   readonly file: string
+  /** The `--set` variant this pipeline is, if any: its results go to that variant's section of the lock file. */
+  readonly variant?: { readonly name: string; readonly set: Readonly<Record<string, unknown>> }
   readonly dir: string
   readonly name: string
   /** The `plugins:` entries (resolved from `dir`), so an executor can load the same stage types. */
@@ -111,9 +113,10 @@ export const resolvePipeline = (
         const message = schemaMessage(exit.cause)
         const key = /at \["([^"]+)"\]/.exec(message)?.[1]
         const loc = (key && (s.with[key]?.loc ?? s.matrix[key]?.loc)) || s.uses?.loc || s.loc
+        const origins = key && s.with[key] ? originsOf(s.with[key], spec.params) : []
         diagnostics.push({
           location: loc,
-          message: `invalid params for stage \`${id}\` (${stage.name}): ${message.replace(/\n\s*/g, " ")}`,
+          message: `${origins.map((o) => `${o}: `).join("")}invalid params for stage \`${id}\` (${stage.name}): ${message.replace(/\n\s*/g, " ")}`,
           hint: `see \`tomoprior stages\` for the params of ${stage.name}`
         })
       }
@@ -303,6 +306,19 @@ const expandMatrix = (matrix: StageSpec["matrix"]): Array<Record<string, unknown
   return combos
 }
 
+/**
+ * The `--set` flags behind a value: its own, and those of the pipeline params it refers to (with
+ * where that param is written, since the problem is reported where the param is used).
+ */
+const originsOf = (v: Located<unknown>, params: PipelineSpec["params"]): Array<string> => {
+  const refs = [...JSON.stringify(v.value ?? null).matchAll(PARAM_REF)].map((m) => {
+    const name = m[1].split(".")[0]
+    const p = params[name]
+    return p?.origin && `${p.origin} (params.${name} at ${p.loc.line}:${p.loc.column})`
+  })
+  return [...new Set([v.origin, ...refs].filter((o): o is string => typeof o === "string"))]
+}
+
 /** `${params.x}` as a whole value keeps the param's type; inside a longer string it is spliced as text. */
 const interpolate = (v: Located<unknown>, params: PipelineSpec["params"], diagnostics: Array<Diagnostic>): unknown => {
   const lookup = (path: string): unknown => {
@@ -384,7 +400,7 @@ const schemaMessage = (cause: unknown): string => {
 }
 
 /** The nearest name by edit distance, if it is close enough to be a plausible typo. */
-const closest = (word: string, names: ReadonlyArray<string>): string | undefined => {
+export const closest = (word: string, names: ReadonlyArray<string>): string | undefined => {
   let best: string | undefined
   let bestD = Math.max(2, Math.floor(word.length / 3)) + 1
   for (const n of names) {

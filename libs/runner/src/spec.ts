@@ -6,6 +6,8 @@ import { readYamlFile, type YamlFile } from "./yaml-file.ts"
 export interface Located<T> {
   readonly value: T
   readonly loc: SourceLocation
+  /** Set when the value comes from the command line (`--set …`), not from the file at `loc`. */
+  readonly origin?: string
 }
 
 export interface StageSpec {
@@ -112,6 +114,11 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
     })
   else
     for (const [id, raw] of Object.entries(top.stages)) {
+      // `id: null` in an extending file drops the inherited stage (e.g. to replace it under another id).
+      if (raw === null && base?.stages.some((s) => s.id === id)) {
+        stages.delete(id)
+        continue
+      }
       const own = readStage(y, id, raw, diagnostics)
       if (!own) continue
       const inherited = stages.get(id)

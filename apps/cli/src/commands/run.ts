@@ -1,7 +1,7 @@
 import { builtinRegistry } from "@tomoprior/catalog"
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { EventSink, Executor, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
+import { EventSink, Executor, Store, resolveVariants, runPipeline } from "@tomoprior/runner"
 import { type Command, EXIT_FAILED, EXIT_OK, UsageError, backendOverride, onePipelineFile, parseFlags, storeDir } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
 import { humanRenderer, jsonRenderer } from "../render.ts"
@@ -17,6 +17,12 @@ export const run: Command = {
 
 Runs every stage whose inputs, params or code changed since it last ran; the rest come from the store.
 
+  --set S.P=V       override param P of stage S (or \`params.P\`, a pipeline param; dotted keys reach
+                    into mappings: augment.flip.p) for this run, without editing the YAML (repeatable).
+                    V is YAML; commas separate values and make a sweep, one run per combination:
+                    --set sorting.margin=0.1,0.5 runs two variants. A list is one value in brackets
+                    (norm.window=[-900,500]); quote text holding a comma ('report.title="a, b"').
+                    Each variant is cached like any run and recorded by name in the lock file.
   --force STAGE     rerun STAGE even if cached (repeatable; a matrix stage id forces all its runs)
   --only STAGE      run only STAGE and what it needs (repeatable)
   --json            print one JSON event per line (types: run-start, stage-start, stage-cached,
@@ -29,6 +35,7 @@ Runs every stage whose inputs, params or code changed since it last ran; the res
 Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or usage, 130 interrupted.`,
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, {
+      set: { type: "string", multiple: true },
       force: { type: "string", multiple: true },
       only: { type: "string", multiple: true },
       json: { type: "boolean" },
@@ -46,12 +53,15 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
       Layer.provideMerge(Layer.mergeAll(builtinRegistry, Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit)))
     )
     const program = Effect.gen(function* () {
-      const pipeline = yield* resolvePipelineFile(file, { backend })
+      const variants = yield* resolveVariants(file, { backend, set: values.set })
       for (const name of [...(values.force ?? []), ...(values.only ?? [])])
-        if (!pipeline.nodes.some((n) => n.id === name || n.specId === name))
+        if (!variants[0].nodes.some((n) => n.id === name || n.specId === name))
           return yield* Effect.fail(new UsageError(`no stage \`${name}\` in ${file}`))
-      return yield* runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })
+      // One after another under one run id: a variant reuses what the ones before it computed.
+      return yield* Effect.forEach(variants, (pipeline) =>
+        runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })
+      )
     }).pipe(Effect.provide(services), Effect.ensuring(Effect.sync(renderer.close)))
-    return runCommandEffect(program, io, (summary) => (summary.ok ? EXIT_OK : EXIT_FAILED))
+    return runCommandEffect(program, io, (summaries) => (summaries.every((s) => s.ok) ? EXIT_OK : EXIT_FAILED))
   }
 }
