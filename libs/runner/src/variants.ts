@@ -233,9 +233,10 @@ const paramNames = (stage: StageDef | undefined): Array<string> | undefined => {
 const notAMapping = (o: Override, current: Located<unknown>, where: ReadonlyArray<string>): Diagnostic => {
   const text = typeof current.value === "string" ? ` (it is written \`${current.value}\`)` : ""
   const viaParam = typeof current.value === "string" && /^\$\{params\.([A-Za-z0-9_.-]+)\}$/.exec(current.value)
+  const name = where.filter((w) => w !== "stages" && w !== "with").join(".")
   return {
     location: current.loc,
-    message: `${o.flag}: \`${where.filter((w) => w !== "stages" && w !== "with").join(".")}\` is not a mapping${text}, so \`${o.path.join(".")}\` cannot be set inside it`,
+    message: `${o.flag}: \`${name}\` is not a mapping${text}, so \`${o.path.join(".")}\` cannot be set inside it`,
     hint: viaParam ? `set the pipeline param instead: --set params.${viaParam[1]}.${o.path.slice(1).join(".")}=…` : "set the whole value"
   }
 }

@@ -1,5 +1,6 @@
 import type { Command } from "../command.ts"
 import { bench } from "./bench.ts"
+import { compare } from "./compare.ts"
 import { dag } from "./dag.ts"
 import { gc } from "./gc.ts"
 import { plan } from "./plan.ts"
@@ -9,4 +10,4 @@ import { phantom } from "./phantom.ts"
 import { volumeInfoCommand } from "./volume-info.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
-export const commands: ReadonlyArray<Command> = [run, plan, dag, gc, stages, bench, phantom, volumeInfoCommand]
+export const commands: ReadonlyArray<Command> = [run, plan, compare, dag, gc, stages, bench, phantom, volumeInfoCommand]

@@ -1,0 +1,81 @@
+import {
+  type ArtifactKind,
+  EncoderIndex,
+  LocalizationIndex,
+  Manifest,
+  MANIFEST_SCHEMA_VERSION,
+  MetricsIndex,
+  readArtifactIndex
+} from "@tomoprior/core"
+import { MANIFEST_FILE, readJsonFile } from "@tomoprior/runner"
+import { Effect } from "effect"
+import { join } from "node:path"
+
+/** One number a run is judged by, with its spread when it is a mean over repeats. */
+export interface Headline {
+  /** e.g. `sorting spearman`, `evaluate IoU sorting 1 %`. */
+  readonly name: string
+  readonly value: number
+  /** Sample std over seeds and how many, for means over repeats. */
+  readonly std?: number
+  readonly n?: number
+  /** How to print it: `percent` values are fractions shown ×100 (IoU). */
+  readonly scale: "plain" | "percent"
+}
+
+const budget = (fraction: number | null, everyK: number | null): string =>
+  fraction !== null ? `${+(100 * fraction).toPrecision(3)} %` : `every ${everyK}th`
+
+/** Throughput and the untrained model's figures describe the machine and the start, not the result. */
+const isHeadlineFinal = (name: string): boolean => !/PerSecond$/i.test(name) && !name.startsWith("untrained_")
+
+const encoderHeadlines = (stage: string, index: EncoderIndex): Array<Headline> =>
+  Object.entries(index.final)
+    .filter(([k]) => isHeadlineFinal(k))
+    .map(([k, value]) => ({ name: `${stage} ${k}`, value, scale: "plain" }))
+
+/** The foreground-mean IoU on held-out volumes per pre-training × label budget (the paper's table). */
+const metricsHeadlines = (stage: string, index: MetricsIndex): Array<Headline> =>
+  (index.summary ?? [])
+    .filter((r) => r.classId === null && r.split === "extrapolation")
+    .sort((a, b) => (a.fraction ?? 0) - (b.fraction ?? 0) || a.pretraining.localeCompare(b.pretraining))
+    .map((r) => ({
+      name: `${stage} IoU ${r.pretraining} ${budget(r.fraction, r.everyK)}`,
+      value: r.iouMean,
+      std: r.iouStd,
+      n: r.seeds,
+      scale: "percent"
+    }))
+
+const localizationHeadlines = (stage: string, index: LocalizationIndex): Array<Headline> => {
+  const rho = index.volumes.map((v) => v.spearman)
+  const spearman: Array<Headline> = rho.length
+    ? [{ name: `${stage} spearman`, value: rho.reduce((s, v) => s + v, 0) / rho.length, n: rho.length, scale: "plain" }]
+    : []
+  const intervals = (index.summary ?? [])
+    .filter((r) => r.labelId === null)
+    .map((r): Headline => ({ name: `${stage} interval IoU ${r.localizer}`, value: r.meanIoU, n: r.cases, scale: "plain" }))
+  return [...spearman, ...intervals]
+}
+
+/**
+ * The headline numbers of one stored artifact, by its kind: an Encoder's held-out validation
+ * figures, a Metrics' IoU table, a Localization's order and interval figures. Other kinds have
+ * none. Undefined when the artifact is not in this store.
+ */
+export const artifactHeadlines = (stage: string, dir: string) =>
+  Effect.gen(function* () {
+    const manifest = yield* Effect.promise(() => readJsonFile(join(dir, MANIFEST_FILE), Manifest))
+    if (!manifest || manifest.schemaVersion !== MANIFEST_SCHEMA_VERSION) return undefined
+    const kind: ArtifactKind = manifest.kind
+    switch (kind) {
+      case "Encoder":
+        return encoderHeadlines(stage, yield* readArtifactIndex(dir, kind, EncoderIndex))
+      case "Metrics":
+        return metricsHeadlines(stage, yield* readArtifactIndex(dir, kind, MetricsIndex))
+      case "Localization":
+        return localizationHeadlines(stage, yield* readArtifactIndex(dir, kind, LocalizationIndex))
+      default:
+        return []
+    }
+  })
