@@ -6,6 +6,7 @@ import { type LockEntry, type LockFile, lockPathFor, lockStages, previousEntry, 
 import { explain, inputHashes, keyParts, matches, selectNodes } from "./plan.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
 import { Store } from "./store.ts"
+import { storeStep } from "./store-error.ts"
 
 /** Concurrent work slots; a stage declaring `resources.cpu: "all"` takes every slot. */
 export const DEFAULT_SLOTS = 2
@@ -106,7 +107,7 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
           Effect.gen(function* () {
             section[node.id] = entry
             const lock = withLockStages(base, p.variant, { ...section }, options.runId)
-            yield* Effect.promise(() => writeLock(lockPath, lock))
+            yield* storeStep("write the lock file", lockPath, () => writeLock(lockPath, lock))
             yield* store.recordRoot(lockPath, lock)
           })
         )
@@ -166,6 +167,8 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
           })
         )
       }).pipe(
+        // Recording a result can fail too (a full disk under the lock file): the stage then counts as failed.
+        Effect.catchTag("StoreError", (e) => fail(node, Cause.fail(e))),
         Effect.tap((o) => Effect.sync(() => outcomes.set(node.id, o))),
         Effect.onExit((exit) => Deferred.done(done.get(node.id)!, exit))
       )
@@ -212,7 +215,9 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
         })
       )
 
-    yield* Effect.forEach(nodes, runNode, { concurrency: "unbounded", discard: true }).pipe(Effect.ensuring(store.endRun(options.runId)))
+    // The results are in the store whatever happens here: a failure to tidy up is worth a notice, not a failed run.
+    const endRun = store.endRun(options.runId).pipe(Effect.catch((e) => emit({ type: "notice", message: e.message })))
+    yield* Effect.forEach(nodes, runNode, { concurrency: "unbounded", discard: true }).pipe(Effect.ensuring(endRun))
 
     const count = (s: Outcome["status"]) => [...outcomes.values()].filter((o) => o.status === s).length
     const outputs: Record<string, Record<string, string>> = {}

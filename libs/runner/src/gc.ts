@@ -4,6 +4,7 @@ import { readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { allLockEntries, readLock } from "./lockfile.ts"
 import { type RootCopy, Store, type StoreLayout, diskUsage } from "./store.ts"
+import { storeStep } from "./store-error.ts"
 
 export interface GcReport {
   readonly lockFiles: ReadonlyArray<string>
@@ -35,7 +36,9 @@ export const collectGarbage = (cwd: string, dryRun: boolean) =>
   Effect.gen(function* () {
     const { layout, rootCopies } = yield* Store
     const copies = yield* rootCopies
-    return yield* Effect.promise(() => sweep(layout, cwd, copies, dryRun))
+    return yield* storeStep(dryRun ? "measure unreferenced entries" : "delete unreferenced entries", layout.root, () =>
+      sweep(layout, cwd, copies, dryRun)
+    )
   })
 
 const sweep = async (layout: StoreLayout, cwd: string, copies: ReadonlyArray<RootCopy>, dryRun: boolean): Promise<GcReport> => {

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { readFile, rename, writeFile } from "node:fs/promises"
+import { readFile, rename, rm, writeFile } from "node:fs/promises"
 import { randomBytes } from "node:crypto"
 
 /** Reads and decodes a JSON file; a missing, unparsable or ill-shaped file reads as `undefined`. */
@@ -19,9 +19,23 @@ export const readJsonFile = async <S extends Schema.Top & { readonly DecodingSer
   return decoded._tag === "Some" ? decoded.value : undefined
 }
 
-/** Writes JSON to a temp file and renames it over the target, so readers never see half a file. */
+/**
+ * Writes JSON to a temp file and renames it over the target, so readers never see half a file; a
+ * failed write (a full disk) removes the temp file and leaves the target as it was.
+ */
 export const writeJsonAtomic = async (file: string, value: unknown, pretty = false): Promise<void> => {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
-  await writeFile(tmp, JSON.stringify(value, null, pretty ? 2 : undefined) + (pretty ? "\n" : ""))
-  await rename(tmp, file)
+  try {
+    await writeFile(tmp, JSON.stringify(value, null, pretty ? 2 : undefined) + (pretty ? "\n" : ""))
+    await rename(tmp, file)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw atPath(e, file)
+  }
+}
+
+/** A failed `write` names no file (unlike open or rename); give it the one that was being written. */
+export const atPath = (e: unknown, file: string): unknown => {
+  if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = file
+  return e
 }

@@ -1,4 +1,4 @@
-import { type StageDef, type StageError, canonicalJson } from "@tomoprior/core"
+import { InputError, type StageDef, type StageError, canonicalJson } from "@tomoprior/core"
 import { Effect } from "effect"
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs"
 import { dirname, join, relative, resolve, sep } from "node:path"
@@ -112,11 +112,12 @@ export const externalHashes = (
 ): Effect.Effect<Record<string, string>, StageError> =>
   stage.externalFiles
     ? Effect.flatMap(stage.externalFiles(params, pipelineDir), (files) =>
-        Effect.promise(async () => {
-          const out: Record<string, string> = {}
-          for (const f of [...files].sort())
-            out[relative(pipelineDir, resolve(pipelineDir, f)).split("\\").join("/")] = (await hasher.hash(resolve(pipelineDir, f))).hash
-          return out
-        })
+        Effect.forEach([...files].sort(), (f) => {
+          const path = resolve(pipelineDir, f)
+          return Effect.tryPromise({
+            try: () => hasher.hash(path),
+            catch: (e) => new InputError({ file: path, problem: `cannot read it: ${e instanceof Error ? e.message : String(e)}` })
+          }).pipe(Effect.map(({ hash }) => [relative(pipelineDir, path).split("\\").join("/"), hash] as const))
+        }).pipe(Effect.map((pairs) => Object.fromEntries(pairs)))
       )
     : Effect.succeed({})

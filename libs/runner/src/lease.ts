@@ -3,6 +3,7 @@ import { link, mkdir, rename, unlink, writeFile } from "node:fs/promises"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { readJsonFile, writeJsonAtomic } from "./json.ts"
+import { storeStep } from "./store-error.ts"
 
 export const Lease = Schema.Struct({
   host: Schema.String,
@@ -75,7 +76,9 @@ export const acquireLease = (locksDir: string, options: LeaseOptions) =>
       const deadline = Date.now() + options.waitSeconds * 1000
       let announced = false
       for (;;) {
-        const taken = yield* Effect.promise(() => tryCreate(locksDir, file, { ...mine, heartbeat: new Date().toISOString() }))
+        const taken = yield* storeStep("take the store's lease", file, () =>
+          tryCreate(locksDir, file, { ...mine, heartbeat: new Date().toISOString() })
+        )
         if (taken) break
         const holder = yield* Effect.promise(() => readJsonFile(file, Lease))
         if (!holder) {

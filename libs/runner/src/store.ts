@@ -13,9 +13,10 @@ import { existsSync } from "node:fs"
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises"
 import { join, relative, resolve } from "node:path"
 import { FileHasher, hashText } from "./hash.ts"
-import { readJsonFile, writeJsonAtomic } from "./json.ts"
+import { atPath, readJsonFile, writeJsonAtomic } from "./json.ts"
 import { type LeaseOptions, type StoreBusy, acquireLease } from "./lease.ts"
 import { LockFile } from "./lockfile.ts"
+import { type StoreError, storeStep } from "./store-error.ts"
 
 export const DEFAULT_STORE = ".tomoprior"
 export const MANIFEST_FILE = "manifest.json"
@@ -93,11 +94,11 @@ export class Store extends Context.Service<
   {
     readonly layout: StoreLayout
     /** Creates the store's directories; a dry run never calls it, so it writes nothing. */
-    readonly init: Effect.Effect<void>
+    readonly init: Effect.Effect<void, StoreError>
     /** The single writer lease, held until the scope closes. */
-    readonly lease: (options: LeaseOptions) => Effect.Effect<void, StoreBusy, Scope.Scope>
+    readonly lease: (options: LeaseOptions) => Effect.Effect<void, StoreBusy | StoreError, Scope.Scope>
     /** Removes temp outputs of earlier runs; only while holding the lease. */
-    readonly clearTmp: Effect.Effect<void>
+    readonly clearTmp: Effect.Effect<void, StoreError>
     /** A cache hit: the run record exists and every artifact it names has its manifest. */
     readonly lookup: (key: string) => Effect.Effect<Record<string, ArtifactRef> | undefined>
     /** Fresh, empty output directories for one attempt; whatever `commit` did not take is removed when the scope closes. */
@@ -106,23 +107,24 @@ export class Store extends Context.Service<
       stageId: string,
       key: string,
       ports: ReadonlyArray<string>
-    ) => Effect.Effect<Staging, never, Scope.Scope>
+    ) => Effect.Effect<Staging, StoreError, Scope.Scope>
     /**
      * Hashes each finished output, writes its manifest and renames it into artifacts/, then writes
      * the run record (`provenance.key`), then drops the work directory. Not interruptible half-way.
+     * A failure (a full disk) leaves no run record: at worst an artifact nothing points to, which gc removes.
      */
     readonly commit: (
       staging: Staging,
       kinds: Readonly<Record<string, ArtifactKind>>,
       provenance: Provenance
-    ) => Effect.Effect<Record<string, ArtifactRef>>
+    ) => Effect.Effect<Record<string, ArtifactRef>, StoreError>
     /** The file-hash cache, remembered by (device, inode, size, mtime). */
     readonly hashes: FileHasher
     /** Saves the hash cache and removes the run's temp directory. */
-    readonly endRun: (runId: string) => Effect.Effect<void>
+    readonly endRun: (runId: string) => Effect.Effect<void, StoreError>
     /** Keeps this store's copy of a lock file it wrote (a gc root). */
-    readonly recordRoot: (lockFile: string, lock: LockFile) => Effect.Effect<void>
-    readonly rootCopies: Effect.Effect<ReadonlyArray<RootCopy>>
+    readonly recordRoot: (lockFile: string, lock: LockFile) => Effect.Effect<void, StoreError>
+    readonly rootCopies: Effect.Effect<ReadonlyArray<RootCopy>, StoreError>
   }
 >()("@tomoprior/runner/Store") {
   /** The store in a local (or shared network) directory. */
@@ -135,12 +137,12 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
   return Store.of({
     layout,
     hashes,
-    init: Effect.promise(async () => {
+    init: storeStep("create the store", layout.root, async () => {
       for (const d of [layout.artifacts, layout.runs, layout.tmp, layout.work, layout.locks, layout.rootsDir])
         await mkdir(d, { recursive: true })
     }),
     lease: (options) => Effect.asVoid(acquireLease(layout.locks, options)),
-    clearTmp: Effect.promise(async () => {
+    clearTmp: storeStep("clear the temporary outputs of earlier runs", layout.tmp, async () => {
       await rm(layout.tmp, { recursive: true, force: true })
       await mkdir(layout.tmp, { recursive: true })
     }),
@@ -152,18 +154,19 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
         workDir: join(layout.work, key)
       }
       return Effect.acquireRelease(
-        Effect.promise(async () => {
+        storeStep(`prepare the output directories of \`${stageId}\``, root, async () => {
           await rm(root, { recursive: true, force: true })
           for (const d of Object.values(staging.outputs)) await mkdir(d, { recursive: true })
           await mkdir(staging.workDir, { recursive: true })
           return staging
         }),
-        () => Effect.promise(() => rm(root, { recursive: true, force: true }))
+        // Best effort: what is left under tmp/ is cleared by the next run or gc.
+        () => Effect.promise(() => rm(root, { recursive: true, force: true }).catch(() => undefined))
       )
     },
     commit: (staging, kinds, provenance) =>
       Effect.uninterruptible(
-        Effect.promise(async () => {
+        storeStep(`store the outputs of \`${provenance.stage}\``, layout.root, async () => {
           const refs: Record<string, ArtifactRef> = {}
           for (const [port, kind] of Object.entries(kinds))
             refs[port] = await commitArtifact(layout, staging.outputs[port], kind, provenance, hashes)
@@ -180,10 +183,14 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
         })
       ),
     endRun: (runId) =>
-      Effect.promise(() => Promise.all([hashes.save(), rm(tmpOf(runId), { recursive: true, force: true })]).then(() => undefined)),
+      storeStep("finish the run (save the hash cache, remove temporary outputs)", layout.root, () =>
+        Promise.all([hashes.save(), rm(tmpOf(runId), { recursive: true, force: true })]).then(() => undefined)
+      ),
     recordRoot: (lockFile, lock) =>
-      Effect.promise(async () => writeJsonAtomic(join(layout.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })),
-    rootCopies: Effect.promise(async () => {
+      storeStep("keep the store's copy of the lock file", layout.rootsDir, async () =>
+        writeJsonAtomic(join(layout.rootsDir, `${await hashText(lockFile)}.json`), { lockFile, lock })
+      ),
+    rootCopies: storeStep("read the store's lock-file copies", layout.rootsDir, async () => {
       const names = existsSync(layout.rootsDir) ? await readdir(layout.rootsDir) : []
       const copies = await Promise.all(
         names.filter((n) => n.endsWith(".json")).map((n) => readJsonFile(join(layout.rootsDir, n), RootCopy))
@@ -228,7 +235,8 @@ const commitArtifact = async (
     throw new Error(`the stage wrote ${MANIFEST_FILE} into its output; that name is reserved for the runner`)
   const hash = await contentHash(files)
   const manifest: ManifestT = { kind, schemaVersion: MANIFEST_SCHEMA_VERSION, hash, files, provenance }
-  await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 1))
+  const manifestFile = join(dir, MANIFEST_FILE)
+  await writeFile(manifestFile, JSON.stringify(manifest, null, 1)).catch((e) => Promise.reject(atPath(e, manifestFile)))
   const target = artifactDir(layout, hash)
   try {
     await rename(dir, target)
