@@ -3,6 +3,7 @@ import { findRepoRoot, DEFAULT_STORE } from "@tomoprior/runner"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs, type ParseArgsConfig } from "node:util"
+import { Schema } from "effect"
 
 /** Where a command reads and writes; the bin passes the process's, tests pass their own. */
 export interface Io {
@@ -30,14 +31,15 @@ export const EXIT_FAILED = 1
 export const EXIT_INVALID = 2
 export const EXIT_INTERRUPTED = 130
 
-export class UsageError extends Error {}
+/** The command line itself is wrong (unknown flag, missing file, bad value): exit code 2 and the usage text. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
 
 /** node:util parseArgs with usage errors instead of stack traces. */
 export const parseFlags = <const O extends NonNullable<ParseArgsConfig["options"]>>(argv: ReadonlyArray<string>, options: O) => {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
   } catch (e) {
-    throw new UsageError((e as Error).message)
+    throw new UsageError({ message: (e as Error).message })
   }
 }
 
@@ -49,13 +51,16 @@ export const storeDir = (flag: string | undefined, io: Io): string => resolve(io
 export const backendOverride = (flag: string | undefined, io: Io): Backend | undefined => {
   const b = flag ?? io.env.TOMOPRIOR_BACKEND
   if (b === undefined || b === "") return undefined
-  if (!(BACKENDS as ReadonlyArray<string>).includes(b)) throw new UsageError(`unknown backend '${b}' (one of: ${BACKENDS.join(", ")})`)
+  if (!(BACKENDS as ReadonlyArray<string>).includes(b))
+    throw new UsageError({ message: `unknown backend '${b}' (one of: ${BACKENDS.join(", ")})` })
   return b as Backend
 }
 
 export const onePipelineFile = (positionals: ReadonlyArray<string>, io: Io): string => {
   if (positionals.length !== 1)
-    throw new UsageError(positionals.length === 0 ? "missing the pipeline file" : `expected one pipeline file, got ${positionals.length}`)
+    throw new UsageError({
+      message: positionals.length === 0 ? "missing the pipeline file" : `expected one pipeline file, got ${positionals.length}`
+    })
   return resolve(io.cwd, positionals[0])
 }
 

@@ -13,18 +13,19 @@ one object per line: {"bench","metric","value","unit","config"}. --quick finishe
     const { values, positionals } = parseFlags(argv, { quick: { type: "boolean" }, json: { type: "boolean" }, only: { type: "string" } })
     const names = Object.keys(benches).sort()
     if (positionals.length !== 1 || !names.includes(positionals[0]))
-      throw new UsageError(
-        `${positionals.length === 1 ? `no benchmark '${positionals[0]}'` : "name one benchmark"}; available: ${names.join(", ") || "(none)"}`
-      )
+      throw new UsageError({
+        message: `${positionals.length === 1 ? `no benchmark '${positionals[0]}'` : "name one benchmark"}; available: ${names.join(", ") || "(none)"}`
+      })
     const chosen = await benches[positionals[0]]()
     const only = values.only
     if (only !== undefined && !(chosen.sections ?? []).some((name) => name.includes(only))) {
       const sections = chosen.sections
-      throw new UsageError(
-        sections === undefined
-          ? `bench ${positionals[0]} has no sections to pick with --only`
-          : `no section of bench ${positionals[0]} matches '${only}'; sections: ${sections.join("; ")}`
-      )
+      throw new UsageError({
+        message:
+          sections === undefined
+            ? `bench ${positionals[0]} has no sections to pick with --only`
+            : `no section of bench ${positionals[0]} matches '${only}'; sections: ${sections.join("; ")}`
+      })
     }
     const records: Array<BenchRecord> = []
     try {

@@ -6,7 +6,7 @@ import { runCommandEffect } from "../effect-exit.ts"
 const positiveInt = (flag: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${value}'`)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError({ message: `--${flag} must be a positive integer, got '${value}'` })
   return n
 }
 
@@ -28,11 +28,11 @@ Defaults: --volumes 12 --size 96 --slices 64 --seed 0 --format nifti.`,
       seed: { type: "string" },
       format: { type: "string" }
     })
-    if (!values.out) throw new UsageError("--out DIR is required")
+    if (!values.out) throw new UsageError({ message: "--out DIR is required" })
     const format = values.format ?? "nifti"
-    if (format !== "nifti" && format !== "tiff") throw new UsageError(`--format must be nifti or tiff, got '${format}'`)
+    if (format !== "nifti" && format !== "tiff") throw new UsageError({ message: `--format must be nifti or tiff, got '${format}'` })
     const seed = Number(values.seed ?? "0")
-    if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`)
+    if (!Number.isInteger(seed)) throw new UsageError({ message: `--seed must be an integer, got '${values.seed}'` })
     const options = {
       volumes: positiveInt("volumes", values.volumes, 12),
       size: positiveInt("size", values.size, 96),

@@ -45,7 +45,8 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
     })
     const file = onePipelineFile(positionals, io)
     const waitSeconds = Number(values.wait ?? "0")
-    if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait needs a number of seconds, got '${values.wait}'`)
+    if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+      throw new UsageError({ message: `--wait needs a number of seconds, got '${values.wait}'` })
     const backend = backendOverride(values.backend, io)
     const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
     const runId = newRunId()
@@ -56,7 +57,7 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
       const variants = yield* resolveVariants(file, { backend, set: values.set })
       for (const name of [...(values.force ?? []), ...(values.only ?? [])])
         if (!variants[0].nodes.some((n) => n.id === name || n.specId === name))
-          return yield* Effect.fail(new UsageError(`no stage \`${name}\` in ${file}`))
+          return yield* new UsageError({ message: `no stage \`${name}\` in ${file}` })
       // One after another under one run id: a variant reuses what the ones before it computed.
       return yield* Effect.forEach(variants, (pipeline) =>
         runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })

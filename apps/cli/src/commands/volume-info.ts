@@ -14,7 +14,7 @@ stores it (RAS+, [z, y, x]), and min, max, mean and std of the voxel values afte
 (accumulated in float64).`,
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, { json: { type: "boolean" } })
-    if (positionals.length !== 1) throw new UsageError("expected one FILE")
+    if (positionals.length !== 1) throw new UsageError({ message: "expected one FILE" })
     return runCommandEffect(volumeInfo(resolve(io.cwd, positionals[0])), io, (info) => {
       io.stdout(values.json ? JSON.stringify(info) + "\n" : formatVolumeInfo(info) + "\n")
       return EXIT_OK
