@@ -33,13 +33,13 @@ Example: tomoprior run pipelines/pretrain-demo.yaml --set sorting.margin=0.1,0.5
       md: { type: "boolean" },
       store: { type: "string" }
     })
-    if (values.json && values.md) throw new UsageError("choose one of --json and --md")
+    if (values.json && values.md) throw new UsageError({ message: "choose one of --json and --md" })
     const program = Effect.gen(function* () {
       const store = yield* Store
       const runs = yield* selectRuns({ targets: positionals, set: values.set, all: values.all, cwd: io.cwd }, yield* store.rootCopies)
       return yield* compareRuns(runs, store.layout)
     }).pipe(
-      Effect.mapError((e) => (e instanceof NothingToCompare ? new UsageError(e.message) : e)),
+      Effect.mapError((e) => (e instanceof NothingToCompare ? new UsageError({ message: e.message }) : e)),
       Effect.provide(Store.layer(storeDir(values.store, io)))
     )
     return runCommandEffect(program, io, (comparison) => {
