@@ -6,6 +6,7 @@ import { centerCropOrPad } from "@tomoprior/augment"
 import { openTupleSet, type TupleData, stepImages } from "./data.ts"
 import { runTrainingLoop } from "./loop.ts"
 import type { PretrainParams } from "./params.ts"
+import { probeMetrics, probeSet } from "./validation-probe.ts"
 
 /** Inference outputs (flattened) of the current weights for `count` images. */
 export type Predict = (inputs: Float32Array, count: number) => Promise<Float32Array>
@@ -15,6 +16,11 @@ export interface Method {
   readonly name: string
   /** Independently augmented views of each slice per step (SimCLR 2, sorting 1). */
   readonly views: number
+  /**
+   * Leading columns of the task's `evaluate` rows that are the head's output (1 score, 256
+   * projections); the rest are the encoder's pooled features, which the probes read.
+   */
+  readonly headDims: number
   /** The compute trainer's task module (loaded in each worker) and its JSON config. */
   readonly task: { readonly module: URL; readonly config: unknown }
   /** JSON metadata the task's loss receives for a step's groups. */
@@ -112,7 +118,31 @@ export const runPretraining = <P extends PretrainParams>(
         seed: p.seed
       })
       const shape = (n: number) => [n, p.inputSize, p.inputSize, 1] as const
-      const predict: Predict = (inputs, n) => Effect.runPromise(trainer.evaluate(inputs, shape(n))).then((out) => out.data)
+      const rows = (inputs: Float32Array, n: number) => Effect.runPromise(trainer.evaluate(inputs, shape(n))).then((out) => out.data)
+      const columns = (all: Float32Array, n: number, from: number, to?: number): Float32Array => {
+        const width = all.length / n
+        const end = to ?? width
+        const out = new Float32Array(n * (end - from))
+        for (let i = 0; i < n; i++) out.set(all.subarray(i * width + from, i * width + end), i * (end - from))
+        return out
+      }
+      const predict: Predict = (inputs, n) => rows(inputs, n).then((all) => columns(all, n, 0, method.headDims))
+      const probes = probeSet(data, validationVolumes(data).ids, p.validationSlices)
+      if (!probes) yield* ctx.log("no k-NN / linear probes: they need two labeled validation volumes with slices along z")
+      const probeInputs =
+        probes &&
+        centeredImages(
+          data,
+          probes.slices.map((s) => ({ volume: s.volume, position: s.position })),
+          p.inputSize
+        )
+      const validate = async (): Promise<Record<string, number>> => {
+        const own = await method.validate(predict)
+        if (!probes || !probeInputs) return own
+        const n = probes.slices.length
+        const all = await rows(probeInputs, n)
+        return { ...own, ...probeMetrics(probes, columns(all, n, method.headDims), all.length / n - method.headDims) }
+      }
 
       const result = yield* runTrainingLoop(
         { stage: ctx.stageId, totalSteps, stepsPerEpoch, checkpointEvery: p.checkpointEvery, slicesPerStep, workDir: ctx.workDir },
@@ -128,7 +158,7 @@ export const runPretraining = <P extends PretrainParams>(
           },
           getState: trainer.getState().pipe(Effect.mapError(toFailure)),
           setState: (state) => trainer.setState(state).pipe(Effect.mapError(toFailure)),
-          validate: Effect.tryPromise({ try: () => method.validate(predict), catch: (e) => fail(`validation failed: ${errorText(e)}`) }),
+          validate: Effect.tryPromise({ try: validate, catch: (e) => fail(`validation failed: ${errorText(e)}`) }),
           log: ctx.log,
           progress: ctx.progress
         }

@@ -16,6 +16,8 @@ export interface PhantomTupleSetOptions {
   readonly epochs: number
   readonly validation: number
   readonly seed: number
+  /** Store the phantoms' label maps too (the probes read them). */
+  readonly labels?: boolean
 }
 
 /**
@@ -32,6 +34,7 @@ export const phantomTupleSet = (o: PhantomTupleSetOptions): Promise<string> =>
         const phantom = phantomVolume(deriveSeed(o.seed, i), { size: o.size, slices: o.slices })
         const hu = new Int16Array(o.size * o.size)
         const out = new Float32Array(o.size * o.size)
+        const labels = new Uint8Array(o.size * o.size)
         const header = yield* writeVolume(
           join(dir, "volumes", `p${i}`),
           {
@@ -40,12 +43,16 @@ export const phantomTupleSet = (o: PhantomTupleSetOptions): Promise<string> =>
             dtype: "float32",
             affine: phantom.image.affine,
             axisCodes: phantom.image.axisCodes,
-            source: phantom.image.file
+            source: phantom.image.file,
+            labelDtype: o.labels ? "uint8" : null
           },
           (z) =>
-            Effect.map(phantom.image.readSlice(z, hu), () => {
+            Effect.gen(function* () {
+              yield* phantom.image.readSlice(z, hu)
               for (let k = 0; k < hu.length; k++) out[k] = Math.min(1, Math.max(0, (hu[k] + 1000) / 1400))
-              return { voxels: out }
+              if (!o.labels) return { voxels: out }
+              yield* phantom.labels.readSlice(z, labels)
+              return { voxels: out, labels }
             })
         )
         entries.push(volumeEntry(`p${i}`, `p${i}`, header))

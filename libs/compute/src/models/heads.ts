@@ -30,6 +30,19 @@ export const buildScoreModel = (spec: EncoderSpec): tfl.LayersModel => {
 export const scoreMapModel = (scoreModel: tfl.LayersModel): tfl.LayersModel =>
   tfl.model({ name: "score_map_model", inputs: scoreModel.inputs, outputs: scoreModel.getLayer(scoreMapLayer).output as Symbolic })
 
+/**
+ * A model sharing `model`'s layers whose output is its head output and the encoder's pooled
+ * last-stage features side by side, [N, head + features]: what probes on frozen embeddings read.
+ */
+export const withPooledFeatures = (model: tfl.LayersModel): tfl.LayersModel => {
+  const stages = model.layers.filter((l) => /^enc_stage\d+$/.test(l.name)).map((l) => l.name)
+  const last = stages.sort((a, b) => Number(a.slice(9)) - Number(b.slice(9))).at(-1)
+  if (!last) throw new Error(`model ${model.name} has no enc_stage<n> layer to pool features from`)
+  const pooled = tfl.layers.globalAveragePooling2d({ name: "probe_pool" }).apply(model.getLayer(last).output as Symbolic) as Symbolic
+  const joined = tfl.layers.concatenate({ name: "probe_join" }).apply([model.outputs[0], pooled]) as Symbolic
+  return tfl.model({ name: `${model.name}_with_features`, inputs: model.inputs, outputs: joined })
+}
+
 /** Encoder + SimCLR projection head: linear → `dims` (256) + BatchNorm, on the pooled features. */
 export const buildProjectionModel = (spec: EncoderSpec, dims = 256): tfl.LayersModel => {
   const g = buildEncoderGraph(spec)

@@ -10,5 +10,13 @@ export {
   type EncoderGraph,
   type EncoderSpec
 } from "./zoo.ts"
-export { buildProjectionModel, buildScoreModel, buildUNet, scoreMapLayer, scoreMapModel, type UNetSpec } from "./heads.ts"
+export {
+  buildProjectionModel,
+  buildScoreModel,
+  buildUNet,
+  scoreMapLayer,
+  scoreMapModel,
+  type UNetSpec,
+  withPooledFeatures
+} from "./heads.ts"
 export { convFlops, type ConvFlops } from "./flops.ts"

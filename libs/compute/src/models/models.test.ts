@@ -5,7 +5,7 @@ import "@tensorflow/tfjs-backend-cpu"
 import * as tfl from "@tensorflow/tfjs-layers"
 import { BatchNorm, batchNormLayers } from "./batch-norm.ts"
 import { buildEncoder, defaultEncoderSpec, encoderPrefix, type EncoderSpec } from "./zoo.ts"
-import { buildProjectionModel, buildScoreModel, buildUNet, scoreMapModel } from "./heads.ts"
+import { buildProjectionModel, buildScoreModel, buildUNet, scoreMapModel, withPooledFeatures } from "./heads.ts"
 
 const spec = (over: Partial<EncoderSpec> = {}): EncoderSpec => ({ ...defaultEncoderSpec, width: 0.25, inputSize: 16, ...over })
 
@@ -96,6 +96,21 @@ describe("model zoo", () => {
     assert.deepEqual(score.shape, [2, 1])
     assert.deepEqual(map.shape, [2, 2, 2, 1])
     assert.ok(maxAbsDiff(score, tf.mean(map, [1, 2])) < 1e-5)
+  })
+
+  it("withPooledFeatures: the head output, then the spatial mean of the last encoder stage", () => {
+    for (const m of [buildScoreModel(spec()), buildProjectionModel(spec(), 8)]) {
+      const x = tf.randomNormal([2, 16, 16, 1], 0, 1, "float32", 6)
+      const joined = withPooledFeatures(m).predict(x) as tf.Tensor
+      const head = m.predict(x) as tf.Tensor
+      const stage4 = tfl
+        .model({ inputs: m.inputs, outputs: m.getLayer(`${encoderPrefix}stage4`).output as tfl.SymbolicTensor })
+        .predict(x) as tf.Tensor
+      const heads = head.shape[1]!
+      assert.deepEqual(joined.shape, [2, heads + stage4.shape[3]!])
+      assert.ok(maxAbsDiff(tf.slice(joined, [0, 0], [2, heads]), head) < 1e-6)
+      assert.ok(maxAbsDiff(tf.slice(joined, [0, heads], [2, -1]), tf.mean(stage4, [1, 2])) < 1e-5)
+    }
   })
 
   it("projection head gives 256-d embeddings through a BatchNorm", () => {

@@ -40,6 +40,7 @@ export const simclrMethod = (p: SimclrParams, data: TupleData): Method => {
   return {
     name: "simclr",
     views: 2,
+    headDims: p.projectionDims,
     task: { module: new URL("./task.ts", import.meta.url), config },
     meta: () => ({}),
     validate: viewMetrics(data, p),

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Schema } from "effect"
-import { buildProjectionModel, defineTask } from "@tomoprior/compute"
+import { buildProjectionModel, defineTask, withPooledFeatures } from "@tomoprior/compute"
 import { ntXentLoss } from "./ntxent.ts"
 
 /** The JSON the stage hands each trainer worker. */
@@ -23,8 +23,11 @@ export default defineTask((config, { seed }) => {
     { architecture: "ref-resnet", width: c.width, depth: c.depth, inputSize: c.inputSize, channels: 1, seed },
     c.projectionDims
   )
+  const withFeatures = withPooledFeatures(model)
   return {
     model,
+    // [projection…, pooled features…] per slice: validation reads the projection, the probes the features.
+    evaluate: (inputs) => withFeatures.predict(inputs) as tf.Tensor,
     forward: (inputs) => model.apply(inputs, { training: true }) as tf.Tensor,
     loss: (embeddings) => ntXentLoss(embeddings as tf.Tensor2D, c.temperature)
   }

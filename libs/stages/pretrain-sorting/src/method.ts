@@ -57,6 +57,7 @@ export const sortingMethod = (p: SortingParams, data: TupleData): Method => {
   return {
     name: "sorting",
     views: 1,
+    headDims: 1,
     task: { module: new URL("./task.ts", import.meta.url), config },
     meta: (groups: ReadonlyArray<TupleGroup>): SortingMeta => ({ targets: groupTargets(data, groups) }),
     validate: (predict) => orderMetrics(data, predict, p.inputSize, p.validationSlices),

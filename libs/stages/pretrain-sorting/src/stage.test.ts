@@ -51,6 +51,33 @@ describe("pretrain-sorting", () => {
     assert.deepEqual(resumed.index().final, straight.index().final)
   })
 
+  it("logs k-NN and linear probe balanced accuracy at every validation when two validation volumes are labeled", async () => {
+    const two = await phantomTupleSet({
+      volumes: 4,
+      size: 32,
+      slices: 24,
+      groupSize: 8,
+      groupsPerEpoch: 4,
+      epochs: 2,
+      validation: 2,
+      seed: 2,
+      labels: true
+    })
+    const run = await runPretrainStage(pretrainSorting, two, { ...base, checkpointEvery: 100 })
+    assert.ok(Exit.isSuccess(run.exit), String(Exit.isFailure(run.exit) ? run.exit.cause : ""))
+    const { history, final } = run.index()
+    for (const metrics of [...history.map((h) => h.metrics), final])
+      for (const k of ["knnProbe", "linearProbe"]) assert.ok(metrics[k] >= 0 && metrics[k] <= 1, `${k} ${metrics[k]}`)
+    assert.ok(final.untrained_knnProbe >= 0 && final.untrained_linearProbe >= 0)
+    // With one validation volume there is nothing to leave out: no probe, and the log says why.
+    const one = await runPretrainStage(pretrainSorting, tuples, { ...base, steps: 1 })
+    assert.equal(one.index().final.knnProbe, undefined)
+    assert.ok(
+      one.logs.some((l) => l.startsWith("no k-NN / linear probes")),
+      one.logs.join("\n")
+    )
+  })
+
   it("rejects a partition count that does not divide the group", async () => {
     const run = await runPretrainStage(pretrainSorting, tuples, { ...base, steps: 1, normalize: true, partitions: 3 })
     assert.ok(Exit.isFailure(run.exit))

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Schema } from "effect"
-import { buildScoreModel, defineTask } from "@tomoprior/compute"
+import { buildScoreModel, defineTask, withPooledFeatures } from "@tomoprior/compute"
 import { sortingLoss } from "./losses.ts"
 
 /** The JSON the stage hands each trainer worker. */
@@ -29,8 +29,11 @@ export type SortingMeta = typeof SortingMeta.Type
 export default defineTask((config, { seed }) => {
   const c = Schema.decodeUnknownSync(SortingTaskConfig)(config)
   const model = buildScoreModel({ architecture: "ref-resnet", width: c.width, depth: c.depth, inputSize: c.inputSize, channels: 1, seed })
+  const withFeatures = withPooledFeatures(model)
   return {
     model,
+    // [score, pooled features…] per slice: validation reads the score, the probes the features.
+    evaluate: (inputs) => withFeatures.predict(inputs) as tf.Tensor,
     forward: (inputs) => model.apply(inputs, { training: true }) as tf.Tensor,
     loss: (scores, { meta }) => {
       const { targets } = Schema.decodeUnknownSync(SortingMeta)(meta)
