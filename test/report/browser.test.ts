@@ -12,7 +12,7 @@ import { promisify } from "node:util"
 import { Effect } from "effect"
 import { buildReport, reportStage } from "@tomoprior/stage-report"
 import { runStageForTest, tempDir } from "@tomoprior/testkit"
-import { demoLikeReport, reportFixtures } from "../../libs/stages/report/src/testing.ts"
+import { demoLikeReport, reportFixtures } from "@tomoprior/stage-report/testing"
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p))
 const skip = CHROMIUM ? false : "chromium is not installed (Debian: apt-get install -y chromium)"

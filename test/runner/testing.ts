@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { main } from "../../apps/cli/src/main.ts"
+import { main } from "@tomoprior/cli"
 import { artifactDir, hashFileContent, RunRecord, readJsonFile, storeLayout } from "@tomoprior/runner"
 import { Manifest } from "@tomoprior/core"
 
