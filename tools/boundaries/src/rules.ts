@@ -11,9 +11,9 @@ export const LAYERS = {
     imports: []
   },
   volume: {
-    holds: "@tomoprior/volume, @tomoprior/augment: volumes and slices on the CPU (formats, store, phantoms, augmentations)",
-    rule: "volume code needs only core",
-    imports: ["core"],
+    holds: "@tomoprior/volume, augment, stats: data and numbers on the CPU (formats, slice store, phantoms, augmentations, statistics)",
+    rule: "CPU data code builds on core and its own layer, never on compute, the runner, a stage or the app",
+    imports: ["core", "volume"],
     testImports: ["testkit"]
   },
   compute: {
@@ -41,7 +41,8 @@ export const LAYERS = {
     imports: ["core", "volume"]
   },
   app: {
-    holds: "@tomoprior/cli, @tomoprior/catalog, @tomoprior/bench, @tomoprior/e2e: the only places that compose stages, runner and compute",
+    holds:
+      "@tomoprior/cli and what only it uses (catalog, bench, compare), @tomoprior/e2e: the only places that compose stages, runner and compute",
     rule: "only the app composes",
     imports: ["core", "volume", "compute", "runner", "stage", "testkit", "app"]
   },

@@ -47,14 +47,21 @@ test("the graph of every pipeline, shipped or test fixture, is the runner's own 
   assert.ok(compared >= 20, `compared ${compared} of ${files.length} files`)
 })
 
-test("extends: the chain of files, overrides merged by stage id, `uses:` replacing the inherited stage", () => {
+test("extends: the chain of files, overrides merged by stage id, `null` dropping an inherited stage", () => {
   const graph = readPipelineGraph(join(REPO, "pipelines/covid-lungs.yaml"))
   assert.deepEqual(
     graph.files.map((f) => f.slice(REPO.length + 1)),
     ["pipelines/covid-lungs.yaml", "pipelines/demo.yaml"]
   )
-  const simclr = readPipelineGraph(join(REPO, "pipelines/pretrain-demo-simclr.yaml")).stages.find((s) => s.id === "pretrain")
-  assert.deepEqual(simclr, { id: "pretrain", uses: "pretrain-simclr", upstream: ["tuples"] })
+  const demo = readPipelineGraph(join(REPO, "pipelines/pretrain-demo.yaml")).stages
+  const simclr = readPipelineGraph(join(REPO, "pipelines/pretrain-demo-simclr.yaml")).stages
+  assert.deepEqual(demo.at(-1), { id: "sorting", uses: "pretrain-sorting", upstream: ["tuples"] })
+  // `sorting: null` drops the inherited stage; `simclr` replaces it under its own id
+  assert.deepEqual(
+    simclr.map((s) => s.id),
+    ["data", "norm", "tuples", "simclr"]
+  )
+  assert.deepEqual(simclr.at(-1), { id: "simclr", uses: "pretrain-simclr", upstream: ["tuples"] })
 })
 
 test("a broken file yields what could be read and problems located by file, line and column", () => {

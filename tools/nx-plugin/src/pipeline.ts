@@ -59,6 +59,8 @@ export const readPipelineGraph = (file: string): PipelineGraph => {
     if (Array.isArray(top.value.plugins)) plugins.push(...top.value.plugins.filter((p): p is string => typeof p === "string"))
     if (!isRecord(top.value.stages)) return
     for (const [id, raw] of Object.entries(top.value.stages)) {
+      // As in the runner: `id: null` in an extending file drops the inherited stage.
+      if (raw === null) stages.delete(id)
       if (!isRecord(raw)) continue
       const own = { uses: typeof raw.uses === "string" ? raw.uses : undefined, in: isRecord(raw.in) ? raw.in : {} }
       const inherited = stages.get(id)
