@@ -1,6 +1,7 @@
 /**
  * The issue's promise end to end on a tiny phantom: `run --set sorting.margin=0.1,0.5` trains two
- * cached variants, and `compare` prints both with their held-out Spearman and pair accuracy.
+ * cached variants, `compare` prints both with their held-out Spearman and pair accuracy, and `report`
+ * draws both on one page.
  */
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -19,7 +20,7 @@ stages:
     with: { inputSize: 16, width: 0.25, steps: 4, validationSlices: 8, augment: { flip: { p: 0 }, affine: { p: 0 }, equalize: { p: 0 } } }
 `
 
-test("run --set sorting.margin=0.1,0.5 trains two cached variants; compare shows both with spearman and pairsCorrect", async () => {
+test("run --set sorting.margin=0.1,0.5 trains two cached variants; compare shows both with spearman and pairsCorrect; report draws both", async () => {
   const dir = tempDir("tomoprior-compare-")
   const file = writePipeline(dir, "tiny.yaml", TINY)
   const run = await cli(["run", file, "--set", "sorting.margin=0.1,0.5", "--json"], dir)
@@ -46,6 +47,13 @@ test("run --set sorting.margin=0.1,0.5 trains two cached variants; compare shows
     assert.ok(row, shown.stdout)
     assert.deepEqual(row.split(/ {2,}/).slice(1, 3), [a.toFixed(3), b.toFixed(3)])
   }
+  // One report over both variants: each is a method of its own, drawn on the same loss chart.
+  const report = await cli(["report", file, "--out", "variants.html"], dir)
+  assert.equal(report.code, 0, report.stderr)
+  assert.equal(report.stdout, "report: variants.html\n")
+  const html = readFileSync(join(dir, "variants.html"), "utf8")
+  for (const label of ["sorting (sorting.margin=0.1)", "sorting (sorting.margin=0.5)"]) assert.ok(html.includes(label), label)
+  assert.equal(html.split(">sorting — hinge loss</text>").length - 1, 1, "one loss panel for both variants")
   const json = JSON.parse((await cli(["compare", file, "--json"], dir)).stdout)
   assert.deepEqual(
     json.runs.map((r: { variant: string }) => r.variant),

@@ -56,8 +56,11 @@ const flatParams = (run: RecordedRun): Map<string, string> => {
   return out
 }
 
-const labelOf = (run: RecordedRun, manyPipelines: boolean): string =>
-  run.variant === undefined ? run.pipeline : manyPipelines ? `${run.pipeline} ${run.variant}` : run.variant
+/** What a run is called in tables and legends: its variant, prefixed by its pipeline when several are shown. */
+export const runLabels = (runs: ReadonlyArray<RecordedRun>): Array<string> => {
+  const manyPipelines = new Set(runs.map((r) => r.lockFile)).size > 1
+  return runs.map((r) => (r.variant === undefined ? r.pipeline : manyPipelines ? `${r.pipeline} ${r.variant}` : r.variant))
+}
 
 /** Builds the comparison, reading each run's artifacts from the store. */
 export const compareRuns = (runs: ReadonlyArray<RecordedRun>, store: StoreLayout) =>
@@ -100,10 +103,10 @@ export const compareRuns = (runs: ReadonlyArray<RecordedRun>, store: StoreLayout
       const difference = runs.length === 2 && cells[0] && cells[1] ? cells[1].value - cells[0].value : undefined
       return { name, scale, values, ...(difference !== undefined ? { difference } : {}) }
     })
-    const manyPipelines = new Set(runs.map((r) => r.lockFile)).size > 1
+    const labels = runLabels(runs)
     return {
-      runs: runs.map((r) => ({
-        label: labelOf(r, manyPipelines),
+      runs: runs.map((r, i) => ({
+        label: labels[i],
         pipeline: r.pipeline,
         ...(r.variant !== undefined ? { variant: r.variant } : {}),
         set: r.set,

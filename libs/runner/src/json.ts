@@ -20,19 +20,23 @@ export const readJsonFile = async <S extends Schema.Top & { readonly DecodingSer
 }
 
 /**
- * Writes JSON to a temp file and renames it over the target, so readers never see half a file; a
+ * Writes text to a temp file and renames it over the target, so readers never see half a file; a
  * failed write (a full disk) removes the temp file and leaves the target as it was.
  */
-export const writeJsonAtomic = async (file: string, value: unknown, pretty = false): Promise<void> => {
+export const writeTextAtomic = async (file: string, text: string): Promise<void> => {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
   try {
-    await writeFile(tmp, JSON.stringify(value, null, pretty ? 2 : undefined) + (pretty ? "\n" : ""))
+    await writeFile(tmp, text)
     await rename(tmp, file)
   } catch (e) {
     await rm(tmp, { force: true })
     throw atPath(e, file)
   }
 }
+
+/** `writeTextAtomic` of a value as JSON. */
+export const writeJsonAtomic = (file: string, value: unknown, pretty = false): Promise<void> =>
+  writeTextAtomic(file, JSON.stringify(value, null, pretty ? 2 : undefined) + (pretty ? "\n" : ""))
 
 /** A failed `write` names no file (unlike open or rename); give it the one that was being written. */
 export const atPath = (e: unknown, file: string): unknown => {

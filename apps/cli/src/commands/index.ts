@@ -4,10 +4,11 @@ import { compare } from "./compare.ts"
 import { dag } from "./dag.ts"
 import { gc } from "./gc.ts"
 import { plan } from "./plan.ts"
+import { report } from "./report.ts"
 import { run } from "./run.ts"
 import { stages } from "./stages.ts"
 import { phantom } from "./phantom.ts"
 import { volumeInfoCommand } from "./volume-info.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
-export const commands: ReadonlyArray<Command> = [run, plan, compare, dag, gc, stages, bench, phantom, volumeInfoCommand]
+export const commands: ReadonlyArray<Command> = [run, plan, compare, report, dag, gc, stages, bench, phantom, volumeInfoCommand]

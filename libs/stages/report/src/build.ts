@@ -19,7 +19,7 @@ import {
   scoreScatter
 } from "./charts.ts"
 import { escape, note, page, section, table } from "./html.ts"
-import { sortMethods } from "./palette.ts"
+import { methodKey, sortMethods } from "./palette.ts"
 
 /** Everything the page shows, already read from the input artifacts. */
 export interface ReportData {
@@ -153,7 +153,8 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
   const losses: Array<CurveRow> = data.flatMap((e) =>
     e.index.history.map((h) => ({
       method: e.index.method,
-      panel: `${e.index.method}${lossName(e.index)}`,
+      // variants of one method ("sorting (margin=0.1)") share its panel, in shades of its color
+      panel: `${methodKey(e.index.method)}${lossName(e.index)}`,
       run: e.producer,
       step: h.step,
       value: h.loss
@@ -163,7 +164,13 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
     e.index.history.flatMap((h) =>
       Object.entries(h.metrics)
         .filter(([k]) => !isThroughput(k))
-        .map(([k, v]) => ({ method: e.index.method, panel: `${e.index.method} · ${k}`, run: e.producer, step: h.step, value: v }))
+        .map(([k, v]) => ({
+          method: e.index.method,
+          panel: `${methodKey(e.index.method)} · ${k}`,
+          run: e.producer,
+          step: h.step,
+          value: v
+        }))
     )
   )
   const finals = data.map((e) => [

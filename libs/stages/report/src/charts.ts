@@ -6,7 +6,7 @@
  * Every chart that tells methods apart by color takes its scale from palette.ts, and the field
  * holding the method is always called `method`.
  */
-import { BASELINE_GREY, methodColor, methodScale, shades, sortMethods } from "./palette.ts"
+import { BASELINE_GREY, methodColor, methodKey, methodScale, shades, sortMethods } from "./palette.ts"
 
 export type Spec = Record<string, unknown>
 
@@ -75,7 +75,9 @@ export const curvePanels = (
   opts: { readonly x: string; readonly y: string; readonly rowPerMethod: boolean }
 ): Spec => {
   const methods = sortMethods(rows.map((r) => r.method))
-  const groups = opts.rowPerMethod ? methods.map((m) => rows.filter((r) => r.method === m)) : [rows]
+  // variants of one method ("sorting (margin=0.1)") share its row and panels
+  const families = [...new Set(methods.map(methodKey))]
+  const groups = opts.rowPerMethod ? families.map((f) => rows.filter((r) => methodKey(r.method) === f)) : [rows]
   const columns = Math.min(MAX_COLUMNS, Math.max(...groups.map((g) => new Set(g.map((r) => r.panel)).size)))
   const runsPerMethod = Math.max(...methods.map((m) => new Set(rows.filter((r) => r.method === m).map((r) => r.run)).size))
   const color = methodColorChannel(rows, "method", { orient: "top" })

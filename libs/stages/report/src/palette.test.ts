@@ -25,6 +25,12 @@ test("the scale pins each method to its color whatever the subset and order of m
   assert.deepEqual(sortMethods(["zeta", "alpha", "logistic", "none"]), ["none", "logistic", "alpha", "zeta"])
 })
 
+test("labels of one method (variants) get shades of its color, the first the color itself", () => {
+  const s = methodScale(["sorting (margin=0.5)", "none", "sorting (margin=0.1)"])
+  assert.deepEqual(s.domain, ["none", "sorting (margin=0.1)", "sorting (margin=0.5)"])
+  assert.deepEqual(s.range, [methodColor("none"), ...shades(methodColor("sorting"), 2).reverse()])
+})
+
 test("shades run from a light tint to the color itself", () => {
   assert.deepEqual(shades("#0072B2", 1), ["#0072B2"])
   const s = shades("#0072B2", 4)

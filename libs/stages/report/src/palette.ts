@@ -71,10 +71,18 @@ export const sortMethods = (labels: Iterable<string>): Array<string> =>
     return ra - rb || a.localeCompare(b)
   })
 
-/** A Vega-Lite color scale that pins each method label to its color. */
+/**
+ * A Vega-Lite color scale that pins each method label to its color. Labels of one method (variants
+ * such as "sorting (margin=0.1)" and "sorting (margin=0.5)") get shades of it, in legend order
+ * from the full color to the lightest tint, so they stay apart on one chart.
+ */
 export const methodScale = (labels: Iterable<string>): { domain: Array<string>; range: Array<string> } => {
   const domain = sortMethods(labels)
-  return { domain, range: domain.map(methodColor) }
+  const range = domain.map((label) => {
+    const family = domain.filter((l) => methodKey(l) === methodKey(label))
+    return family.length === 1 ? methodColor(label) : shades(methodColor(label), family.length).reverse()[family.indexOf(label)]
+  })
+  return { domain, range }
 }
 
 const channels = (hex: string): [number, number, number] =>
