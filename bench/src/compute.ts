@@ -430,7 +430,7 @@ const bench: Bench = {
   description: "wasm matmul ceiling (1 thread, 2 workers), project wasm kernels vs stock, training steps",
   sections: sections.map((s) => s.name),
   run: async (options) => {
-    const info = await initBackendAsync({ backend: "wasm", threads: 1 }, { log: options.log })
+    const info = await initBackendAsync({ backend: "wasm" }, { log: options.log })
     if (info.backend !== "wasm") throw new Error(`bench compute needs the wasm backend, got ${info.backend}`)
     for (const section of sections.filter((s) => options.only === undefined || s.name.includes(options.only))) {
       options.log(`compute: ${section.name}`)

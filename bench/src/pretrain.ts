@@ -59,7 +59,8 @@ const child = async (spec: ChildSpec): Promise<void> => {
   const result = await Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
-        const data = yield* openTupleSet(spec.tuples)
+        const { readArtifactIndex } = yield* Effect.promise(() => import("@tomoprior/runner"))
+        const data = yield* openTupleSet(spec.tuples, yield* readArtifactIndex(spec.tuples, "TupleSet"))
         const { params, method } = yield* Effect.promise(() => make(data))
         const trainer = yield* makeTrainer({
           task: method.task,

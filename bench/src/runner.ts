@@ -8,7 +8,7 @@ import { builtinRegistry } from "@tomoprior/catalog"
  * This module is also the plug-in that provides the synthetic stages (its `stages` export), loaded
  * by the generated pipeline through `plugins: [<this file>]`.
  */
-import { type ArtifactKind, defineStage } from "@tomoprior/core"
+import { type ArtifactKind, Compute, defineStage } from "@tomoprior/core"
 import { Effect, Layer, Schema } from "effect"
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -77,7 +77,9 @@ const repoRoot = findRepoRoot(import.meta.dirname)!
 /** One in-process run as the CLI does it: the runner's services, loading the pipeline (plan), then run-done under the store's lease. */
 const runOnce = async (file: string, storeDir: string) => {
   const t0 = performance.now()
-  const services = Executor.layerLocal.pipe(
+  // The synthetic stages compute nothing.
+  const executor = Executor.layerLocal.pipe(Layer.provide(Compute.unavailable("the runner benchmark's stages compute nothing")))
+  const services = executor.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         builtinRegistry,

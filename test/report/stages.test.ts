@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
 import { Effect, Schema } from "effect"
+import { computeLayer } from "@tomoprior/compute"
 import { LocalizationIndex, MetricsIndex, SegmenterIndex, type StageDef } from "@tomoprior/core"
 import { evaluateStage } from "@tomoprior/stage-evaluate"
 import { finetuneStage } from "@tomoprior/stage-finetune"
@@ -15,7 +16,7 @@ import { reportStage } from "@tomoprior/stage-report"
 import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
 import { tinyVolumeSet, untrainedEncoder } from "./testing.ts"
 
-const compute = { backend: "wasm", threads: 1 } as const
+const compute = computeLayer({ backend: "wasm", threads: 1 })
 const readJson = <S extends Schema.Codec<any, any, never, never>>(dir: string, schema: S): S["Type"] =>
   Schema.decodeUnknownSync(schema)(JSON.parse(readFileSync(join(dir, "index.json"), "utf8")))
 

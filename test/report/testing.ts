@@ -56,7 +56,7 @@ export const tinyVolumeSet = (count: number) =>
 export const untrainedEncoder = (method: string) =>
   Effect.gen(function* () {
     const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
-    yield* compute.initBackend({ backend: "wasm", threads: 1 }, { log: () => {} })
+    yield* compute.initBackend({ backend: "wasm" }, { log: () => {} })
     const dir = tempDir("tomoprior-encoder-")
     const spec = { ...compute.defaultEncoderSpec, width: 0.25, inputSize: SIZE, seed: 3 }
     const model = method === "simclr" ? compute.buildProjectionModel(spec, 8) : compute.buildScoreModel(spec)

@@ -3,7 +3,7 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { StageFailure } from "@tomoprior/core"
+import { Compute, StageFailure } from "@tomoprior/core"
 import { Effect, Layer } from "effect"
 import { EventSink, Executor, type StageInvocation, Store, resolvePipelineFile, runPipeline } from "@tomoprior/runner"
 import { cli, tempDir, verifyStore, writePipeline } from "./testing.ts"
@@ -33,7 +33,7 @@ const recordingExecutor = (calls: Array<StageInvocation>, refuse?: string) =>
         }
       })
     })
-  ).pipe(Layer.provide(Executor.layerLocal))
+  ).pipe(Layer.provide(Executor.layerLocal), Layer.provide(Compute.unavailable("the fake stages compute nothing")))
 
 const runWith = async (file: string, store: string, refuse?: string) => {
   const calls: Array<StageInvocation> = []

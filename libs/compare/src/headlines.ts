@@ -1,13 +1,5 @@
-import {
-  type ArtifactKind,
-  EncoderIndex,
-  LocalizationIndex,
-  Manifest,
-  MANIFEST_SCHEMA_VERSION,
-  MetricsIndex,
-  readArtifactIndex
-} from "@tomoprior/core"
-import { MANIFEST_FILE, readJsonFile } from "@tomoprior/runner"
+import { type ArtifactKind, EncoderIndex, LocalizationIndex, Manifest, MANIFEST_SCHEMA_VERSION, MetricsIndex } from "@tomoprior/core"
+import { MANIFEST_FILE, readArtifactIndex, readJsonFile } from "@tomoprior/runner"
 import { Effect } from "effect"
 import { join } from "node:path"
 
@@ -70,11 +62,11 @@ export const artifactHeadlines = (stage: string, dir: string) =>
     const kind: ArtifactKind = manifest.kind
     switch (kind) {
       case "Encoder":
-        return encoderHeadlines(stage, yield* readArtifactIndex(dir, kind, EncoderIndex))
+        return encoderHeadlines(stage, yield* readArtifactIndex(dir, kind))
       case "Metrics":
-        return metricsHeadlines(stage, yield* readArtifactIndex(dir, kind, MetricsIndex))
+        return metricsHeadlines(stage, yield* readArtifactIndex(dir, kind))
       case "Localization":
-        return localizationHeadlines(stage, yield* readArtifactIndex(dir, kind, LocalizationIndex))
+        return localizationHeadlines(stage, yield* readArtifactIndex(dir, kind))
       default:
         return []
     }

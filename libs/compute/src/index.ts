@@ -1,13 +1,8 @@
-export {
-  describeBackend,
-  initBackend,
-  initBackendAsync,
-  type BackendInfo,
-  type BackendName,
-  type InitOptions,
-  type ModuleLoader
-} from "./backend/init.ts"
+export { initBackend, initBackendAsync, type InitOptions, type ModuleLoader } from "./backend/init.ts"
 export { spawnTsWorker } from "./backend/workers.ts"
+export { computeLayer } from "./layer.ts"
+export { makeCompute } from "./service.ts"
+export { encoderModel, resizeSlices, segmentationModel } from "./inference.ts"
 export * from "./kernels/index.ts"
 export * from "./models/index.ts"
 export * from "./checkpoint/index.ts"

@@ -39,8 +39,8 @@ export const Manifest = Schema.Struct({
 export type Manifest = typeof Manifest.Type
 
 /** One resolved input artifact as a stage sees it: a read-only directory. */
-export interface ArtifactRef {
-  readonly kind: ArtifactKind
+export interface ArtifactRef<K extends ArtifactKind = ArtifactKind> {
+  readonly kind: K
   readonly dir: string
   readonly hash: string
   readonly manifest: Manifest
@@ -294,3 +294,15 @@ export const ReportIndex = Schema.Struct({
   html: Schema.String
 })
 export type ReportIndex = typeof ReportIndex.Type
+
+/** The `index.json` schema of each artifact kind. */
+export const ArtifactIndexes = {
+  VolumeSet: VolumeSetIndex,
+  TupleSet: TupleSetIndex,
+  Encoder: EncoderIndex,
+  Segmenter: SegmenterIndex,
+  Metrics: MetricsIndex,
+  Localization: LocalizationIndex,
+  Report: ReportIndex
+} as const satisfies Record<ArtifactKind, Schema.Codec<{ readonly kind: ArtifactKind }, unknown, never, never>>
+export type IndexOf<K extends ArtifactKind> = (typeof ArtifactIndexes)[K]["Type"]

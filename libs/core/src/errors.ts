@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import type { CheckpointError, ComputeError, TrainerError } from "./compute.ts"
 
 /** A place in a pipeline file, 1-based like every editor. */
 export const SourceLocation = Schema.Struct({
@@ -62,5 +63,45 @@ export class BackendUnavailable extends Schema.TaggedError<BackendUnavailable>()
   }
 }
 
+/**
+ * What to do about the usual system errors behind a failed write, by errno code (ENOSPC…): shown
+ * with the error, so a full disk reads as a full disk and not as a crash.
+ */
+export const SYSTEM_ERROR_HINTS: Readonly<Record<string, string>> = {
+  ENOSPC:
+    "the filesystem is full; nothing half-written was kept. Free space (`tomoprior gc` deletes results no lock file needs) " +
+    "or point --store at a larger filesystem, then run again",
+  EDQUOT: "your disk quota is used up; free space (`tomoprior gc` helps) or point --store elsewhere, then run again",
+  EACCES: "this user may not write there; fix the permissions or point --store at a directory you own",
+  EPERM: "this user may not write there; fix the permissions or point --store at a directory you own",
+  EROFS: "the filesystem is read-only; point --store at a writable directory"
+}
+
+/** The system's reason for a failed file operation, and its errno code (ENOSPC…) when it has one. */
+export const systemReason = (e: unknown): { readonly reason: string; readonly code?: string } => {
+  const code = (e as { code?: unknown } | undefined)?.code
+  const text = (e instanceof Error ? e.message : String(e)).split("\n")[0]
+  if (typeof code !== "string") return { reason: text }
+  // "ENOSPC: no space left on device, write" → "no space left on device": the code and path are shown apart
+  return { reason: text.replace(/^[A-Z]+: /, "").replace(/, \w+( '[^']*'( -> '[^']*')?)?$/, ""), code }
+}
+
+/** `text`, followed by what to do when `code` is one of the usual system errors. */
+export const withSystemHint = (text: string, code: string | undefined): string => {
+  const hint = code === undefined ? undefined : SYSTEM_ERROR_HINTS[code]
+  return hint ? `${text}\n  hint: ${hint}` : text
+}
+
+/** An output file the stage could not write (a full disk, permissions); names the file and the system's reason. */
+export class OutputError extends Schema.TaggedError<OutputError>()("OutputError", {
+  file: Schema.String,
+  reason: Schema.String,
+  code: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return withSystemHint(`cannot write ${this.file}: ${this.reason}`, this.code)
+  }
+}
+
 /** Errors a stage's `run` may fail with. */
-export type StageError = InputError | StageFailure | BackendUnavailable
+export type StageError = InputError | OutputError | StageFailure | BackendUnavailable | TrainerError | CheckpointError | ComputeError

@@ -1,6 +1,7 @@
-import { type Effect, Schema } from "effect"
-import type { ArtifactKind, ArtifactRef } from "./artifacts.ts"
-import type { StageError } from "./errors.ts"
+import type { Effect, Schema } from "effect"
+import type { ArtifactKind, ArtifactRef, IndexOf } from "./artifacts.ts"
+import type { Compute } from "./compute.ts"
+import type { InputError, OutputError, StageError } from "./errors.ts"
 
 export interface InputPort {
   readonly kind: ArtifactKind
@@ -17,10 +18,10 @@ export type OutputPorts = Readonly<Record<string, ArtifactKind>>
 /** What a stage receives for each declared input port. */
 export type ResolvedInputs<I extends InputPorts> = {
   readonly [K in keyof I]: I[K]["many"] extends true
-    ? ReadonlyArray<ArtifactRef>
+    ? ReadonlyArray<ArtifactRef<I[K]["kind"]>>
     : I[K]["optional"] extends true
-      ? ArtifactRef | undefined
-      : ArtifactRef
+      ? ArtifactRef<I[K]["kind"]> | undefined
+      : ArtifactRef<I[K]["kind"]>
 }
 
 export interface Progress {
@@ -31,21 +32,6 @@ export interface Progress {
   readonly message?: string
   /** Live numbers worth showing: loss, slices/s… */
   readonly metrics?: Readonly<Record<string, number>>
-}
-
-/**
- * Where tensors are computed. `auto` takes tfjs-node-gpu or tfjs-node when they load, else wasm;
- * `cpu` is the pure-JS reference. The one list YAML, the CLI, the environment and compute check against.
- */
-export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
-export const Backend = Schema.Literals(BACKENDS)
-export type Backend = typeof Backend.Type
-
-/** Compute settings a pipeline (or the CLI / environment) gives every stage. */
-export interface ComputeSettings {
-  readonly backend: Backend
-  /** Worker threads for data-parallel training; 0 = one per core. */
-  readonly threads: number
 }
 
 export interface StageContext<P, I extends InputPorts, O extends OutputPorts> {
@@ -65,11 +51,21 @@ export interface StageContext<P, I extends InputPorts, O extends OutputPorts> {
    * checkpoints a later attempt resumes from. Deleted after the stage succeeds.
    */
   readonly workDir: string
-  readonly compute: ComputeSettings
   readonly progress: (p: Progress) => Effect.Effect<void>
   readonly log: (message: string) => Effect.Effect<void>
   /** Facts recorded in every output manifest's provenance (backend, versions, seeds…). */
   readonly provenance: (facts: Readonly<Record<string, unknown>>) => Effect.Effect<void>
+  /**
+   * An input artifact's `index.json`, decoded with its kind's schema: a missing, truncated or
+   * foreign index is an InputError naming the file, the same for every stage.
+   */
+  readonly readIndex: <K extends ArtifactKind>(input: ArtifactRef<K>) => Effect.Effect<IndexOf<K>, InputError>
+  /** Writes an output's `index.json`, checked against its kind's schema. */
+  readonly writeIndex: <Port extends keyof O & string>(port: Port, index: IndexOf<O[Port]>) => Effect.Effect<void, OutputError>
+  /** A file of an input artifact (`path` relative to it). */
+  readonly readFile: (input: ArtifactRef, path: string) => Effect.Effect<Uint8Array, InputError>
+  /** Writes a file into an output (`path` relative to it; directories are created). */
+  readonly writeFile: (port: keyof O & string, path: string, data: string | Uint8Array) => Effect.Effect<void, OutputError>
 }
 
 export interface Resources {
@@ -98,7 +94,8 @@ export interface StageDef<P = any, I extends InputPorts = InputPorts, O extends 
    * part of the cache key; they are listed here so they are hashed before the stage runs.
    */
   readonly externalFiles?: (params: P, pipelineDir: string) => Effect.Effect<ReadonlyArray<string>, StageError>
-  readonly run: (ctx: StageContext<P, I, O>) => Effect.Effect<void, StageError>
+  /** Does the work; compute (trainer, checkpoints, inference) comes from the `Compute` service. */
+  readonly run: (ctx: StageContext<P, I, O>) => Effect.Effect<void, StageError, Compute>
 }
 
 /** Identity function that lets TypeScript infer a stage's generic parameters. */

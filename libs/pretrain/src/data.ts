@@ -1,6 +1,6 @@
 import { Effect, type Scope } from "effect"
 import { join } from "node:path"
-import { INDEX_FILE, InputError, readArtifactIndex, TupleSetIndex, type TupleGroup } from "@tomoprior/core"
+import { INDEX_FILE, InputError, type TupleSetIndex, type TupleGroup } from "@tomoprior/core"
 import { openVolume, readVolumeSet, type VolumeHandle } from "@tomoprior/volume"
 import { augmentSlice, deriveSeed, type AugmentConfig } from "@tomoprior/augment"
 
@@ -16,10 +16,10 @@ export interface TupleData {
 
 const axisOf = { z: 0, y: 1, x: 2 } as const
 
-export const openTupleSet = (dir: string): Effect.Effect<TupleData, InputError, Scope.Scope> =>
+/** A TupleSet artifact (`dir`, whose index is read) with its carried volumes opened. */
+export const openTupleSet = (dir: string, index: TupleSetIndex): Effect.Effect<TupleData, InputError, Scope.Scope> =>
   Effect.gen(function* () {
     const file = join(dir, INDEX_FILE)
-    const index = yield* readArtifactIndex(dir, "TupleSet", TupleSetIndex)
     const set = yield* readVolumeSet(join(dir, "volumes"))
     const volumes = new Map<string, VolumeHandle>()
     for (const v of set.volumes) volumes.set(v.entry.id, yield* openVolume(v.dir))

@@ -1,7 +1,6 @@
 import { Effect } from "effect"
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { type EncoderIndex, INDEX_FILE, type StageContext, type StageError, StageFailure, type TupleGroup } from "@tomoprior/core"
+import { Compute, type EncoderIndex, type StageContext, type StageError, StageFailure, type TupleGroup } from "@tomoprior/core"
 import { centerCropOrPad } from "@tomoprior/augment"
 import { openTupleSet, type TupleData, stepImages } from "./data.ts"
 import { runTrainingLoop } from "./loop.ts"
@@ -66,12 +65,12 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
 export const runPretraining = <P extends PretrainParams>(
   ctx: PretrainContext<P>,
   makeMethod: (data: TupleData) => Method
-): Effect.Effect<void, StageError> =>
+): Effect.Effect<void, StageError, Compute> =>
   Effect.scoped(
     Effect.gen(function* () {
       const p = ctx.params
       const fail = (reason: string, hint?: string) => new StageFailure({ stage: ctx.stageId, reason, ...(hint ? { hint } : {}) })
-      const data = yield* openTupleSet(ctx.inputs.tuples.dir)
+      const data = yield* openTupleSet(ctx.inputs.tuples.dir, yield* ctx.readIndex(ctx.inputs.tuples))
       const epochs = data.index.epochs
       const groupSize = data.index.groupSize
       const stepsPerEpoch = Math.floor((epochs[0]?.length ?? 0) / p.groupsPerStep)
@@ -97,18 +96,12 @@ export const runPretraining = <P extends PretrainParams>(
       if (!validationVolumes(data).heldOut)
         yield* ctx.log("warning: the TupleSet holds no validation volumes; validating on training volumes")
 
-      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
+      const compute = yield* Compute
       const toFailure = (e: { readonly message: string }) => fail(e.message)
       const trainer = yield* compute
-        .makeTrainer({
-          task: method.task,
-          compute: ctx.compute,
-          partitions: p.bnPartitions,
-          optimizer: { lr: p.learningRate },
-          seed: p.seed
-        })
+        .trainer({ task: method.task, partitions: p.bnPartitions, optimizer: { lr: p.learningRate }, seed: p.seed })
         .pipe(Effect.mapError(toFailure))
-      yield* ctx.log(`${compute.describeBackend(trainer.backend)}; ${trainer.threads} worker(s), ${trainer.paramCount} parameters`)
+      yield* ctx.log(`${trainer.backend.summary}; ${trainer.threads} worker(s), ${trainer.paramCount} parameters`)
       yield* ctx.provenance({
         backend: trainer.backend.backend,
         backendReason: trainer.backend.reason,
@@ -194,9 +187,6 @@ export const runPretraining = <P extends PretrainParams>(
           seed: p.seed
         }
       }
-      yield* Effect.tryPromise({
-        try: () => writeFile(join(ctx.outputs.encoder, INDEX_FILE), JSON.stringify(index, null, 1)),
-        catch: (e) => fail(`cannot write the Encoder index: ${errorText(e)}`)
-      })
+      yield* ctx.writeIndex("encoder", index)
     })
   )

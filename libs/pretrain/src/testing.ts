@@ -1,9 +1,10 @@
-import { Effect, Schema } from "effect"
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { Effect, Exit, Schema } from "effect"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EncoderIndex, type InputPort, type Progress, type StageDef, type TupleSetIndex, type VolumeEntry } from "@tomoprior/core"
-import { artifactFromDir } from "@tomoprior/testkit"
+import { EncoderIndex, type Progress, type StageDef, type TupleSetIndex, type VolumeEntry } from "@tomoprior/core"
+import { computeLayer } from "@tomoprior/compute/layer"
+import { artifactFromDir, runStageForTest } from "@tomoprior/testkit"
 import { phantomVolume, volumeEntry, writeVolume, writeVolumeSetIndex } from "@tomoprior/volume"
 import { deriveSeed, makeRng } from "@tomoprior/augment"
 
@@ -82,12 +83,12 @@ export const phantomTupleSet = (o: PhantomTupleSetOptions): Promise<string> =>
   )
 
 /**
- * Runs a pre-training stage with a hand-made context so a test can watch every progress event and
- * stop the run mid-way (returning Effect.interrupt from the progress callback interrupts the
- * stage's fiber, as Ctrl-C would).
+ * Runs a pre-training stage on wasm (one worker unless `threads` says otherwise) so a test can
+ * watch every progress event and stop the run mid-way, as Ctrl-C would, then resume it from the
+ * same work directory.
  */
 export const runPretrainStage = async <P>(
-  stage: StageDef<P, { readonly tuples: InputPort }, { readonly encoder: "Encoder" }>,
+  stage: StageDef<P, { readonly tuples: { readonly kind: "TupleSet" } }, { readonly encoder: "Encoder" }>,
   tuples: string,
   params: Record<string, unknown>,
   options: {
@@ -97,32 +98,19 @@ export const runPretrainStage = async <P>(
     readonly threads?: number
   } = {}
 ) => {
-  const root = mkdtempSync(join(tmpdir(), `${stage.name}-`))
-  const out = join(root, "encoder")
-  mkdirSync(out)
-  const workDir = options.workDir ?? join(root, "work")
-  mkdirSync(workDir, { recursive: true })
-  const logs: Array<string> = []
-  const provenance: Record<string, unknown> = {}
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), `${stage.name}-work-`))
   const exit = await Effect.runPromiseExit(
-    Effect.flatMap(Schema.decodeUnknownEffect(stage.params)(params), (decoded) =>
-      stage.run({
-        pipeline: "test",
-        stageId: stage.name,
-        params: decoded,
-        inputs: { tuples: artifactFromDir("TupleSet", tuples) },
-        outputs: { encoder: out },
-        workDir,
-        compute: { backend: "wasm", threads: options.threads ?? 1 },
-        progress: (p) => {
-          options.onProgress?.(p)
-          return options.stopAt !== undefined && p.done >= options.stopAt ? Effect.interrupt : Effect.void
-        },
-        log: (m) => Effect.sync(() => void logs.push(m)),
-        provenance: (f) => Effect.sync(() => void Object.assign(provenance, f))
-      })
-    )
+    runStageForTest(stage, {
+      params,
+      inputs: { tuples: artifactFromDir("TupleSet", tuples) },
+      workDir,
+      compute: computeLayer({ backend: "wasm", threads: options.threads ?? 1 }, { log: () => {} }),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.stopAt === undefined ? {} : { stopAt: options.stopAt })
+    })
   )
+  const run = Exit.isSuccess(exit) ? exit.value : undefined
+  const out = run?.outputs.encoder.dir ?? ""
   const index = () => Schema.decodeUnknownSync(Schema.fromJsonString(EncoderIndex))(readFileSync(join(out, "index.json"), "utf8"))
-  return { exit, out, workDir, logs, provenance, index }
+  return { exit, out, workDir, logs: run?.logs ?? [], provenance: run?.provenance ?? {}, index }
 }

@@ -1,5 +1,16 @@
-import type { ArtifactRef, ComputeSettings, Progress, ResolvedInputs, StageContext, StageError } from "@tomoprior/core"
+import {
+  type ArtifactRef,
+  Compute,
+  type ComputeSettings,
+  makeStageContext,
+  type Progress,
+  type ResolvedInputs,
+  type StageError,
+  type StageFiles
+} from "@tomoprior/core"
 import { Context, Effect, Layer, Schema } from "effect"
+import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { dirname } from "node:path"
 import { EventSink } from "./events.ts"
 import { StageRegistry } from "./registry.ts"
 
@@ -28,6 +39,10 @@ export interface StageInvocation {
   readonly outputs: Readonly<Record<string, string>>
   /** Scratch space that survives an interrupted attempt with the same key. */
   readonly workDir: string
+  /**
+   * Resolved from the CLI, the environment and the pipeline; an executor in another process makes
+   * its Compute from these (the local one is given the run's).
+   */
   readonly compute: ComputeSettings
 }
 
@@ -55,15 +70,27 @@ export class Executor extends Context.Service<
   Executor,
   { readonly run: (invocation: StageInvocation) => Effect.Effect<StageResult, StageError | StageUnavailable> }
 >()("@tomoprior/runner/Executor") {
-  /** Runs each stage in this process, as a fiber of the run. */
-  static readonly layerLocal: Layer.Layer<Executor, never, StageRegistry | EventSink> = Layer.effect(
+  /** Runs each stage in this process, as a fiber of the run, with the run's Compute. */
+  static readonly layerLocal: Layer.Layer<Executor, never, StageRegistry | EventSink | Compute> = Layer.effect(
     Executor,
     Effect.gen(function* () {
       const registry = yield* StageRegistry
       const sink = yield* EventSink
-      return Executor.of({ run: (invocation) => runInProcess(invocation, registry, sink) })
+      const compute = yield* Compute
+      return Executor.of({
+        run: (invocation) => runInProcess(invocation, registry, sink).pipe(Effect.provideService(Compute, compute))
+      })
     })
   )
+}
+
+/** Node's file system under a stage context. */
+export const nodeStageFiles: StageFiles = {
+  read: (file) => readFile(file),
+  write: async (file, data) => {
+    await mkdir(dirname(file), { recursive: true })
+    await writeFile(file, data)
+  }
 }
 
 const runInProcess = (inv: StageInvocation, registry: StageRegistry["Service"], sink: EventSink["Service"]) =>
@@ -77,25 +104,28 @@ const runInProcess = (inv: StageInvocation, registry: StageRegistry["Service"], 
       })
     const provenance: Record<string, unknown> = {}
     let lastProgress = 0
-    const ctx: StageContext<unknown, any, any> = {
-      pipeline: inv.pipeline,
-      pipelineDir: inv.pipelineDir,
-      stageId: inv.stageId,
-      params: inv.params,
-      inputs: inv.inputs as ResolvedInputs<any>,
-      outputs: inv.outputs,
-      workDir: inv.workDir,
-      compute: inv.compute,
-      progress: (pr: Progress) =>
-        Effect.suspend(() => {
-          const now = Date.now()
-          if (now - lastProgress < PROGRESS_EVERY_MS && pr.done !== pr.total) return Effect.void
-          lastProgress = now
-          return sink.emit({ type: "stage-progress", stage: inv.stageId, ...pr })
-        }),
-      log: (message: string) => sink.emit({ type: "stage-log", stage: inv.stageId, message }),
-      provenance: (facts) => Effect.sync(() => void Object.assign(provenance, facts))
-    }
+    const ctx = makeStageContext(
+      stage,
+      {
+        pipeline: inv.pipeline,
+        pipelineDir: inv.pipelineDir,
+        stageId: inv.stageId,
+        params: inv.params,
+        inputs: inv.inputs as ResolvedInputs<any>,
+        outputs: inv.outputs,
+        workDir: inv.workDir,
+        progress: (pr: Progress) =>
+          Effect.suspend(() => {
+            const now = Date.now()
+            if (now - lastProgress < PROGRESS_EVERY_MS && pr.done !== pr.total) return Effect.void
+            lastProgress = now
+            return sink.emit({ type: "stage-progress", stage: inv.stageId, ...pr })
+          }),
+        log: (message: string) => sink.emit({ type: "stage-log", stage: inv.stageId, message }),
+        provenance: (facts) => Effect.sync(() => void Object.assign(provenance, facts))
+      },
+      nodeStageFiles
+    )
     yield* stage.run(ctx)
     return { provenance }
   })

@@ -1,3 +1,4 @@
+export * from "./artifact-index.ts"
 export * from "./events.ts"
 export * from "./execute.ts"
 export * from "./executor.ts"

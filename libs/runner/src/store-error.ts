@@ -1,3 +1,4 @@
+import { systemReason, withSystemHint } from "@tomoprior/core"
 import { Effect, Schema } from "effect"
 
 /**
@@ -12,32 +13,14 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   code: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    const hint = this.code === undefined ? undefined : HINTS[this.code]
-    return `cannot ${this.operation}: ${this.path}: ${this.reason}${hint ? `\n  hint: ${hint}` : ""}`
+    return withSystemHint(`cannot ${this.operation}: ${this.path}: ${this.reason}`, this.code)
   }
-}
-
-const HINTS: Readonly<Record<string, string>> = {
-  ENOSPC:
-    "the filesystem is full; nothing half-written was kept. Free space (`tomoprior gc` deletes results no lock file needs) " +
-    "or point --store at a larger filesystem, then run again",
-  EDQUOT: "your disk quota is used up; free space (`tomoprior gc` helps) or point --store elsewhere, then run again",
-  EACCES: "this user may not write there; fix the permissions or point --store at a directory you own",
-  EPERM: "this user may not write there; fix the permissions or point --store at a directory you own",
-  EROFS: "the filesystem is read-only; point --store at a writable directory"
 }
 
 /** A rejected file-system promise as a StoreError; the path the system names wins over the one given. */
 export const storeError = (operation: string, path: string, e: unknown): StoreError => {
-  const errno = e as NodeJS.ErrnoException
-  const reason = (e instanceof Error ? e.message : String(e)).split("\n")[0]
-  return new StoreError({
-    operation,
-    path: typeof errno?.path === "string" ? errno.path : path,
-    // "ENOSPC: no space left on device, write" → "no space left on device": the code and path are shown apart
-    reason: typeof errno?.code === "string" ? reason.replace(/^[A-Z]+: /, "").replace(/, \w+( '[^']*'( -> '[^']*')?)?$/, "") : reason,
-    ...(typeof errno?.code === "string" ? { code: errno.code } : {})
-  })
+  const named = (e as NodeJS.ErrnoException | undefined)?.path
+  return new StoreError({ operation, path: typeof named === "string" ? named : path, ...systemReason(e) })
 }
 
 /** A file-system step of the store, typed: its failure is a StoreError, not a defect. */

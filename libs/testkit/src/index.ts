@@ -1,17 +1,19 @@
-import { Effect, Schema } from "effect"
+import { Effect, type Layer, Schema } from "effect"
 import { mkdtempSync, readdirSync, statSync } from "node:fs"
-import { mkdir } from "node:fs/promises"
+import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { dirname, join, relative } from "node:path"
 import {
   type ArtifactKind,
   type ArtifactRef,
-  type ComputeSettings,
+  Compute,
   type InputPorts,
+  makeStageContext,
   type OutputPorts,
   type Progress,
   type ResolvedInputs,
   type StageDef,
+  type StageFiles,
   MANIFEST_SCHEMA_VERSION
 } from "@tomoprior/core"
 
@@ -21,7 +23,7 @@ import {
  * The runner's end-to-end tests cover caching and the store; this only exercises `run`.
  */
 export interface StageTestRun<O extends OutputPorts> {
-  readonly outputs: { readonly [K in keyof O]: ArtifactRef }
+  readonly outputs: { readonly [K in keyof O]: ArtifactRef<O[K]> }
   readonly progress: ReadonlyArray<Progress>
   readonly logs: ReadonlyArray<string>
   readonly provenance: Record<string, unknown>
@@ -44,7 +46,7 @@ const listFiles = (dir: string): Array<{ path: string; size: number; hash: strin
 }
 
 /** Wraps an existing directory as an input artifact (files are listed, not hashed). */
-export const artifactFromDir = (kind: ArtifactKind, dir: string, producer = "test"): ArtifactRef => ({
+export const artifactFromDir = <K extends ArtifactKind>(kind: K, dir: string, producer = "test"): ArtifactRef<K> => ({
   kind,
   dir,
   hash: `test:${dir}`,
@@ -58,6 +60,12 @@ export const artifactFromDir = (kind: ArtifactKind, dir: string, producer = "tes
   }
 })
 
+/** Node's file system under a test's stage context. */
+const files: StageFiles = {
+  read: (file) => readFile(file),
+  write: (file, data) => mkdir(dirname(file), { recursive: true }).then(() => writeFile(file, data))
+}
+
 export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
   stage: StageDef<P, I, O>,
   options: {
@@ -65,7 +73,12 @@ export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
     readonly inputs?: ResolvedInputs<I>
     readonly workDir?: string
     readonly pipelineDir?: string
-    readonly compute?: ComputeSettings
+    /** The stage's Compute (e.g. compute's `computeLayer({ backend: "wasm", threads: 1 })`); default: none, every call fails. */
+    readonly compute?: Layer.Layer<Compute>
+    /** Sees every progress report as it happens. */
+    readonly onProgress?: (p: Progress) => void
+    /** Interrupts the stage (as Ctrl-C would) once a progress report reaches this `done`. */
+    readonly stopAt?: number
   }
 ): Effect.Effect<StageTestRun<O>, unknown> =>
   Effect.gen(function* () {
@@ -81,20 +94,29 @@ export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
     const progress: Array<Progress> = []
     const logs: Array<string> = []
     const provenance: Record<string, unknown> = {}
-    yield* stage.run({
-      pipeline: "test",
-      ...(options.pipelineDir === undefined ? {} : { pipelineDir: options.pipelineDir }),
-      stageId: stage.name,
-      params,
-      inputs: (options.inputs ?? {}) as ResolvedInputs<I>,
-      outputs: outputs as { readonly [K in keyof O]: string },
-      workDir,
-      compute: options.compute ?? { backend: "auto", threads: 0 },
-      progress: (p) => Effect.sync(() => void progress.push(p)),
-      log: (m) => Effect.sync(() => void logs.push(m)),
-      provenance: (facts) => Effect.sync(() => void Object.assign(provenance, facts))
-    })
+    const ctx = makeStageContext(
+      stage,
+      {
+        pipeline: "test",
+        ...(options.pipelineDir === undefined ? {} : { pipelineDir: options.pipelineDir }),
+        stageId: stage.name,
+        params,
+        inputs: (options.inputs ?? {}) as ResolvedInputs<I>,
+        outputs: outputs as { readonly [K in keyof O]: string },
+        workDir,
+        progress: (p) =>
+          Effect.suspend(() => {
+            progress.push(p)
+            options.onProgress?.(p)
+            return options.stopAt !== undefined && p.done >= options.stopAt ? Effect.interrupt : Effect.void
+          }),
+        log: (m) => Effect.sync(() => void logs.push(m)),
+        provenance: (facts) => Effect.sync(() => void Object.assign(provenance, facts))
+      },
+      files
+    )
+    yield* stage.run(ctx).pipe(Effect.provide(options.compute ?? Compute.unavailable("this stage test provides no compute")))
     const refs: Record<string, ArtifactRef> = {}
     for (const [name, kind] of Object.entries(stage.outputs)) refs[name] = artifactFromDir(kind, outputs[name], stage.name)
-    return { outputs: refs as { readonly [K in keyof O]: ArtifactRef }, progress, logs, provenance, workDir }
+    return { outputs: refs as { readonly [K in keyof O]: ArtifactRef<O[K]> }, progress, logs, provenance, workDir }
   })

@@ -13,7 +13,7 @@ import {
   writeSync
 } from "node:fs"
 import { join, resolve } from "node:path"
-import { InputError, INDEX_FILE, readArtifactIndex, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
+import { decodeArtifactIndex, InputError, INDEX_FILE, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
 import { allocate, bytesPerVoxel, type Dtype, type LabelArray, type LabelDtype, type VoxelArray } from "./dtype.ts"
 import { LABELS_FILE, VOLUME_HEADER_FILE, VolumeHeader, VOXELS_FILE } from "./header.ts"
 import type { Affine, AxisCodes } from "./orientation.ts"
@@ -243,13 +243,23 @@ export interface ResolvedVolumeSet {
   readonly volumes: ReadonlyArray<{ readonly entry: VolumeEntry; readonly dir: string }>
 }
 
-export const readVolumeSet = (artifactDir: string): Effect.Effect<ResolvedVolumeSet, InputError> =>
-  readArtifactIndex(artifactDir, "VolumeSet", VolumeSetIndex).pipe(
-    Effect.map((index) => ({
-      index,
-      volumes: index.volumes.map((entry) => ({ entry, dir: resolve(artifactDir, entry.path) }))
-    }))
+/** The volume directories of a VolumeSet artifact whose index is already read. */
+export const resolveVolumeSet = (artifactDir: string, index: VolumeSetIndex): ResolvedVolumeSet => ({
+  index,
+  volumes: index.volumes.map((entry) => ({ entry, dir: resolve(artifactDir, entry.path) }))
+})
+
+/** Reads a VolumeSet's index (in a stage, prefer `ctx.readIndex` + `resolveVolumeSet`). */
+export const readVolumeSet = (artifactDir: string): Effect.Effect<ResolvedVolumeSet, InputError> => {
+  const file = join(artifactDir, INDEX_FILE)
+  return Effect.try({
+    try: () => readFileSync(file, "utf8"),
+    catch: (e) => new InputError({ file, problem: `cannot read the VolumeSet index: ${errorText(e)}` })
+  }).pipe(
+    Effect.flatMap((text) => decodeArtifactIndex("VolumeSet", file, text)),
+    Effect.map((index) => resolveVolumeSet(artifactDir, index))
   )
+}
 
 export const writeVolumeSetIndex = (
   artifactDir: string,

@@ -1,4 +1,5 @@
 import { builtinRegistry } from "@tomoprior/catalog"
+import { computeLayer } from "@tomoprior/compute/layer"
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 import { EventSink, Executor, Store, resolveVariants, runPipeline } from "@tomoprior/runner"
@@ -50,18 +51,19 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
     const backend = backendOverride(values.backend, io)
     const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
     const runId = newRunId()
-    const services = Executor.layerLocal.pipe(
-      Layer.provideMerge(Layer.mergeAll(builtinRegistry, Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit)))
-    )
+    const services = Layer.mergeAll(builtinRegistry, Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit))
     const program = Effect.gen(function* () {
       const variants = yield* resolveVariants(file, { backend, set: values.set })
       for (const name of [...(values.force ?? []), ...(values.only ?? [])])
         if (!variants[0].nodes.some((n) => n.id === name || n.specId === name))
           return yield* new UsageError({ message: `no stage \`${name}\` in ${file}` })
+      // One Compute for the run (variants differ in params, not compute): the backend is resolved
+      // once, by the first stage that computes.
+      const executor = Executor.layerLocal.pipe(Layer.provide(computeLayer(variants[0].compute)))
       // One after another under one run id: a variant reuses what the ones before it computed.
       return yield* Effect.forEach(variants, (pipeline) =>
         runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })
-      )
+      ).pipe(Effect.provide(executor))
     }).pipe(Effect.provide(services), Effect.ensuring(Effect.sync(renderer.close)))
     return runCommandEffect(program, io, (summaries) => (summaries.every((s) => s.ok) ? EXIT_OK : EXIT_FAILED))
   }

@@ -9,9 +9,10 @@ import "@tensorflow/tfjs-backend-wasm"
 import { Effect, Exit } from "effect"
 import { defaultEncoderSpec, encoderPrefix, type EncoderSpec } from "../models/zoo.ts"
 import { buildScoreModel, buildUNet } from "../models/heads.ts"
-import { loadCheckpoint, saveCheckpoint, modelFile, type CheckpointMetadata } from "./checkpoint.ts"
+import { CheckpointError, type CheckpointMetadata } from "@tomoprior/core"
+import { loadCheckpoint, saveCheckpoint, modelFile } from "./checkpoint.ts"
 import { transferWeights } from "./transfer.ts"
-import { CheckpointError, WeightTransferMismatch } from "./errors.ts"
+import { WeightTransferMismatch } from "./errors.ts"
 
 const spec = (over: Partial<EncoderSpec> = {}): EncoderSpec => ({ ...defaultEncoderSpec, width: 0.25, inputSize: 16, seed: 3, ...over })
 const metadata: CheckpointMetadata = {

@@ -4,24 +4,10 @@ import * as tf from "@tensorflow/tfjs-core"
 import * as tfl from "@tensorflow/tfjs-layers"
 import { Effect, Schema } from "effect"
 import "../models/batch-norm.ts"
-import { CheckpointError } from "./errors.ts"
+import { CheckpointError, CheckpointMetadata } from "@tomoprior/core"
 
 export const modelFile = "model.json"
 export const weightsFile = "weights.bin"
-
-/** Our metadata, stored as `userDefinedMetadata.tomoprior` in model.json. */
-export const CheckpointMetadata = Schema.Struct({
-  architecture: Schema.String,
-  width: Schema.Number,
-  depth: Schema.optional(Schema.Number),
-  inputSize: Schema.NullOr(Schema.Number),
-  /** What trained it: "sorting", "simclr", "finetune", "none"… */
-  method: Schema.String,
-  backend: Schema.String,
-  steps: Schema.Number,
-  settings: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
-})
-export type CheckpointMetadata = typeof CheckpointMetadata.Type
 
 const ModelJson = Schema.Struct({
   modelTopology: Schema.Record(Schema.String, Schema.Unknown),

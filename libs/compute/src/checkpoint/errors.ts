@@ -1,15 +1,5 @@
 import { Schema } from "effect"
 
-/** A checkpoint directory that cannot be written or read; says which file and what is wrong. */
-export class CheckpointError extends Schema.TaggedError<CheckpointError>()("CheckpointError", {
-  path: Schema.String,
-  problem: Schema.String
-}) {
-  override get message(): string {
-    return `checkpoint ${this.path}: ${this.problem}`
-  }
-}
-
 export const ShapeMismatch = Schema.Struct({
   weight: Schema.String,
   source: Schema.Array(Schema.Number),

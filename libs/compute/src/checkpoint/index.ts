@@ -1,11 +1,3 @@
-export {
-  CheckpointMetadata,
-  directoryHandler,
-  loadCheckpoint,
-  modelFile,
-  readCheckpointMetadata,
-  saveCheckpoint,
-  weightsFile
-} from "./checkpoint.ts"
-export { CheckpointError, WeightTransferMismatch, type ShapeMismatch } from "./errors.ts"
+export { directoryHandler, loadCheckpoint, modelFile, readCheckpointMetadata, saveCheckpoint, weightsFile } from "./checkpoint.ts"
+export { WeightTransferMismatch, type ShapeMismatch } from "./errors.ts"
 export { transferWeights } from "./transfer.ts"

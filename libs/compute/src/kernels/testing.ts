@@ -4,7 +4,7 @@ import { initBackendAsync } from "../backend/init.ts"
 /** wasm with the project kernels, plus the cpu backend as the reference. */
 export const setupBackends = async (): Promise<void> => {
   await import("@tensorflow/tfjs-backend-cpu")
-  await initBackendAsync({ backend: "wasm", threads: 1 }, { log: () => {} })
+  await initBackendAsync({ backend: "wasm" }, { log: () => {} })
 }
 
 /** Runs `f` on the given backend and returns its result as a plain array (inputs are re-uploaded). */

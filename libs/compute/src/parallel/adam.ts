@@ -1,12 +1,4 @@
-export interface AdamOptions {
-  readonly lr: number
-  readonly beta1?: number
-  readonly beta2?: number
-  readonly epsilon?: number
-  /** Decoupled weight decay (AdamW), per unit of learning rate. */
-  readonly weightDecay?: number
-}
-
+import type { AdamOptions } from "@tomoprior/core"
 /** A run of the flat parameter vector that is updated this step (frozen layers are left out). */
 export interface Range {
   readonly start: number

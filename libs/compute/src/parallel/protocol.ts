@@ -1,8 +1,5 @@
-import type { ComputeSettings } from "@tomoprior/core"
-import type { BackendInfo } from "../backend/init.ts"
-import type { CheckpointMetadata } from "../checkpoint/checkpoint.ts"
-import type { AdamOptions } from "./adam.ts"
-import type { FlatTensor, PartitionInput, TrainerState } from "./replica.ts"
+import type { AdamOptions, Backend, BackendInfo, CheckpointMetadata, FlatTensor, TrainerState } from "@tomoprior/core"
+import type { PartitionInput } from "./replica.ts"
 
 /** Shared memory of one trainer; every worker holds views of the same buffers. */
 export interface SharedBuffers {
@@ -20,7 +17,8 @@ export interface WorkerSetup {
   readonly taskModule: string
   readonly taskConfig: unknown
   readonly seed: number
-  readonly backend: ComputeSettings["backend"]
+  /** Resolved by the main thread: workers start this backend, they do not choose one. */
+  readonly backend: Backend
   readonly optimizer: AdamOptions
   readonly profileMemory: boolean
 }
@@ -30,21 +28,6 @@ export interface StepRequest {
   readonly meta: unknown
   readonly targets: FlatTensor | undefined
   readonly lr: number | undefined
-}
-
-export interface MemoryReport {
-  readonly rank: number
-  readonly tensors: number
-  /** Bytes held by tfjs tensors now (between steps: weights and little else). */
-  readonly tfjsBytes: number
-  /**
-   * Peak tfjs bytes during the profiled steps (0 unless the trainer profiles memory). tfjs counts a
-   * tensor that shares another's data (clone, reshape) again, so this overstates; the wasm heap is
-   * what the process really holds.
-   */
-  readonly peakBytes: number
-  /** Size of the wasm heap (it never shrinks; 0 on other backends). */
-  readonly wasmHeapBytes: number
 }
 
 export type Request =

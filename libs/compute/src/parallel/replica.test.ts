@@ -5,9 +5,17 @@ import "@tensorflow/tfjs-backend-cpu"
 import { encoderPrefix } from "../models/zoo.ts"
 import rankingTask from "./tasks/ranking.ts"
 import { Replica } from "./replica.ts"
-import type { BackendInfo } from "../backend/init.ts"
+import type { BackendInfo } from "@tomoprior/core"
 
-const backend: BackendInfo = { backend: "cpu", requested: "cpu", reason: "test", threads: 1, version: tf.version_core, kernels: [] }
+const backend: BackendInfo = {
+  backend: "cpu",
+  requested: "cpu",
+  reason: "test",
+  threads: 1,
+  version: tf.version_core,
+  kernels: [],
+  summary: "cpu"
+}
 
 it("frozen layers keep their weights and thaw into the same parameter layout", async () => {
   await tf.setBackend("cpu")

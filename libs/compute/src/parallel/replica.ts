@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type * as tfl from "@tensorflow/tfjs-layers"
 import { BatchNorm, batchNormLayers } from "../models/batch-norm.ts"
-import { Adam, type AdamOptions, type Range } from "./adam.ts"
+import type { AdamOptions, FlatTensor, TrainerState } from "@tomoprior/core"
+import { Adam, type Range } from "./adam.ts"
 import type { Partition, StepContext, Task } from "./task.ts"
 
 /** One partition's inputs as they travel between threads. */
@@ -9,24 +10,6 @@ export interface PartitionInput {
   readonly partition: Partition
   readonly data: Float32Array
   readonly shape: readonly [number, number, number, number]
-}
-
-export interface FlatTensor {
-  readonly data: Float32Array
-  readonly shape: ReadonlyArray<number>
-}
-
-/** Everything needed to continue training exactly: weights, Adam moments, BN statistics, step. */
-export interface TrainerState {
-  readonly step: number
-  readonly names: ReadonlyArray<string>
-  readonly shapes: ReadonlyArray<ReadonlyArray<number>>
-  readonly weights: Float32Array
-  readonly m: Float32Array
-  readonly v: Float32Array
-  /** Moving mean then moving variance of each BatchNorm layer, in `bnNames` order. */
-  readonly batchNorm: Float32Array
-  readonly bnNames: ReadonlyArray<string>
 }
 
 /**

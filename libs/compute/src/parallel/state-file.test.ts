@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit } from "effect"
 import { readTrainerState, writeTrainerState } from "./state-file.ts"
-import type { TrainerState } from "./replica.ts"
+import type { TrainerState } from "@tomoprior/core"
 
 const state: TrainerState = {
   step: 42,

@@ -1,7 +1,6 @@
 import { readFile, rename, writeFile } from "node:fs/promises"
 import { Effect, Schema } from "effect"
-import { TrainerError } from "./errors.ts"
-import type { TrainerState } from "./replica.ts"
+import { TrainerError, type TrainerState } from "@tomoprior/core"
 
 const Header = Schema.Struct({
   format: Schema.Literal("tomoprior-trainer-state-1"),

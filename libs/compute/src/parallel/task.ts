@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs-core"
 import type * as tfl from "@tensorflow/tfjs-layers"
-import type { BackendInfo } from "../backend/init.ts"
+import type { BackendInfo } from "@tomoprior/core"
 
 /** Which slice of the batch a forward call sees. */
 export interface Partition {

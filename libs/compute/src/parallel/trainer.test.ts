@@ -7,9 +7,9 @@ import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
 import { Effect, Exit, type Scope } from "effect"
 import { loadCheckpoint } from "../checkpoint/checkpoint.ts"
-import { makeTrainer, type Batch, type TrainerOptions } from "./trainer.ts"
+import { makeTrainer, type TrainerSetup } from "./trainer.ts"
 import { rankingTask, segmentationTask } from "./tasks/index.ts"
-import { TrainerError } from "./errors.ts"
+import { type Batch, TrainerError } from "@tomoprior/core"
 
 const size = 16
 const n = 8
@@ -24,7 +24,7 @@ const rankingBatch = (seed: number): Batch => {
   return { inputs, shape: [n, size, size, 1], meta: { positions } }
 }
 
-const rankingOptions = (threads: number): TrainerOptions => ({
+const rankingOptions = (threads: number): TrainerSetup => ({
   task: { module: rankingTask, config: { width: 0.25, depth: 1, inputSize: size, margin: 0.2 } },
   compute: { backend: "wasm", threads },
   partitions: 2,

@@ -1,66 +1,25 @@
 import { availableParallelism } from "node:os"
 import type { Worker } from "node:worker_threads"
-import type { ComputeSettings } from "@tomoprior/core"
+import {
+  type Batch,
+  type ComputeSettings,
+  type FlatTensor,
+  type MemoryReport,
+  type StepResult,
+  type Trainer,
+  TrainerError,
+  type TrainerOptions,
+  type TrainerState
+} from "@tomoprior/core"
 import { Effect, type Scope } from "effect"
-import type { BackendInfo } from "../backend/init.ts"
 import { spawnTsWorker } from "../backend/workers.ts"
-import type { CheckpointMetadata } from "../checkpoint/checkpoint.ts"
-import type { AdamOptions } from "./adam.ts"
-import { TrainerError } from "./errors.ts"
-import { partitionsOf, type InitReply, type MemoryReport, type Request, type Reply, type StepReply, type WorkerSetup } from "./protocol.ts"
-import { concatFloats, stateMismatch, type FlatTensor, type PartitionInput, type TrainerState } from "./replica.ts"
+import { partitionsOf, type InitReply, type Request, type Reply, type StepReply, type WorkerSetup } from "./protocol.ts"
+import { concatFloats, stateMismatch, type PartitionInput } from "./replica.ts"
 
-export interface TrainerOptions {
-  /** The task module (URL or path) and the JSON config its factory receives. */
-  readonly task: { readonly module: string | URL; readonly config: unknown }
+/** What `makeTrainer` needs beyond core's TrainerOptions: the backend (resolved, for workers) and thread count. */
+export type TrainerSetup = TrainerOptions & {
   /** Backend of every worker; `threads` workers (0 = one per core), capped at `partitions`. */
   readonly compute: ComputeSettings
-  /** Partitions per batch (ghost-BN groups); results do not depend on the thread count. Default 2. */
-  readonly partitions?: number
-  readonly optimizer?: AdamOptions
-  readonly seed?: number
-  /** Track peak tfjs bytes per step (tf.profile; costs a little time). */
-  readonly profileMemory?: boolean
-  /** Floats reserved for exchanging head outputs between workers (default 8 M = 32 MB). */
-  readonly exchangeFloats?: number
-  /** Samples per forward pass in `evaluate` (default 32). */
-  readonly evaluateBatch?: number
-}
-
-export interface Batch {
-  /** [N, H, W, C] slices, N divisible by the partition count. */
-  readonly inputs: Float32Array
-  readonly shape: readonly [number, number, number, number]
-  readonly meta?: unknown
-  /** Per-sample targets of the whole batch (e.g. label maps [N, H, W, K]). */
-  readonly targets?: FlatTensor
-  /** Learning rate for this step (schedules); default the optimizer's. */
-  readonly lr?: number
-}
-
-export interface StepResult {
-  readonly loss: number
-  /** Steps done so far (after this one). */
-  readonly step: number
-  /** Fingerprints of each worker's weights after the step: equal when replicas agree. */
-  readonly checksums: ReadonlyArray<number>
-}
-
-export type SaveMetadata = Omit<CheckpointMetadata, "backend" | "steps">
-
-export interface Trainer {
-  readonly threads: number
-  readonly partitions: number
-  readonly backend: BackendInfo
-  readonly paramCount: number
-  step(batch: Batch): Effect.Effect<StepResult, TrainerError>
-  /** Inference outputs of the task for [N, H, W, C] inputs, computed by all workers. */
-  evaluate(inputs: Float32Array, shape: readonly [number, number, number, number]): Effect.Effect<FlatTensor, TrainerError>
-  getState(): Effect.Effect<TrainerState, TrainerError>
-  setState(state: TrainerState): Effect.Effect<void, TrainerError>
-  /** Writes the task's model as a tfjs checkpoint; backend and step count are filled in. */
-  save(dir: string, metadata: SaveMetadata): Effect.Effect<void, TrainerError>
-  memory(): Effect.Effect<ReadonlyArray<MemoryReport>, TrainerError>
 }
 
 const workerEntry = new URL("./worker.ts", import.meta.url)
@@ -120,7 +79,7 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
  * worker applies the same Adam update, so replicas stay identical. Scoped: the workers stop when
  * the scope closes.
  */
-export const makeTrainer = (options: TrainerOptions): Effect.Effect<Trainer, TrainerError, Scope.Scope> =>
+export const makeTrainer = (options: TrainerSetup): Effect.Effect<Trainer, TrainerError, Scope.Scope> =>
   Effect.gen(function* () {
     const partitions = options.partitions ?? 2
     const wanted = options.compute.threads === 0 ? availableParallelism() : options.compute.threads

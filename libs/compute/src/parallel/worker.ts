@@ -1,12 +1,12 @@
 import { parentPort, workerData } from "node:worker_threads"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import { initBackendAsync, type BackendInfo } from "../backend/init.ts"
+import type { BackendInfo, MemoryReport } from "@tomoprior/core"
+import { initBackendAsync } from "../backend/init.ts"
 import { saveCheckpoint } from "../checkpoint/checkpoint.ts"
 import {
   barrier,
   type InitReply,
-  type MemoryReport,
   type Request,
   type SharedBuffers,
   type StepReply,
@@ -39,7 +39,7 @@ const ready = (): { replica: Replica; shared: Attached } => {
 }
 
 const init = async (): Promise<InitReply> => {
-  backend = await initBackendAsync({ backend: setup.backend, threads: 1 }, { log: setup.rank === 0 ? undefined : () => {} })
+  backend = await initBackendAsync({ backend: setup.backend }, { log: setup.rank === 0 ? undefined : () => {} })
   const module = (await import(setup.taskModule)) as { default?: TaskFactory }
   if (typeof module.default !== "function")
     throw new Error(`task module ${setup.taskModule} has no default export (a defineTask(...) factory)`)

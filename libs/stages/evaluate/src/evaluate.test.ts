@@ -68,7 +68,7 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
   // the "model" thresholds the image
   const predict = (slices: ReadonlyArray<Float32Array>) => {
     batches.push(slices.length)
-    return slices.map((s) => Uint8Array.from(s, (v) => (v > 0.5 ? 1 : 0)))
+    return Effect.succeed(slices.map((s) => Uint8Array.from(s, (v) => (v > 0.5 ? 1 : 0))))
   }
   const r = await Effect.runPromise(evaluateSegmenter(segmenter, volumes, predict, 2))
   assert.deepEqual(r.slices, { interpolation: 2, extrapolation: 2 })
@@ -94,7 +94,7 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
   )
 })
 
-test("what predict throws is the failure; an interrupt between batches stops inference there", async () => {
+test("what predict fails with is the failure; an interrupt between batches stops inference there", async () => {
   const volumes = new Map([
     [
       "a",
@@ -128,16 +128,7 @@ test("what predict throws is the failure; an interrupt between batches stops inf
     ]
   ])
   const broken = new Error("model exploded")
-  const failed = await Effect.runPromiseExit(
-    evaluateSegmenter(
-      segmenter,
-      volumes,
-      () => {
-        throw broken
-      },
-      1
-    )
-  )
+  const failed = await Effect.runPromiseExit(evaluateSegmenter(segmenter, volumes, () => Effect.fail(broken), 1))
   assert.ok(failed._tag === "Failure" && failed.cause.reasons.some((r) => r._tag === "Fail" && r.error === broken))
 
   let calls = 0
@@ -147,11 +138,12 @@ test("what predict throws is the failure; an interrupt between batches stops inf
     evaluateSegmenter(
       segmenter,
       volumes,
-      (slices) => {
-        calls += 1
-        firstCall()
-        return slices.map(() => new Uint8Array(4))
-      },
+      (slices) =>
+        Effect.sync(() => {
+          calls += 1
+          firstCall()
+          return slices.map(() => new Uint8Array(4))
+        }),
       1
     )
   )

@@ -12,7 +12,11 @@ export interface LabeledVolume {
 }
 
 /** Class ids per pixel for a batch of height × width slices, in the slices' own size. */
-export type Predict = (slices: ReadonlyArray<Float32Array>, height: number, width: number) => ReadonlyArray<ArrayLike<number>>
+export type Predict<E> = (
+  slices: ReadonlyArray<Float32Array>,
+  height: number,
+  width: number
+) => Effect.Effect<ReadonlyArray<ArrayLike<number>>, E>
 
 export type Split = MetricRow["split"]
 
@@ -58,15 +62,15 @@ const foregroundCount = (labels: ArrayLike<number>): number => {
 
 /**
  * Scores one segmenter on both splits, pooling confusion counts over every slice of a split.
- * Slices go through `predict` in batches of `batchSize`. Whatever reading or predicting throws is
- * the failure, as thrown.
+ * Slices go through `predict` in batches of `batchSize`. What `predict` fails with, or reading a
+ * slice throws, is the failure.
  */
-export const evaluateSegmenter = (
+export const evaluateSegmenter = <E>(
   seg: SegmenterIndex,
   volumes: ReadonlyMap<string, LabeledVolume>,
-  predict: Predict,
+  predict: Predict<E>,
   batchSize: number
-): Effect.Effect<SegmenterEvaluation, unknown> =>
+): Effect.Effect<SegmenterEvaluation, E | unknown> =>
   Effect.gen(function* () {
     const depthOf = (id: string) => volumes.get(id)!.dims[0]
     const confusion = { interpolation: emptyConfusion(seg.numClasses), extrapolation: emptyConfusion(seg.numClasses) }
@@ -79,13 +83,8 @@ export const evaluateSegmenter = (
         // interrupt a large VolumeSet here instead of after every segmenter is done.
         yield* Effect.sleep(0)
         const zs = part.slices.slice(start, start + batchSize)
-        const { images, predicted } = yield* Effect.try({
-          try: () => {
-            const images = zs.map((z) => volume.readSlice(z).slice())
-            return { images, predicted: predict(images, volume.dims[1], volume.dims[2]) }
-          },
-          catch: (e) => e
-        })
+        const images = yield* Effect.try({ try: () => zs.map((z) => volume.readSlice(z).slice()), catch: (e) => e })
+        const predicted = yield* predict(images, volume.dims[1], volume.dims[2])
         zs.forEach((z, i) => {
           const truth = Uint8Array.from(volume.readLabelSlice(z))
           accumulate(confusion[part.split], truth, predicted[i])

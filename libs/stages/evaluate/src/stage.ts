@@ -1,17 +1,18 @@
 import { Effect, Schema } from "effect"
-import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
+  BackendUnavailable,
+  Compute,
+  type ComputeError,
   defineStage,
   INDEX_FILE,
   InputError,
   type MetricRow,
-  type MetricsIndex,
-  readArtifactIndex,
   type SegmentationExample,
-  SegmenterIndex,
+  type SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
+import { openVolume, resolveVolumeSet } from "@tomoprior/volume"
 import { evaluateSegmenter, type LabeledVolume, type Predict } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
 import { summarize, toCsv } from "./summary.ts"
@@ -41,17 +42,16 @@ export const evaluateStage = defineStage({
     Effect.gen(function* () {
       const batchSize = ctx.params.batchSize ?? 16
       const drawExamples = ctx.params.examples ?? true
-      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
-      const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
-      const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
-      const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
+      const compute = yield* Compute
+      const backend = yield* compute.backend
+      yield* ctx.log(backend.summary)
       yield* ctx.provenance({ backend: backend.backend, tfjs: backend.version })
 
-      const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
+      const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
       const handles = new Map<string, LabeledVolume>()
       for (const v of set.volumes) {
         if (!v.entry.hasLabels) continue
-        const h = yield* volume.openVolume(v.dir)
+        const h = yield* openVolume(v.dir)
         handles.set(v.entry.id, {
           id: v.entry.id,
           dims: h.header.dims,
@@ -60,15 +60,12 @@ export const evaluateStage = defineStage({
         })
       }
 
-      const segmenters = yield* Effect.forEach(ctx.inputs.segmenters, (ref) =>
-        Effect.map(readArtifactIndex(ref.dir, "Segmenter", SegmenterIndex), (index) => ({ ref, index }))
-      )
+      const segmenters = yield* Effect.forEach(ctx.inputs.segmenters, (ref) => Effect.map(ctx.readIndex(ref), (index) => ({ ref, index })))
       const lowestSeed = new Map<string, number>()
       for (const { index } of segmenters) lowestSeed.set(groupKey(index), Math.min(index.seed, lowestSeed.get(groupKey(index)) ?? Infinity))
 
       const rows: Array<MetricRow> = []
       const examples: Array<SegmentationExample> = []
-      const out = ctx.outputs.metrics
       for (const [n, { ref, index }] of segmenters.entries()) {
         const missing = [...index.trainVolumes, ...index.heldOutVolumes].filter((id) => !handles.has(id))
         if (missing.length > 0) {
@@ -77,36 +74,30 @@ export const evaluateStage = defineStage({
             problem: `segmenter ${ref.producer} was trained on volumes ${missing.join(", ")}, which this VolumeSet lacks or has without labels`
           })
         }
-        const { model } = yield* compute
-          .loadCheckpoint(join(ref.dir, index.model))
-          .pipe(Effect.mapError((e) => new InputError({ file: join(ref.dir, index.model), problem: e.message })))
-        // The model sees inputSize² slices; its logits are resized back so scores use the stored labels.
-        const predict: Predict = (slices, H, W) =>
-          tf.tidy(() => {
-            const pixels = new Float32Array(slices.length * H * W)
-            slices.forEach((s, i) => pixels.set(s, i * H * W))
-            const batch = tf.tensor4d(pixels, [slices.length, H, W, 1])
-            const input =
-              H === index.inputSize && W === index.inputSize ? batch : tf.image.resizeBilinear(batch, [index.inputSize, index.inputSize])
-            let logits = model.predict(input) as typeof batch
-            if (H !== index.inputSize || W !== index.inputSize) logits = tf.image.resizeBilinear(logits, [H, W])
-            const classes = tf.argMax(logits, -1).dataSync()
-            return slices.map((_, i) => Uint8Array.from(classes.subarray(i * H * W, (i + 1) * H * W)))
+        const modelDir = join(ref.dir, index.model)
+        const result = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const model = yield* compute
+              .segmentationModel(modelDir, index.inputSize)
+              .pipe(Effect.mapError((e) => (e._tag === "CheckpointError" ? new InputError({ file: modelDir, problem: e.message }) : e)))
+            const predict: Predict<ComputeError> = (slices, height, width) =>
+              Effect.map(model.classes({ data: concatSlices(slices, height * width), count: slices.length, height, width }), (classes) =>
+                slices.map((_, i) => classes.subarray(i * height * width, (i + 1) * height * width))
+              )
+            return yield* evaluateSegmenter(index, handles, predict, batchSize)
           })
-        const result = yield* evaluateSegmenter(index, handles, predict, batchSize).pipe(
+        ).pipe(
           Effect.mapError((e) =>
-            e instanceof InputError
+            e instanceof InputError || e instanceof BackendUnavailable
               ? e
               : new StageFailure({ stage: ctx.stageId, reason: `inference failed for ${ref.producer}: ${String(e)}`, cause: e })
           )
         )
-        model.dispose()
         rows.push(...result.rows)
         if (drawExamples && lowestSeed.get(groupKey(index)) === index.seed) {
           for (const e of result.examples) {
             const png = `examples/${examples.length}.png`
-            yield* Effect.promise(() => mkdir(join(out, "examples"), { recursive: true }))
-            yield* Effect.promise(() => writeFile(join(out, png), overlayPng(e.image, e.truth, e.predicted, e.height, e.width)))
+            yield* ctx.writeFile("metrics", png, overlayPng(e.image, e.truth, e.predicted, e.height, e.width))
             examples.push({
               pretraining: index.pretraining,
               fraction: index.fraction,
@@ -126,8 +117,14 @@ export const evaluateStage = defineStage({
           message: `${index.pretraining} ${index.fraction ?? `every ${index.everyK}`} seed ${index.seed}`
         })
       }
-      const metrics: MetricsIndex = { kind: "Metrics", rows, summary: summarize(rows), examples, csv: "metrics.csv" }
-      yield* Effect.promise(() => writeFile(join(out, "metrics.csv"), toCsv(rows, CSV_COLUMNS)))
-      yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(metrics, null, 1)))
+      yield* ctx.writeFile("metrics", "metrics.csv", toCsv(rows, CSV_COLUMNS))
+      yield* ctx.writeIndex("metrics", { kind: "Metrics", rows, summary: summarize(rows), examples, csv: "metrics.csv" })
     }).pipe(Effect.scoped)
 })
+
+/** One Float32Array of same-size slices, in order. */
+const concatSlices = (slices: ReadonlyArray<Float32Array>, pixels: number): Float32Array => {
+  const out = new Float32Array(slices.length * pixels)
+  slices.forEach((s, i) => out.set(s, i * pixels))
+  return out
+}

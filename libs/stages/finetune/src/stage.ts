@@ -1,20 +1,14 @@
 import { Effect, Schema } from "effect"
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import {
-  defineStage,
-  EncoderIndex,
-  type EpochRecord,
-  INDEX_FILE,
-  InputError,
-  readArtifactIndex,
-  type SegmenterIndex,
-  StageFailure
-} from "@tomoprior/core"
+import { Compute, defineStage, type EpochRecord, INDEX_FILE, InputError, StageFailure } from "@tomoprior/core"
+import { openVolume, resolveVolumeSet, type VolumeHandle } from "@tomoprior/volume"
 import { asSelections, batchSampler, type Budget, selectSlices, splitVolumes } from "./selection.ts"
 import type { SegmentationTaskConfig } from "./task.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/** The model zoo's encoder, which the random-init baseline uses (an Encoder input names its own). */
+const DEFAULT_ARCHITECTURE = "ref-resnet"
 
 export const FinetuneParams = Schema.Struct({
   /** Share of the annotated training slices to label (0.005 … 1); default 1 unless everyK is set. */
@@ -61,13 +55,9 @@ export const finetuneStage = defineStage({
       const seed = p.seed ?? 0
       const steps = p.steps ?? 300
       const logEvery = p.logEvery ?? 10
-      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
-      const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
-      const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
-      // tfjs here only resizes the chosen slices; training runs in the trainer's workers
-      yield* compute.initBackend(ctx.compute, { log: () => {} })
+      const compute = yield* Compute
 
-      const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
+      const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
       const labeled = set.volumes.filter((v) => v.entry.hasLabels)
       const setFile = join(ctx.inputs.volumes.dir, INDEX_FILE)
       if (labeled.length === 0)
@@ -76,8 +66,8 @@ export const finetuneStage = defineStage({
         labeled.map((v) => v.entry.id),
         p.heldOut ?? 2
       )
-      const handles = new Map<string, import("@tomoprior/volume").VolumeHandle>()
-      for (const v of labeled) handles.set(v.entry.id, yield* volume.openVolume(v.dir))
+      const handles = new Map<string, VolumeHandle>()
+      for (const v of labeled) handles.set(v.entry.id, yield* openVolume(v.dir))
       const [, H, W] = handles.get(split.train[0])!.header.dims
       const odd = [...handles].find(([, h]) => h.header.dims[1] !== H || h.header.dims[2] !== W)
       if (odd) {
@@ -100,51 +90,52 @@ export const finetuneStage = defineStage({
       // the encoder's checkpoint fixes width, depth and input size; the baseline takes them from params
       let pretraining = "none"
       let encoderCheckpoint: string | null = null
-      let spec = { width: p.width ?? 1, depth: 1, inputSize: p.inputSize ?? H }
+      let spec = { architecture: DEFAULT_ARCHITECTURE, width: p.width ?? 1, depth: 1, inputSize: p.inputSize ?? H }
       const encoderRef = ctx.inputs.encoder
       if (encoderRef) {
-        const enc = yield* readArtifactIndex(encoderRef.dir, "Encoder", EncoderIndex)
+        const enc = yield* ctx.readIndex(encoderRef)
         const checkpoint = join(encoderRef.dir, enc.model)
         const meta = yield* compute
-          .readCheckpointMetadata(checkpoint)
+          .checkpointMetadata(checkpoint)
           .pipe(Effect.mapError((e) => new InputError({ file: checkpoint, problem: e.message })))
         encoderCheckpoint = checkpoint
         pretraining = enc.method
-        spec = { width: meta.width, depth: meta.depth ?? 1, inputSize: enc.inputSize }
+        spec = { architecture: meta.architecture, width: meta.width, depth: meta.depth ?? 1, inputSize: enc.inputSize }
       }
       const size = spec.inputSize
 
       // the chosen slices, resized to the model's input (bilinear images, nearest labels)
       const n = chosen.length
       const pixels = new Float32Array(n * H * W)
-      const classes = new Int32Array(n * H * W)
+      const classes = new Float32Array(n * H * W)
       chosen.forEach((s, i) => {
         const h = handles.get(s.volume)!
         pixels.set(h.readSlice(s.slice), i * H * W)
         classes.set(h.readLabelSlice(s.slice), i * H * W)
       })
-      const [images, labels] = tf.tidy(() => {
-        const img = tf.tensor4d(pixels, [n, H, W, 1])
-        const lab = tf.tensor4d(classes, [n, H, W, 1])
-        if (H === size && W === size) return [img.dataSync() as Float32Array, classes]
-        return [
-          tf.image.resizeBilinear(img, [size, size]).dataSync() as Float32Array,
-          Int32Array.from(tf.image.resizeNearestNeighbor(lab, [size, size]).dataSync())
-        ]
-      })
+      const resized = (data: Float32Array, method: "bilinear" | "nearest") =>
+        H === size && W === size ? Effect.succeed(data) : compute.resize({ data, count: n, height: H, width: W }, size, method)
+      const images = yield* resized(pixels, "bilinear")
+      const labels = yield* resized(classes, "nearest")
 
-      const config: SegmentationTaskConfig = { ...spec, numClasses, encoderCheckpoint, freezeEncoderSteps: p.freezeEncoderSteps ?? 0 }
+      const config: SegmentationTaskConfig = {
+        width: spec.width,
+        depth: spec.depth,
+        inputSize: size,
+        numClasses,
+        encoderCheckpoint,
+        freezeEncoderSteps: p.freezeEncoderSteps ?? 0
+      }
       const trainer = yield* compute
-        .makeTrainer({
+        .trainer({
           task: { module: new URL("./task.ts", import.meta.url), config },
-          compute: ctx.compute,
           partitions: 2,
           optimizer: { lr: p.learningRate ?? 1e-3 },
           seed
         })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot start training: ${e.message}`, cause: e })))
       yield* ctx.log(
-        `${compute.describeBackend(trainer.backend)}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`
+        `${trainer.backend.summary}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`
       )
 
       const batchSize = p.batchSize ?? 8
@@ -178,10 +169,9 @@ export const finetuneStage = defineStage({
         }
       }
 
-      const out = ctx.outputs.segmenter
-      const architecture = `${compute.defaultEncoderSpec.architecture}-unet`
+      const architecture = `${spec.architecture}-unet`
       yield* trainer
-        .save(join(out, "model"), {
+        .save(join(ctx.outputs.segmenter, "model"), {
           architecture,
           width: spec.width,
           depth: spec.depth,
@@ -190,7 +180,7 @@ export const finetuneStage = defineStage({
           settings: { pretraining, seed, ...budget }
         })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot save the model: ${e.message}`, cause: e })))
-      const index: SegmenterIndex = {
+      yield* ctx.writeIndex("segmenter", {
         kind: "Segmenter",
         pretraining,
         architecture,
@@ -205,8 +195,7 @@ export const finetuneStage = defineStage({
         trainVolumes: split.train,
         heldOutVolumes: split.heldOut,
         history
-      }
-      yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 1)))
+      })
       yield* ctx.provenance({ backend: trainer.backend.backend, workers: trainer.threads, seed, slices: n, pretraining })
       yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${seed}); final loss ${last.toFixed(4)}`)
     }).pipe(Effect.scoped)

@@ -9,7 +9,7 @@ import { segmentationLoss } from "./loss.ts"
 import type { SegmentationTaskConfig } from "./task.ts"
 
 test("segmentation loss: CE + (1 − soft Dice over present classes), hand-computed on one pixel", async () => {
-  await initBackendAsync({ backend: "wasm", threads: 1 }, { log: () => {} })
+  await initBackendAsync({ backend: "wasm" }, { log: () => {} })
   // logits (0, 0): p = (.5, .5), truth class 0 -> CE = ln 2
   // Dice class 0: (2·.5 + 1) / (.5 + 1 + 1) = 0.8; class 1 is absent from the truth: not averaged
   const loss = segmentationLoss(tf.zeros([1, 1, 1, 2]) as tf.Tensor4D, tf.tensor4d([1, 0], [1, 1, 1, 2]))
@@ -28,7 +28,7 @@ const stemKernel = (dir: string) =>
   )
 
 test("the task starts from the encoder, keeps it frozen for the first steps, then learns", async () => {
-  await initBackendAsync({ backend: "wasm", threads: 1 }, { log: () => {} })
+  await initBackendAsync({ backend: "wasm" }, { log: () => {} })
   const dir = tempDir()
   const encoderDir = join(dir, "encoder")
   const encoder = buildScoreModel({ ...defaultEncoderSpec, width: 0.25, inputSize: 16, seed: 9 })

@@ -9,7 +9,6 @@ import {
   phantomVolumeSeed,
   storeVolume,
   volumeEntry,
-  writeVolumeSetIndex,
   type VolumeSource
 } from "@tomoprior/volume"
 import { isGlob, matchGlob } from "./glob.ts"
@@ -137,7 +136,7 @@ export const ingest = defineStage({
           size: params.size,
           slices: params.slices
         })
-        yield* writeVolumeSetIndex(out, entries, params.labelNames ?? PHANTOM_LABELS)
+        yield* ctx.writeIndex("volumes", { kind: "VolumeSet", volumes: entries, labelNames: params.labelNames ?? PHANTOM_LABELS })
         return
       }
       const baseDir = ctx.pipelineDir ?? process.cwd()
@@ -170,6 +169,6 @@ export const ingest = defineStage({
         params.labelNames ??
         Object.fromEntries([...labelIds].sort((a, b) => a - b).map((l) => [String(l), l === 0 ? "background" : `label ${l}`]))
       yield* ctx.provenance({ source: params.source, labels: params.labels ?? null, files: pairs.length })
-      yield* writeVolumeSetIndex(out, entries, names)
+      yield* ctx.writeIndex("volumes", { kind: "VolumeSet", volumes: entries, labelNames: names })
     })
 })

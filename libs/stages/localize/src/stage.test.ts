@@ -6,9 +6,10 @@ import { Effect, Schema } from "effect"
 import { LocalizationIndex } from "@tomoprior/core"
 import { runStageForTest } from "@tomoprior/testkit"
 import { tinyVolumeSet, untrainedEncoder } from "../../../../test/report/testing.ts"
+import { computeLayer } from "@tomoprior/compute"
 import { localizeStage } from "./stage.ts"
 
-const compute = { backend: "wasm", threads: 1 } as const
+const compute = computeLayer({ backend: "wasm", threads: 1 })
 
 test("localize aligns scans on a score model's pooled features and leaves no tensors behind", async () => {
   const volumes = await Effect.runPromise(tinyVolumeSet(3))

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { defineStage, EncoderIndex, INDEX_FILE, InputError, readArtifactIndex, StageFailure } from "@tomoprior/core"
+import { Compute, defineStage, InputError, StageFailure } from "@tomoprior/core"
+import { openVolume, resolveVolumeSet, type VolumeHandle } from "@tomoprior/volume"
 import { analyze, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyze.ts"
 
 export const localizeStage = defineStage({
@@ -28,81 +28,53 @@ export const localizeStage = defineStage({
   run: (ctx) =>
     Effect.gen(function* () {
       const batchSize = ctx.params.batchSize ?? 32
-      const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
-      const volume = yield* Effect.promise(() => import("@tomoprior/volume"))
-      const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
-      const backend = yield* compute.initBackend(ctx.compute, { log: () => {} })
+      const compute = yield* Compute
+      const backend = yield* compute.backend
+      yield* ctx.log(backend.summary)
 
-      const enc = yield* readArtifactIndex(ctx.inputs.encoder.dir, "Encoder", EncoderIndex)
+      const enc = yield* ctx.readIndex(ctx.inputs.encoder)
       const modelDir = join(ctx.inputs.encoder.dir, enc.model)
-      const { model } = yield* compute
-        .loadCheckpoint(modelDir)
-        .pipe(Effect.mapError((e) => new InputError({ file: modelDir, problem: e.message })))
-      const outShape = model.outputs[0].shape
-      const hasScore = outShape[outShape.length - 1] === 1
-      const size = enc.inputSize
-      // A score head reads the encoder's features; averaged over space they describe a slice far
-      // better than its one score, so the multi-reference localizer aligns scans on them.
-      const tfl = yield* Effect.promise(() => import("@tensorflow/tfjs-layers"))
-      const scoreMap = hasScore ? model.layers.find((l) => l.name === compute.scoreMapLayer) : undefined
-      const pooled =
-        scoreMap && (tfl.layers.globalAveragePooling2d({}).apply(scoreMap.input) as import("@tensorflow/tfjs-layers").SymbolicTensor)
-      const net = pooled ? tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], pooled] }) : model
+      const model = yield* compute
+        .encoderModel(modelDir, enc.inputSize)
+        .pipe(Effect.mapError((e) => (e._tag === "CheckpointError" ? new InputError({ file: modelDir, problem: e.message }) : e)))
+      const hasScore = model.outputSize === 1
 
-      const set = yield* volume.readVolumeSet(ctx.inputs.volumes.dir)
+      const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
       const outputs: Array<Array<Float32Array>> = []
-      const features: Array<Array<Float32Array>> = []
+      const features: Array<Array<Float32Array> | undefined> = []
       const organs: Array<ReadonlyMap<number, readonly [number, number]>> = []
       for (const [n, v] of set.volumes.entries()) {
-        const h = yield* volume.openVolume(v.dir)
+        const h = yield* openVolume(v.dir)
         const [Z, H, W] = h.header.dims
         const perSlice: Array<Float32Array> = []
         const featuresPerSlice: Array<Float32Array> = []
         for (let start = 0; start < Z; start += batchSize) {
           const zs = Array.from({ length: Math.min(batchSize, Z - start) }, (_, i) => start + i)
-          const out = yield* Effect.try({
-            try: () =>
-              tf.tidy(() => {
-                const pixels = new Float32Array(zs.length * H * W)
-                zs.forEach((z, i) => pixels.set(h.readSlice(z), i * H * W))
-                const batch = tf.tensor4d(pixels, [zs.length, H, W, 1])
-                const input = H === size && W === size ? batch : tf.image.resizeBilinear(batch, [size, size])
-                const ys = [net.predict(input)].flat() as Array<import("@tensorflow/tfjs-core").Tensor2D>
-                return ys.map((y) => {
-                  const d = y.shape[1]
-                  const values = y.dataSync()
-                  return zs.map((_, i) => values.slice(i * d, (i + 1) * d) as Float32Array)
-                })
-              }),
-            catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `scoring ${v.entry.id} failed: ${String(e)}`, cause: e })
-          })
-          perSlice.push(...out[0])
-          featuresPerSlice.push(...(out[1] ?? out[0]))
+          const data = new Float32Array(zs.length * H * W)
+          zs.forEach((z, i) => data.set(h.readSlice(z), i * H * W))
+          const encoded = yield* model
+            .encode({ data, count: zs.length, height: H, width: W })
+            .pipe(
+              Effect.mapError(
+                (e) => new StageFailure({ stage: ctx.stageId, reason: `scoring ${v.entry.id} failed: ${e.reason}`, cause: e })
+              )
+            )
+          perSlice.push(...encoded.outputs)
+          if (encoded.features) featuresPerSlice.push(...encoded.features)
         }
         outputs.push(perSlice)
-        features.push(featuresPerSlice)
-        const presence = new Map<number, Array<boolean>>()
-        if (h.header.hasLabels) {
-          for (const label of h.header.labelIds.filter((l) => l !== 0)) presence.set(label, new Array<boolean>(Z).fill(false))
-          for (let z = 0; z < Z; z++) {
-            const labels = h.readLabelSlice(z)
-            for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) presence.get(labels[i])![z] = true
-          }
-        }
-        organs.push(organIntervals(presence))
+        features.push(featuresPerSlice.length > 0 ? featuresPerSlice : undefined)
+        organs.push(organIntervals(labelPresence(h)))
         yield* ctx.progress({ done: n + 1, total: set.volumes.length, unit: "volumes" })
       }
-      model.dispose()
       const scores = hasScore ? outputs.map((vol) => vol.map((e) => e[0])) : firstPrincipalComponent(outputs)
       const method = hasScore ? enc.method : `${enc.method} (PC1 of embeddings)`
       if (!hasScore) yield* ctx.log(`${enc.method} has no score head: scoring slices by the first principal component of their embeddings`)
-      const scored: Array<ScoredVolume> = set.volumes.map((v, i) => ({
-        id: v.entry.id,
-        scores: scores[i],
-        organs: organs[i],
+      const scored: Array<ScoredVolume> = set.volumes.map((v, i) => {
         // a score model without the known score-map layer gives its score only: align on scores
-        ...(hasScore && !pooled ? {} : { features: features[i] })
-      }))
+        const described = hasScore ? features[i] : outputs[i]
+        return { id: v.entry.id, scores: scores[i], organs: organs[i], ...(described ? { features: described } : {}) }
+      })
       const index = analyze(scored, {
         method,
         labelNames: set.index.labelNames,
@@ -115,7 +87,20 @@ export const localizeStage = defineStage({
       for (const row of index.summary ?? []) {
         if (row.labelId === null) yield* ctx.log(`interval IoU, ${row.name}: ${row.localizer} ${row.meanIoU.toFixed(3)}`)
       }
-      yield* Effect.promise(() => writeFile(join(ctx.outputs.localization, INDEX_FILE), JSON.stringify(index, null, 1)))
+      yield* ctx.writeIndex("localization", index)
       yield* ctx.provenance({ backend: backend.backend, scoring: hasScore ? "score head" : "pc1" })
     }).pipe(Effect.scoped)
 })
+
+/** Which slices each foreground label appears on (empty for a volume without labels). */
+const labelPresence = (h: VolumeHandle): Map<number, Array<boolean>> => {
+  const presence = new Map<number, Array<boolean>>()
+  if (!h.header.hasLabels) return presence
+  const Z = h.header.dims[0]
+  for (const label of h.header.labelIds.filter((l) => l !== 0)) presence.set(label, new Array<boolean>(Z).fill(false))
+  for (let z = 0; z < Z; z++) {
+    const labels = h.readLabelSlice(z)
+    for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) presence.get(labels[i])![z] = true
+  }
+  return presence
+}

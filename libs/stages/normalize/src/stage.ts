@@ -1,15 +1,7 @@
 import { Effect, Schema } from "effect"
 import { join } from "node:path"
 import { defineStage, StageFailure, type VolumeEntry, withDefault } from "@tomoprior/core"
-import {
-  openVolume,
-  readVolumeSet,
-  volumeEntry,
-  writeVolume,
-  writeVolumeSetIndex,
-  type LabelArray,
-  type VolumeHandle
-} from "@tomoprior/volume"
+import { openVolume, resolveVolumeSet, volumeEntry, writeVolume, type LabelArray, type VolumeHandle } from "@tomoprior/volume"
 import { bilinear, linearTable, nearest, nearestTable, resampledAffine } from "./resample.ts"
 
 const Percent = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
@@ -91,7 +83,7 @@ export const normalize = defineStage({
           reason: "both window and percentiles are given",
           hint: "choose one way to clip"
         })
-      const set = yield* readVolumeSet(ctx.inputs.volumes.dir)
+      const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
       const out = ctx.outputs.volumes
       const entries: Array<VolumeEntry> = []
       const ranges: Record<string, unknown> = {}
@@ -176,6 +168,6 @@ export const normalize = defineStage({
       }
       yield* ctx.progress({ done: set.volumes.length, total: set.volumes.length, unit: "volumes" })
       yield* ctx.provenance({ ranges })
-      yield* writeVolumeSetIndex(out, entries, set.index.labelNames)
+      yield* ctx.writeIndex("volumes", { kind: "VolumeSet", volumes: entries, labelNames: set.index.labelNames })
     })
 })

@@ -1,25 +1,6 @@
 import { Effect, Schema } from "effect"
-import { readFile, writeFile } from "node:fs/promises"
-import { join } from "node:path"
-import {
-  type ArtifactRef,
-  defineStage,
-  EncoderIndex,
-  INDEX_FILE,
-  InputError,
-  LocalizationIndex,
-  MetricsIndex,
-  readArtifactIndex,
-  type ReportIndex,
-  SegmenterIndex,
-  StageFailure
-} from "@tomoprior/core"
+import { type ArtifactKind, type ArtifactRef, defineStage, type IndexOf, type InputError, StageFailure } from "@tomoprior/core"
 import { buildReport, iouTextTable, localizationTextLines } from "./build.ts"
-
-const readAll = <S extends Schema.Codec<any, any, never, never>>(refs: ReadonlyArray<ArtifactRef>, schema: S) =>
-  Effect.forEach(refs, (r) =>
-    Effect.map(readArtifactIndex(r.dir, r.kind, schema), (index) => ({ producer: r.producer, index: index as S["Type"] }))
-  )
 
 export const reportStage = defineStage({
   name: "report",
@@ -37,31 +18,25 @@ export const reportStage = defineStage({
   resources: { cpu: 1 },
   run: (ctx) =>
     Effect.gen(function* () {
-      const encoders = yield* readAll(ctx.inputs.encoders ?? [], EncoderIndex)
-      const segmenters = yield* readAll(ctx.inputs.segmenters ?? [], SegmenterIndex)
-      const metrics = yield* readAll(ctx.inputs.metrics ?? [], MetricsIndex)
-      const localizations = yield* readAll(ctx.inputs.localizations ?? [], LocalizationIndex)
+      const readAll = <K extends ArtifactKind>(refs: ReadonlyArray<ArtifactRef<K>> = []) =>
+        Effect.forEach(refs, (r): Effect.Effect<{ producer: string; index: IndexOf<K> }, InputError> =>
+          Effect.map(ctx.readIndex(r), (index) => ({ producer: r.producer, index }))
+        )
+      const encoders = yield* readAll(ctx.inputs.encoders)
+      const segmenters = yield* readAll(ctx.inputs.segmenters)
+      const metrics = yield* readAll(ctx.inputs.metrics)
+      const localizations = yield* readAll(ctx.inputs.localizations)
       const images = new Map<string, Uint8Array>()
-      for (const [i, m] of metrics.entries()) {
-        const dir = (ctx.inputs.metrics ?? [])[i].dir
-        for (const e of m.index.examples ?? []) {
-          const file = join(dir, e.png)
-          const bytes = yield* Effect.tryPromise({
-            try: () => readFile(file),
-            catch: (err) => new InputError({ file, problem: `example image listed in the Metrics index is unreadable: ${String(err)}` })
-          })
-          images.set(`${m.producer}/${e.png}`, bytes)
-        }
-      }
+      for (const [i, m] of metrics.entries())
+        for (const e of m.index.examples ?? [])
+          images.set(`${m.producer}/${e.png}`, yield* ctx.readFile((ctx.inputs.metrics ?? [])[i], e.png))
       const title = ctx.params.title ?? `tomoprior report — ${ctx.pipeline}`
       const html = yield* Effect.tryPromise({
         try: () => buildReport({ title, encoders, segmenters, metrics, localizations, images }),
         catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `rendering the report failed: ${String(e)}`, cause: e })
       })
-      const out = ctx.outputs.report
-      const index: ReportIndex = { kind: "Report", html: "report.html" }
-      yield* Effect.promise(() => writeFile(join(out, "report.html"), html))
-      yield* Effect.promise(() => writeFile(join(out, INDEX_FILE), JSON.stringify(index, null, 2)))
+      yield* ctx.writeFile("report", "report.html", html)
+      yield* ctx.writeIndex("report", { kind: "Report", html: "report.html" })
       const table = iouTextTable(metrics.flatMap((m) => m.index.summary ?? []))
       if (table) yield* ctx.log(table)
       // One log line each: the CLI prefixes every log line with the stage name.

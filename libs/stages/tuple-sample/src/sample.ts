@@ -1,5 +1,6 @@
 import { makeRng, deriveSeed, type Rng } from "@tomoprior/augment"
 import type { TupleGroup } from "@tomoprior/core"
+import { Effect, Schema } from "effect"
 
 export type SamplingMode = "unique" | "even" | "aligned"
 export type Axis = "z" | "y" | "x"
@@ -19,7 +20,11 @@ export interface SamplingPlan {
 export type Depths = ReadonlyMap<string, number>
 
 /** A plan that cannot be drawn from these volumes; `problem` says what to change. */
-export class SamplingError extends Error {}
+export class SamplingError extends Schema.TaggedError<SamplingError>()("SamplingError", { problem: Schema.String }) {
+  override get message(): string {
+    return this.problem
+  }
+}
 
 /** Slots needed for B positions pairwise ≥ gap apart. */
 const span = (groupSize: number, gap: number): number => (groupSize - 1) * gap + 1
@@ -39,17 +44,18 @@ const gappedPositions = (rng: Rng, depth: number, groupSize: number, gap: number
   return [...chosen].sort((a, b) => a - b).map((p, i) => p + i * (gap - 1))
 }
 
-export const validatePlan = (plan: SamplingPlan, depths: Depths): void => {
-  if (depths.size === 0) throw new SamplingError("no training volumes: lower `validation` or add volumes")
-  if (plan.mode === "even") return
+/** Why the plan cannot be drawn from these volumes, or undefined when it can. */
+export const planProblem = (plan: SamplingPlan, depths: Depths): string | undefined => {
+  if (depths.size === 0) return "no training volumes: lower `validation` or add volumes"
+  if (plan.mode === "even") return undefined
   const need = span(plan.groupSize, plan.minGap)
   const shortest = [...depths].reduce((a, b) => (b[1] < a[1] ? b : a))
-  if (shortest[1] < need)
-    throw new SamplingError(
-      `volume '${shortest[0]}' has ${shortest[1]} slices along the axis but mode '${plan.mode}' needs ` +
-        `${need} for groupSize ${plan.groupSize} with minGap ${plan.minGap}: lower groupSize or minGap, ` +
-        `or use mode 'even' (repeats allowed)`
-    )
+  if (shortest[1] >= need) return undefined
+  return (
+    `volume '${shortest[0]}' has ${shortest[1]} slices along the axis but mode '${plan.mode}' needs ` +
+    `${need} for groupSize ${plan.groupSize} with minGap ${plan.minGap}: lower groupSize or minGap, ` +
+    `or use mode 'even' (repeats allowed)`
+  )
 }
 
 const drawGroup = (rng: Rng, plan: SamplingPlan, ids: ReadonlyArray<string>, depths: Depths): TupleGroup => {
@@ -76,13 +82,16 @@ const drawGroup = (rng: Rng, plan: SamplingPlan, ids: ReadonlyArray<string>, dep
 }
 
 /** All epochs of groups; epoch e is drawn from its own stream so epochs do not depend on each other. */
-export const sampleEpochs = (plan: SamplingPlan, depths: Depths): Array<Array<TupleGroup>> => {
-  validatePlan(plan, depths)
+export const sampleEpochs = (plan: SamplingPlan, depths: Depths): Effect.Effect<Array<Array<TupleGroup>>, SamplingError> => {
+  const problem = planProblem(plan, depths)
+  if (problem !== undefined) return Effect.fail(new SamplingError({ problem }))
   const ids = [...depths.keys()].sort()
-  return Array.from({ length: plan.epochs }, (_, e) => {
-    const rng = makeRng(deriveSeed(plan.seed, 1, e))
-    return Array.from({ length: plan.groupsPerEpoch }, () => drawGroup(rng, plan, ids, depths))
-  })
+  return Effect.sync(() =>
+    Array.from({ length: plan.epochs }, (_, e) => {
+      const rng = makeRng(deriveSeed(plan.seed, 1, e))
+      return Array.from({ length: plan.groupsPerEpoch }, () => drawGroup(rng, plan, ids, depths))
+    })
+  )
 }
 
 /**
@@ -93,13 +102,18 @@ export const splitVolumes = (
   ids: ReadonlyArray<string>,
   validation: number,
   seed: number
-): { train: Array<string>; validation: Array<string> } => {
+): Effect.Effect<{ train: Array<string>; validation: Array<string> }, SamplingError> => {
   const count = validation < 1 ? (validation > 0 ? Math.max(1, Math.round(validation * ids.length)) : 0) : validation
-  if (!Number.isInteger(count)) throw new SamplingError(`validation ${validation}: give a fraction below 1 or a whole count of volumes`)
+  if (!Number.isInteger(count))
+    return Effect.fail(new SamplingError({ problem: `validation ${validation}: give a fraction below 1 or a whole count of volumes` }))
   if (count >= ids.length)
-    throw new SamplingError(`validation takes ${count} of ${ids.length} volumes and leaves none for training: lower \`validation\``)
+    return Effect.fail(
+      new SamplingError({
+        problem: `validation takes ${count} of ${ids.length} volumes and leaves none for training: lower \`validation\``
+      })
+    )
   const shuffled = makeRng(deriveSeed(seed, 2)).shuffle([...ids].sort())
-  return { validation: shuffled.slice(0, count).sort(), train: shuffled.slice(count).sort() }
+  return Effect.succeed({ validation: shuffled.slice(0, count).sort(), train: shuffled.slice(count).sort() })
 }
 
 /**

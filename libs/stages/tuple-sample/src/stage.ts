@@ -1,9 +1,8 @@
 import { Effect, Schema } from "effect"
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { defineStage, INDEX_FILE, readArtifactIndex, StageFailure, TupleSetIndex, VolumeSetIndex, withDefault } from "@tomoprior/core"
+import { defineStage, StageFailure, withDefault } from "@tomoprior/core"
 import { linkArtifactTree } from "@tomoprior/volume"
-import { axisIndex, sampleEpochs, SamplingError, splitVolumes } from "./sample.ts"
+import { axisIndex, sampleEpochs, type SamplingError, splitVolumes } from "./sample.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 export const TupleSampleParams = Schema.Struct({
@@ -33,26 +32,23 @@ export const tupleSample = defineStage({
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
-      const fail = (reason: string) => new StageFailure({ stage: ctx.stageId, reason })
-      const set = yield* readArtifactIndex(ctx.inputs.volumes.dir, "VolumeSet", VolumeSetIndex)
+      const fail = (e: SamplingError) => new StageFailure({ stage: ctx.stageId, reason: e.problem })
+      const set = yield* ctx.readIndex(ctx.inputs.volumes)
       if (p.mode === "even" && p.minGap > 1)
-        return yield* fail("mode 'even' allows repeated slices, so minGap must stay 1; use mode 'unique' for a gap")
-      const { train, validation } = yield* Effect.try({
-        try: () =>
-          splitVolumes(
-            set.volumes.map((v) => v.id),
-            p.validation,
-            p.seed
-          ),
-        catch: (e) => fail(e instanceof Error ? e.message : String(e))
-      })
+        return yield* new StageFailure({
+          stage: ctx.stageId,
+          reason: "mode 'even' allows repeated slices, so minGap must stay 1; use mode 'unique' for a gap"
+        })
+      const { train, validation } = yield* splitVolumes(
+        set.volumes.map((v) => v.id),
+        p.validation,
+        p.seed
+      ).pipe(Effect.mapError(fail))
       const ax = axisIndex(p.axis)
       const depths = new Map(set.volumes.filter((v) => train.includes(v.id)).map((v) => [v.id, v.dims[ax]] as const))
-      const epochs = yield* Effect.try({
-        try: () => sampleEpochs(p, depths),
-        catch: (e) => (e instanceof SamplingError ? fail(e.message) : fail(`sampling failed: ${String(e)}`))
-      })
-      const index: TupleSetIndex = {
+      const epochs = yield* sampleEpochs(p, depths).pipe(Effect.mapError(fail))
+      yield* linkArtifactTree(ctx.inputs.volumes.dir, join(ctx.outputs.tuples, "volumes"))
+      yield* ctx.writeIndex("tuples", {
         kind: "TupleSet",
         axis: p.axis,
         mode: p.mode,
@@ -61,11 +57,6 @@ export const tupleSample = defineStage({
         epochs,
         trainVolumes: train,
         validationVolumes: validation
-      }
-      yield* linkArtifactTree(ctx.inputs.volumes.dir, join(ctx.outputs.tuples, "volumes"))
-      yield* Effect.tryPromise({
-        try: () => writeFile(join(ctx.outputs.tuples, INDEX_FILE), JSON.stringify(index)),
-        catch: (e) => fail(`cannot write the TupleSet index: ${String(e)}`)
       })
       yield* ctx.provenance({ seed: p.seed, mode: p.mode, groupSize: p.groupSize })
       yield* ctx.log(
