@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { Effect, Exit, Schema } from "effect"
-import { type ArtifactRef, MANIFEST_SCHEMA_VERSION, type SegmenterIndex } from "./artifacts.ts"
+import { type ArtifactRef, MANIFEST_SCHEMA_VERSION, type ReportIndex } from "./artifacts.ts"
 import { makeStageContext, type StageFiles } from "./context.ts"
 import { InputError, OutputError } from "./errors.ts"
 import { defineStage } from "./stage.ts"
@@ -29,7 +29,7 @@ const stage = defineStage({
   description: "",
   source: "",
   inputs: { volumes: { kind: "VolumeSet" } },
-  outputs: { segmenter: "Segmenter" },
+  outputs: { report: "Report" },
   params: Schema.Struct({}),
   run: () => Effect.void
 })
@@ -56,7 +56,7 @@ const context = (files: StageFiles) =>
       stageId: "seg",
       params: {},
       inputs: { volumes: ref("/in") },
-      outputs: { segmenter: "/out" },
+      outputs: { report: "/out" },
       workDir: "/work",
       progress: () => Effect.void,
       log: () => Effect.void,
@@ -93,37 +93,22 @@ test("a missing, truncated or foreign index.json is an InputError naming the fil
   )
 })
 
-const segmenter: SegmenterIndex = {
-  kind: "Segmenter",
-  pretraining: "none",
-  architecture: "a",
-  inputSize: 8,
-  numClasses: 2,
-  labelNames: {},
-  model: "model",
-  fraction: 1,
-  everyK: null,
-  seed: 0,
-  trainingSlices: [],
-  trainVolumes: [],
-  heldOutVolumes: [],
-  history: []
-}
+const report: ReportIndex = { kind: "Report", html: "report.html" }
 
 test("writeIndex writes the output's index.json; what it wrote reads back through the kind's schema", async () => {
   const files = memoryFiles({})
-  await Effect.runPromise(context(files.access).writeIndex("segmenter", segmenter))
-  assert.deepEqual(JSON.parse(files.text("/out/index.json")), segmenter)
+  await Effect.runPromise(context(files.access).writeIndex("report", report))
+  assert.deepEqual(JSON.parse(files.text("/out/index.json")), report)
 })
 
 test("writeIndex refuses a value its kind's schema rejects, as the stage's bug", async () => {
-  const exit = await Effect.runPromiseExit(context(memoryFiles({}).access).writeIndex("segmenter", { ...segmenter, seed: "one" as never }))
+  const exit = await Effect.runPromiseExit(context(memoryFiles({}).access).writeIndex("report", { ...report, html: 3 as never }))
   assert.ok(Exit.isFailure(exit))
-  assert.match(String(exit.cause), /stage probe wrote a Segmenter index its schema rejects/)
+  assert.match(String(exit.cause), /stage probe wrote a Report index its schema rejects/)
 })
 
 test("a full disk while writing an output is an OutputError naming the file, with what to do", async () => {
-  const error = await failure(context(memoryFiles({}, "/out/index.json").access).writeIndex("segmenter", segmenter))
+  const error = await failure(context(memoryFiles({}, "/out/index.json").access).writeIndex("report", report))
   assert.ok(error instanceof OutputError)
   assert.equal(error.message.split("\n")[0], "cannot write /out/index.json: no space left on device")
   assert.match(error.message, /hint: the filesystem is full; nothing half-written was kept/)
