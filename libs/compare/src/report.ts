@@ -1,13 +1,5 @@
-import {
-  type ArtifactKind,
-  EncoderIndex,
-  LocalizationIndex,
-  Manifest,
-  MetricsIndex,
-  readArtifactIndex,
-  SegmenterIndex
-} from "@tomoprior/core"
-import { artifactDir, MANIFEST_FILE, readJsonFile, type StoreLayout } from "@tomoprior/runner"
+import { type ArtifactKind, Manifest } from "@tomoprior/core"
+import { artifactDir, MANIFEST_FILE, readArtifactIndex, readJsonFile, type StoreLayout } from "@tomoprior/runner"
 import type { ReportData } from "@tomoprior/stage-report"
 import { Effect } from "effect"
 import { readFile } from "node:fs/promises"
@@ -40,16 +32,16 @@ export const variantReportData = (runs: ReadonlyArray<RecordedRun>, labels: Read
           const producer = `${label}: ${stage}`
           const kind: ArtifactKind = manifest.kind
           if (kind === "Encoder") {
-            const index = yield* readArtifactIndex(dir, kind, EncoderIndex)
+            const index = yield* readArtifactIndex(dir, kind)
             encoders.push({ producer, index: { ...index, method: rename(index.method) } })
           } else if (kind === "Segmenter") {
-            const index = yield* readArtifactIndex(dir, kind, SegmenterIndex)
+            const index = yield* readArtifactIndex(dir, kind)
             segmenters.push({ producer, index: { ...index, pretraining: rename(index.pretraining) } })
           } else if (kind === "Localization") {
-            const index = yield* readArtifactIndex(dir, kind, LocalizationIndex)
+            const index = yield* readArtifactIndex(dir, kind)
             localizations.push({ producer, index: { ...index, method: rename(index.method) } })
           } else if (kind === "Metrics") {
-            const index = yield* readArtifactIndex(dir, kind, MetricsIndex)
+            const index = yield* readArtifactIndex(dir, kind)
             const relabel = <R extends { readonly pretraining: string }>(rows: ReadonlyArray<R> | undefined) =>
               rows?.map((r) => ({ ...r, pretraining: rename(r.pretraining) }))
             metrics.push({
