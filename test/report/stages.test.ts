@@ -13,8 +13,8 @@ import { evaluateStage } from "@tomoprior/stage-evaluate"
 import { finetuneStage } from "@tomoprior/stage-finetune"
 import { localizeStage } from "@tomoprior/stage-localize"
 import { reportStage } from "@tomoprior/stage-report"
-import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
-import { tinyVolumeSet, untrainedEncoder } from "./testing.ts"
+import { artifactFromDir, runStageForTest, SIZE, tempDir, tinyVolumeSet } from "@tomoprior/testkit"
+import { untrainedEncoder } from "@tomoprior/compute/testing"
 
 const compute = computeLayer({ backend: "wasm", threads: 1 })
 const readJson = <S extends Schema.Codec<any, any, never, never>>(dir: string, schema: S): S["Type"] =>
@@ -22,7 +22,7 @@ const readJson = <S extends Schema.Codec<any, any, never, never>>(dir: string, s
 
 test("finetune → evaluate → localize → report on tiny volumes", async () => {
   const volumes = await Effect.runPromise(tinyVolumeSet(4))
-  const encoder = await Effect.runPromise(untrainedEncoder("sorting"))
+  const encoder = await Effect.runPromise(untrainedEncoder("sorting", SIZE))
   const run = (stage: StageDef<any, any, any>, params: unknown, inputs: Record<string, unknown>) =>
     Effect.runPromise(runStageForTest(stage, { params, inputs: inputs as never, compute }))
 
@@ -69,7 +69,7 @@ test("finetune → evaluate → localize → report on tiny volumes", async () =
   assert.equal(loc.organs.length, 24)
   assert.ok(loc.organs.every((o) => o.truth[0] <= o.truth[1]))
 
-  const simclr = await Effect.runPromise(untrainedEncoder("simclr"))
+  const simclr = await Effect.runPromise(untrainedEncoder("simclr", SIZE))
   const pc1Run = await run(localizeStage, {}, { encoder: simclr, volumes })
   const pc1 = readJson(pc1Run.outputs.localization.dir, LocalizationIndex)
   assert.equal(pc1.method, "simclr (PC1 of embeddings)")

@@ -1,4 +1,12 @@
-import { type ArtifactKind, EncoderIndex, LocalizationIndex, Manifest, MANIFEST_SCHEMA_VERSION, MetricsIndex } from "@tomoprior/core"
+import {
+  type ArtifactKind,
+  budgetLabel,
+  EncoderIndex,
+  LocalizationIndex,
+  Manifest,
+  MANIFEST_SCHEMA_VERSION,
+  MetricsIndex
+} from "@tomoprior/core"
 import { MANIFEST_FILE, readArtifactIndex, readJsonFile } from "@tomoprior/runner"
 import { Effect } from "effect"
 import { join } from "node:path"
@@ -15,9 +23,6 @@ export interface Headline {
   readonly scale: "plain" | "percent"
 }
 
-const budget = (fraction: number | null, everyK: number | null): string =>
-  fraction !== null ? `${+(100 * fraction).toPrecision(3)} %` : `every ${everyK}th`
-
 /** Throughput and the untrained model's figures describe the machine and the start, not the result. */
 const isHeadlineFinal = (name: string): boolean => !/PerSecond$/i.test(name) && !name.startsWith("untrained_")
 
@@ -32,7 +37,7 @@ const metricsHeadlines = (stage: string, index: MetricsIndex): Array<Headline> =
     .filter((r) => r.classId === null && r.split === "extrapolation")
     .sort((a, b) => (a.fraction ?? 0) - (b.fraction ?? 0) || a.pretraining.localeCompare(b.pretraining))
     .map((r) => ({
-      name: `${stage} IoU ${r.pretraining} ${budget(r.fraction, r.everyK)}`,
+      name: `${stage} IoU ${r.pretraining} ${budgetLabel(r)}`,
       value: r.iouMean,
       std: r.iouStd,
       n: r.seeds,

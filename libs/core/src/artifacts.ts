@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { budgetColumns } from "./budget.ts"
 
 /** The typed things stages pass to each other. Each is a directory in the store with a `manifest.json`. */
 export const ArtifactKinds = ["VolumeSet", "TupleSet", "Encoder", "Segmenter", "Metrics", "Localization", "Report"] as const
@@ -146,9 +147,8 @@ export const SegmenterIndex = Schema.Struct({
   numClasses: Schema.Number,
   labelNames: Schema.Record(Schema.String, Schema.String),
   model: Schema.String,
-  /** Fraction of annotated slices used (1 = all), or null when `everyK` was used. */
-  fraction: Schema.NullOr(Schema.Number),
-  everyK: Schema.NullOr(Schema.Number),
+  /** The label budget it was trained with (core's LabelBudget as two columns). */
+  ...budgetColumns,
   seed: Schema.Number,
   /** Exactly which slices were seen with labels: evaluation on "interpolation" excludes these. */
   trainingSlices: Schema.Array(SliceSelection),
@@ -161,8 +161,7 @@ export type SegmenterIndex = typeof SegmenterIndex.Type
 /** Which fine-tuning setting and evaluation split a metric belongs to (the cell of a results table). */
 const metricCell = {
   pretraining: Schema.String,
-  fraction: Schema.NullOr(Schema.Number),
-  everyK: Schema.NullOr(Schema.Number),
+  ...budgetColumns,
   split: Schema.Literals(["interpolation", "extrapolation"])
 }
 

@@ -120,3 +120,6 @@ export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
     for (const [name, kind] of Object.entries(stage.outputs)) refs[name] = artifactFromDir(kind, outputs[name], stage.name)
     return { outputs: refs as { readonly [K in keyof O]: ArtifactRef<O[K]> }, progress, logs, provenance, workDir }
   })
+
+export { SIZE, tinyVolumeSet } from "./volumes.ts"
+export { checkParamsTable } from "./readme.ts"

@@ -4,8 +4,8 @@ import { join } from "node:path"
 import { test } from "node:test"
 import { Effect, Schema } from "effect"
 import { LocalizationIndex } from "@tomoprior/core"
-import { runStageForTest } from "@tomoprior/testkit"
-import { tinyVolumeSet, untrainedEncoder } from "../../../../test/report/testing.ts"
+import { runStageForTest, SIZE, tinyVolumeSet } from "@tomoprior/testkit"
+import { untrainedEncoder } from "@tomoprior/compute/testing"
 import { computeLayer } from "@tomoprior/compute"
 import { localizeStage } from "./stage.ts"
 
@@ -13,7 +13,7 @@ const compute = computeLayer({ backend: "wasm", threads: 1 })
 
 test("localize aligns scans on a score model's pooled features and leaves no tensors behind", async () => {
   const volumes = await Effect.runPromise(tinyVolumeSet(3))
-  const encoder = await Effect.runPromise(untrainedEncoder("sorting"))
+  const encoder = await Effect.runPromise(untrainedEncoder("sorting", SIZE))
   const tf = await import("@tensorflow/tfjs-core")
   const run = () => Effect.runPromise(runStageForTest(localizeStage, { params: {}, inputs: { encoder, volumes }, compute }))
   await run()

@@ -1,4 +1,6 @@
 import {
+  budgetLabel,
+  budgetOrder,
   type EncoderIndex,
   LOCALIZERS,
   type LocalizationIndex,
@@ -35,13 +37,6 @@ export interface ReportData {
 const pct = (v: number): string => (100 * v).toFixed(1)
 const num = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : "–")
 const mean = (vs: ReadonlyArray<number>): number => vs.reduce((s, v) => s + v, 0) / vs.length
-
-/** "1 %", "10 %", "every 5th": the column a segmenter run belongs to. */
-const budgetLabel = (r: { readonly fraction: number | null; readonly everyK: number | null }): string =>
-  r.fraction !== null ? `${+(100 * r.fraction).toPrecision(3)} %` : `every ${r.everyK}th`
-
-const budgetOrder = (r: { readonly fraction: number | null; readonly everyK: number | null }): number =>
-  r.fraction !== null ? r.fraction : 1 / (r.everyK ?? 1)
 
 const figure = async (spec: Record<string, unknown>, caption: string): Promise<string> =>
   `<figure>${await renderSvg(spec)}<figcaption>${escape(caption)}</figcaption></figure>`

@@ -1,10 +1,7 @@
-/** Tiny labeled volumes and an untrained score encoder, written as artifacts, for stage chains. */
 import { Effect } from "effect"
-import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import type { EncoderIndex } from "@tomoprior/core"
 import { identityAffine, volumeEntry, writeVolume, writeVolumeSetIndex } from "@tomoprior/volume"
-import { artifactFromDir, tempDir } from "@tomoprior/testkit"
+import { artifactFromDir, tempDir } from "./index.ts"
 
 export const SIZE = 16
 
@@ -50,38 +47,4 @@ export const tinyVolumeSet = (count: number) =>
     }
     yield* writeVolumeSetIndex(dir, entries, { "0": "background", "1": "disc", "2": "bar" })
     return artifactFromDir("VolumeSet", dir, "tiny")
-  })
-
-/** An untrained encoder with a score head, saved as an Encoder artifact. */
-export const untrainedEncoder = (method: string) =>
-  Effect.gen(function* () {
-    const compute = yield* Effect.promise(() => import("@tomoprior/compute"))
-    yield* compute.initBackend({ backend: "wasm" }, { log: () => {} })
-    const dir = tempDir("tomoprior-encoder-")
-    const spec = { ...compute.defaultEncoderSpec, width: 0.25, inputSize: SIZE, seed: 3 }
-    const model = method === "simclr" ? compute.buildProjectionModel(spec, 8) : compute.buildScoreModel(spec)
-    yield* compute.saveCheckpoint(model, join(dir, "model"), {
-      architecture: "ref-resnet",
-      width: 0.25,
-      depth: 1,
-      inputSize: SIZE,
-      method,
-      backend: "test",
-      steps: 0
-    })
-    model.dispose()
-    const index: EncoderIndex = {
-      kind: "Encoder",
-      method,
-      architecture: "ref-resnet",
-      width: 0.25,
-      inputSize: SIZE,
-      model: "model",
-      steps: 0,
-      history: [{ epoch: 0, step: 0, loss: 1, metrics: {} }],
-      final: {},
-      settings: {}
-    }
-    writeFileSync(join(dir, "index.json"), JSON.stringify(index))
-    return artifactFromDir("Encoder", dir, method)
   })
