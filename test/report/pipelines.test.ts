@@ -3,12 +3,13 @@
  * runs; the templates' data paths need not exist), and wire what they promise.
  */
 import assert from "node:assert/strict"
-import { readdirSync } from "node:fs"
+import { existsSync, readdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
 import { builtinRegistry } from "@tomoprior/catalog"
 import { resolvePipelineFile } from "@tomoprior/runner"
+import { cli, tempDir } from "../runner/testing.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const load = (name: string) => Effect.runPromise(resolvePipelineFile(join(root, "pipelines", name)).pipe(Effect.provide(builtinRegistry)))
@@ -51,4 +52,32 @@ test("every pipeline in pipelines/ validates", async () => {
   const files = readdirSync(join(root, "pipelines")).filter((f) => f.endsWith(".yaml"))
   assert.ok(files.length >= 6, files.join(", "))
   for (const f of files) assert.ok((await load(f)).nodes.length > 0, f)
+})
+
+test("plan names a bad finetune combination (fraction and everyK) with its file and line, before anything runs", async () => {
+  const dir = tempDir()
+  const file = join(dir, "both.yaml")
+  writeFileSync(
+    file,
+    [
+      "pipeline: both",
+      "stages:",
+      "  data: { uses: ingest, with: { volumes: 2, size: 16, slices: 8 } }",
+      "  ft:",
+      "    uses: finetune",
+      "    in: { volumes: data.volumes }",
+      "    with:",
+      "      fraction: 0.1",
+      "      everyK: 5",
+      ""
+    ].join("\n")
+  )
+  const r = await cli(["plan", file, "--store", join(dir, "store")], dir)
+  assert.equal(r.code, 2, r.stdout + r.stderr)
+  assert.match(
+    r.stderr,
+    new RegExp(`^${file}:9:\\d+: invalid params for stage \`ft\` \\(finetune\\): give \`fraction\` or \`everyK\`, not both`)
+  )
+  assert.match(r.stderr, /nothing was run/)
+  assert.ok(!existsSync(join(dir, "store")), "plan writes nothing")
 })

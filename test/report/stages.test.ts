@@ -126,12 +126,3 @@ test("evaluate names the volumes a segmenter needs that the VolumeSet lacks", as
   assert.equal(exit._tag, "Failure")
   assert.match(String(exit.cause), /InputError[\s\S]*elsewhere/)
 })
-
-test("finetune refuses fraction and everyK together", async () => {
-  const volumes = await Effect.runPromise(tinyVolumeSet(2))
-  const exit = await Effect.runPromiseExit(
-    runStageForTest(finetuneStage, { params: { fraction: 0.5, everyK: 5 }, inputs: { volumes } as never, compute })
-  )
-  assert.equal(exit._tag, "Failure")
-  assert.match(String(exit.cause), /both `fraction` and `everyK`/)
-})

@@ -1,13 +1,15 @@
 import { Schema } from "effect"
 
+/** A share of the annotated slices, in (0, 1]. */
+export const LabelFraction = Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1))
+/** Every k-th slice, k ≥ 1. */
+export const LabelEveryK = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
 /**
  * How many annotated slices fine-tuning labels — the one vocabulary from finetune's params to the
  * report: a seeded random `fraction` of the annotated slices, or `everyK`: every k-th slice.
  */
-export const LabelBudget = Schema.Union([
-  Schema.Struct({ fraction: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)) }),
-  Schema.Struct({ everyK: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)) })
-])
+export const LabelBudget = Schema.Union([Schema.Struct({ fraction: LabelFraction }), Schema.Struct({ everyK: LabelEveryK })])
 export type LabelBudget = typeof LabelBudget.Type
 
 /**

@@ -63,6 +63,12 @@ const typeOf = (node: JsonNode): string => {
   return node.type ?? "value"
 }
 
+/** The checks of a schema and of every schema it decodes from (a rule may sit on the struct as written). */
+const checksAlong = (ast: SchemaAST.AST): ReadonlyArray<SchemaAST.Check<unknown>> => [
+  ...(ast.checks ?? []),
+  ...(ast.encoding ?? []).flatMap((link) => checksAlong(link.to))
+]
+
 /**
  * What a stage's params schema says to its users: each field's type, default and description (from
  * the schema's JSON Schema, so what `plan` checks is what is documented) and the cross-field rules
@@ -78,7 +84,7 @@ export const describeParams = (schema: Schema.Top): ParamsDoc => {
       ...(node.description === undefined ? {} : { description: node.description })
     }
   })
-  const rules = (SchemaAST.toEncoded(schema.ast).checks ?? []).flatMap((c) => {
+  const rules = checksAlong(schema.ast).flatMap((c) => {
     const description = c.annotations?.description
     return typeof description === "string" ? [description] : []
   })

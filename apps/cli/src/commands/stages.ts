@@ -1,32 +1,10 @@
-import { Schema } from "effect"
-import type { StageDef } from "@tomoprior/core"
+import { describeParams, type ParamDoc } from "@tomoprior/core"
 import { builtinStages } from "@tomoprior/catalog"
 import { describePorts, StageTypes } from "@tomoprior/runner"
 import { type Command, EXIT_OK, parseFlags } from "../command.ts"
 
-/** The params schema as JSON Schema properties (best effort: some schemas have no JSON form). */
-const paramsOf = (stage: StageDef): Record<string, unknown> => {
-  try {
-    const doc = Schema.toJsonSchemaDocument(stage.params as Schema.Top) as {
-      schema: { properties?: Record<string, unknown>; required?: Array<string> }
-    }
-    return doc.schema.properties ?? {}
-  } catch {
-    return {}
-  }
-}
-
-const describeParam = (name: string, s: unknown): string => {
-  const o = (s ?? {}) as {
-    type?: unknown
-    enum?: Array<unknown>
-    default?: unknown
-    description?: string
-    anyOf?: Array<{ type?: unknown }>
-  }
-  const type = o.enum ? o.enum.map((v) => JSON.stringify(v)).join(" | ") : (o.type ?? o.anyOf?.map((a) => a.type).join(" | ") ?? "value")
-  return `${name}: ${String(type)}${o.default !== undefined ? ` = ${JSON.stringify(o.default)}` : ""}${o.description ? `  — ${o.description}` : ""}`
-}
+const describeParam = (p: ParamDoc): string =>
+  `${p.name}: ${p.type}${p.default !== undefined ? ` = ${p.default}` : ""}${p.description ? `  — ${p.description}` : ""}`
 
 export const stages: Command = {
   name: "stages",
@@ -41,7 +19,7 @@ pipeline's \`plugins:\` are loaded when that pipeline is used.`,
     for (const pkg of builtinStages.packages) registry.add(pkg.name, pkg)
     for (const name of registry.names()) {
       const { stage, origin } = registry.stages.get(name)!
-      const params = paramsOf(stage)
+      const { params, rules } = describeParams(stage.params)
       if (values.json) {
         io.stdout(
           JSON.stringify({
@@ -53,6 +31,7 @@ pipeline's \`plugins:\` are loaded when that pipeline is used.`,
             inputs: stage.inputs,
             outputs: stage.outputs,
             params,
+            rules,
             resources: stage.resources ?? { cpu: 1 }
           }) + "\n"
         )
@@ -67,8 +46,8 @@ pipeline's \`plugins:\` are loaded when that pipeline is used.`,
             .join(", ") || "(none)"
         }\n`
       )
-      const ps = Object.entries(params)
-      io.stdout(`  params:  ${ps.length ? ps.map(([n, s]) => describeParam(n, s)).join("\n           ") : "(none)"}\n`)
+      io.stdout(`  params:  ${params.length ? params.map(describeParam).join("\n           ") : "(none)"}\n`)
+      for (const rule of rules) io.stdout(`  rule:    ${rule}\n`)
       if (stage.resources?.cpu === "all") io.stdout("  resources: the whole machine\n")
       io.stdout("\n")
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { asSelections, batchSampler, selectSlices, splitVolumes } from "./selection.ts"
+import { asSelections, heldOutSplit, selectSlices } from "./selection.ts"
 
 // volume a: slices 2..21 annotated (20), 10 empty; volume b: 0..29 annotated (30)
 const volumes = [
@@ -39,14 +39,6 @@ test("everyK takes regularly spaced slices of every volume, empty or not", () =>
 })
 
 test("held-out volumes are the last ones, and at least one volume trains", () => {
-  assert.deepEqual(splitVolumes(["a", "b", "c", "d"], 2), { train: ["a", "b"], heldOut: ["c", "d"] })
-  assert.deepEqual(splitVolumes(["a"], 2), { train: ["a"], heldOut: [] })
-})
-
-test("batches have exactly batchSize slices and cycle through every slice", () => {
-  const next = batchSampler(5, 4, 1)
-  const seen = [...next(), ...next(), ...next(), ...next(), ...next()]
-  assert.equal(seen.length, 20)
-  // 20 draws = 4 full permutations of 5 slices
-  for (let i = 0; i < 5; i++) assert.equal(seen.filter((s) => s === i).length, 4)
+  assert.deepEqual(heldOutSplit(["a", "b", "c", "d"], 2), { train: ["a", "b"], heldOut: ["c", "d"] })
+  assert.deepEqual(heldOutSplit(["a"], 2), { train: ["a"], heldOut: [] })
 })

@@ -1,4 +1,4 @@
-import type { SliceSelection } from "@tomoprior/core"
+import type { LabelBudget, SliceSelection } from "@tomoprior/core"
 import { makeRng } from "@tomoprior/augment"
 
 /** What each training volume offers: which of its slices carry any foreground label. */
@@ -7,8 +7,6 @@ export interface VolumeLabeling {
   /** annotated[z] = slice z has at least one non-background pixel. */
   readonly annotated: ReadonlyArray<boolean>
 }
-
-export type Budget = { readonly fraction: number } | { readonly everyK: number }
 
 export interface TrainingSlice {
   readonly volume: string
@@ -24,7 +22,7 @@ export const EMPTY_SHARE = 0.1
  *   least one), plus round(10 %) of that number of empty slices.
  * - `everyK`: slices 0, k, 2k… of every training volume, annotated or empty (regular spacing).
  */
-export const selectSlices = (volumes: ReadonlyArray<VolumeLabeling>, budget: Budget, seed: number): ReadonlyArray<TrainingSlice> => {
+export const selectSlices = (volumes: ReadonlyArray<VolumeLabeling>, budget: LabelBudget, seed: number): ReadonlyArray<TrainingSlice> => {
   if ("everyK" in budget) {
     return volumes.flatMap((v) => v.annotated.flatMap((_, z) => (z % budget.everyK === 0 ? [{ volume: v.id, slice: z }] : [])))
   }
@@ -49,21 +47,7 @@ export const asSelections = (slices: ReadonlyArray<TrainingSlice>): ReadonlyArra
  * Training vs held-out volumes: the last `heldOut` labeled volumes (in set order) are held out,
  * the same for every seed and fraction so all runs are scored on the same volumes.
  */
-export const splitVolumes = (labeled: ReadonlyArray<string>, heldOut: number): { train: Array<string>; heldOut: Array<string> } => {
+export const heldOutSplit = (labeled: ReadonlyArray<string>, heldOut: number): { train: Array<string>; heldOut: Array<string> } => {
   const n = Math.min(heldOut, Math.max(0, labeled.length - 1))
   return { train: labeled.slice(0, labeled.length - n), heldOut: labeled.slice(labeled.length - n) }
-}
-
-/**
- * Slice indices for each training step: consecutive seeded permutations of 0..n−1 cut into
- * batches of exactly `batchSize` (the trainer splits a batch into equal partitions), so every
- * slice is seen equally often and a batch may repeat slices when n < batchSize.
- */
-export const batchSampler = (n: number, batchSize: number, seed: number): (() => ReadonlyArray<number>) => {
-  const rng = makeRng(seed ^ 0x51ce)
-  let order: Array<number> = []
-  return () => {
-    while (order.length < batchSize) order = [...order, ...rng.shuffle(Array.from({ length: n }, (_, i) => i))]
-    return order.splice(0, batchSize)
-  }
 }

@@ -1,40 +1,14 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { join } from "node:path"
-import { Compute, defineStage, type EpochRecord, INDEX_FILE, InputError, StageFailure } from "@tomoprior/core"
+import { Compute, defineStage, type EpochRecord, INDEX_FILE, InputError, StageFailure, toBudgetColumns } from "@tomoprior/core"
 import { openVolume, resolveVolumeSet, type VolumeHandle } from "@tomoprior/volume"
-import { asSelections, batchSampler, type Budget, selectSlices, splitVolumes } from "./selection.ts"
+import { batchSampler, stepBatch } from "./batches.ts"
+import { FinetuneParams, PARTITIONS } from "./params.ts"
+import { asSelections, heldOutSplit, selectSlices } from "./selection.ts"
 import type { SegmentationTaskConfig } from "./task.ts"
-
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 /** The model zoo's encoder, which the random-init baseline uses (an Encoder input names its own). */
 const DEFAULT_ARCHITECTURE = "ref-resnet"
-
-export const FinetuneParams = Schema.Struct({
-  /** Share of the annotated training slices to label (0.005 … 1); default 1 unless everyK is set. */
-  fraction: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1))),
-  /** Label every k-th slice of each training volume instead of a random fraction. */
-  everyK: Schema.optional(PositiveInt),
-  seed: Schema.optional(Schema.Int),
-  steps: Schema.optional(PositiveInt),
-  batchSize: Schema.optional(PositiveInt),
-  learningRate: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
-  /** Train only the decoder for this many first steps (the pre-trained encoder stays fixed). */
-  freezeEncoderSteps: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  /** How many labeled volumes (the last ones of the set) are held out for extrapolation. */
-  heldOut: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  /** Random-init baseline only (an Encoder input fixes these): encoder width and input size. */
-  width: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
-  inputSize: Schema.optional(PositiveInt),
-  /** Loss history granularity, in steps. */
-  logEvery: Schema.optional(PositiveInt)
-})
-export type FinetuneParams = typeof FinetuneParams.Type
-
-const budgetOf = (p: FinetuneParams, stage: string): Effect.Effect<Budget, StageFailure> =>
-  p.fraction !== undefined && p.everyK !== undefined
-    ? Effect.fail(new StageFailure({ stage, reason: "both `fraction` and `everyK` are set", hint: "choose one labeling protocol per run" }))
-    : Effect.succeed(p.everyK !== undefined ? { everyK: p.everyK } : { fraction: p.fraction ?? 1 })
 
 export const finetuneStage = defineStage({
   name: "finetune",
@@ -51,10 +25,6 @@ export const finetuneStage = defineStage({
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
-      const budget = yield* budgetOf(p, ctx.stageId)
-      const seed = p.seed ?? 0
-      const steps = p.steps ?? 300
-      const logEvery = p.logEvery ?? 10
       const compute = yield* Compute
 
       const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
@@ -62,9 +32,9 @@ export const finetuneStage = defineStage({
       const setFile = join(ctx.inputs.volumes.dir, INDEX_FILE)
       if (labeled.length === 0)
         return yield* new InputError({ file: setFile, problem: "no volume has labels; fine-tuning needs label maps" })
-      const split = splitVolumes(
+      const split = heldOutSplit(
         labeled.map((v) => v.entry.id),
-        p.heldOut ?? 2
+        p.heldOut
       )
       const handles = new Map<string, VolumeHandle>()
       for (const v of labeled) handles.set(v.entry.id, yield* openVolume(v.dir))
@@ -85,12 +55,12 @@ export const finetuneStage = defineStage({
         const h = handles.get(id)!
         return { id, annotated: Array.from({ length: h.header.dims[0] }, (_, z) => h.readLabelSlice(z).some((l) => l !== 0)) }
       })
-      const chosen = selectSlices(labeling, budget, seed)
+      const chosen = selectSlices(labeling, p.budget, p.seed)
 
-      // the encoder's checkpoint fixes width, depth and input size; the baseline takes them from params
+      // the encoder's checkpoint fixes architecture, width, depth and input size; the baseline takes them from params
       let pretraining = "none"
       let encoderCheckpoint: string | null = null
-      let spec = { architecture: DEFAULT_ARCHITECTURE, width: p.width ?? 1, depth: 1, inputSize: p.inputSize ?? H }
+      let spec = { architecture: DEFAULT_ARCHITECTURE, width: p.width, depth: 1, inputSize: p.inputSize ?? H }
       const encoderRef = ctx.inputs.encoder
       if (encoderRef) {
         const enc = yield* ctx.readIndex(encoderRef)
@@ -124,36 +94,32 @@ export const finetuneStage = defineStage({
         inputSize: size,
         numClasses,
         encoderCheckpoint,
-        freezeEncoderSteps: p.freezeEncoderSteps ?? 0
+        freezeEncoderSteps: p.freezeEncoderSteps
       }
       const trainer = yield* compute
         .trainer({
           task: { module: new URL("./task.ts", import.meta.url), config },
-          partitions: 2,
-          optimizer: { lr: p.learningRate ?? 1e-3 },
-          seed
+          partitions: PARTITIONS,
+          optimizer: { lr: p.learningRate },
+          seed: p.seed
         })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot start training: ${e.message}`, cause: e })))
       yield* ctx.log(
         `${trainer.backend.summary}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`
       )
 
-      const batchSize = p.batchSize ?? 8
-      const batches = batchSampler(n, batchSize, seed)
-      const pixelsPerSlice = size * size
+      const batches = batchSampler(n, p.batchSize, p.seed)
       const history: Array<EpochRecord> = []
       let window: Array<number> = []
       let last = Number.NaN
-      for (let step = 0; step < steps; step++) {
-        const picked = batches()
-        const inputs = new Float32Array(batchSize * pixelsPerSlice)
-        const targets = new Float32Array(batchSize * pixelsPerSlice * numClasses)
-        picked.forEach((slice, b) => {
-          inputs.set(images.subarray(slice * pixelsPerSlice, (slice + 1) * pixelsPerSlice), b * pixelsPerSlice)
-          for (let i = 0; i < pixelsPerSlice; i++) targets[(b * pixelsPerSlice + i) * numClasses + labels[slice * pixelsPerSlice + i]] = 1
-        })
+      for (let step = 0; step < p.steps; step++) {
+        const { inputs, targets } = stepBatch(images, labels, batches(), size * size, numClasses)
         const result = yield* trainer
-          .step({ inputs, shape: [batchSize, size, size, 1], targets: { data: targets, shape: [batchSize, size, size, numClasses] } })
+          .step({
+            inputs,
+            shape: [p.batchSize, size, size, 1],
+            targets: { data: targets, shape: [p.batchSize, size, size, numClasses] }
+          })
           .pipe(
             Effect.mapError(
               (e) => new StageFailure({ stage: ctx.stageId, reason: `training failed at step ${step}: ${e.message}`, cause: e })
@@ -161,11 +127,11 @@ export const finetuneStage = defineStage({
           )
         last = result.loss
         window.push(last)
-        if ((step + 1) % logEvery === 0 || step === steps - 1) {
+        if ((step + 1) % p.logEvery === 0 || step === p.steps - 1) {
           const loss = window.reduce((a, b) => a + b, 0) / window.length
-          history.push({ epoch: Math.floor(((step + 1) * batchSize) / n), step: step + 1, loss, metrics: {} })
+          history.push({ epoch: Math.floor(((step + 1) * p.batchSize) / n), step: step + 1, loss, metrics: {} })
           window = []
-          yield* ctx.progress({ done: step + 1, total: steps, unit: "steps", metrics: { loss } })
+          yield* ctx.progress({ done: step + 1, total: p.steps, unit: "steps", metrics: { loss } })
         }
       }
 
@@ -177,7 +143,7 @@ export const finetuneStage = defineStage({
           depth: spec.depth,
           inputSize: size,
           method: "finetune",
-          settings: { pretraining, seed, ...budget }
+          settings: { pretraining, seed: p.seed, ...p.budget }
         })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot save the model: ${e.message}`, cause: e })))
       yield* ctx.writeIndex("segmenter", {
@@ -188,15 +154,14 @@ export const finetuneStage = defineStage({
         numClasses,
         labelNames: set.index.labelNames,
         model: "model",
-        fraction: "fraction" in budget ? budget.fraction : null,
-        everyK: "everyK" in budget ? budget.everyK : null,
-        seed,
+        ...toBudgetColumns(p.budget),
+        seed: p.seed,
         trainingSlices: asSelections(chosen),
         trainVolumes: split.train,
         heldOutVolumes: split.heldOut,
         history
       })
-      yield* ctx.provenance({ backend: trainer.backend.backend, workers: trainer.threads, seed, slices: n, pretraining })
-      yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${seed}); final loss ${last.toFixed(4)}`)
+      yield* ctx.provenance({ backend: trainer.backend.backend, workers: trainer.threads, seed: p.seed, slices: n, pretraining })
+      yield* ctx.log(`fine-tuned on ${n} slices (${pretraining}, seed ${p.seed}); final loss ${last.toFixed(4)}`)
     }).pipe(Effect.scoped)
 })
