@@ -5,4 +5,5 @@ export * from "./metrics.ts"
 export * from "./overlay.ts"
 export * from "./summary.ts"
 export { evaluateStage }
+export { EvaluateParams } from "./params.ts"
 export const stages = [evaluateStage]

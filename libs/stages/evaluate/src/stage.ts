@@ -1,7 +1,8 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { join } from "node:path"
 import {
   BackendUnavailable,
+  budgetLabel,
   Compute,
   type ComputeError,
   defineStage,
@@ -15,6 +16,7 @@ import {
 import { openVolume, resolveVolumeSet } from "@tomoprior/volume"
 import { evaluateSegmenter, type LabeledVolume, type Predict } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
+import { EvaluateParams } from "./params.ts"
 import { summarize, toCsv } from "./summary.ts"
 
 const CSV_COLUMNS = ["pretraining", "fraction", "everyK", "seed", "split", "classId", "className", "iou", "dice"] as const
@@ -32,16 +34,11 @@ export const evaluateStage = defineStage({
     volumes: { kind: "VolumeSet", description: "the labeled volumes the segmenters were trained on" }
   },
   outputs: { metrics: "Metrics" },
-  params: Schema.Struct({
-    batchSize: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
-    /** Example slices drawn per (pre-training, budget): the best-labeled slice of each split, lowest seed. */
-    examples: Schema.optional(Schema.Boolean)
-  }),
+  params: EvaluateParams,
   resources: { cpu: "all" },
   run: (ctx) =>
     Effect.gen(function* () {
-      const batchSize = ctx.params.batchSize ?? 16
-      const drawExamples = ctx.params.examples ?? true
+      const { batchSize, examples: drawExamples } = ctx.params
       const compute = yield* Compute
       const backend = yield* compute.backend
       yield* ctx.log(backend.summary)
@@ -114,7 +111,7 @@ export const evaluateStage = defineStage({
           done: n + 1,
           total: segmenters.length,
           unit: "segmenters",
-          message: `${index.pretraining} ${index.fraction ?? `every ${index.everyK}`} seed ${index.seed}`
+          message: `${index.pretraining} ${budgetLabel(index)} seed ${index.seed}`
         })
       }
       yield* ctx.writeFile("metrics", "metrics.csv", toCsv(rows, CSV_COLUMNS))
