@@ -4,9 +4,10 @@ import { join } from "node:path"
 import { test } from "node:test"
 import { Effect, Schema } from "effect"
 import { LocalizationIndex } from "@tomoprior/core"
-import { runStageForTest, SIZE, tinyVolumeSet } from "@tomoprior/testkit"
+import { checkParamsTable, runStageForTest, SIZE, tinyVolumeSet } from "@tomoprior/testkit"
 import { untrainedEncoder } from "@tomoprior/compute/testing"
 import { computeLayer } from "@tomoprior/compute"
+import { LocalizeParams } from "./params.ts"
 import { localizeStage } from "./stage.ts"
 
 const compute = computeLayer({ backend: "wasm", threads: 1 })
@@ -27,4 +28,8 @@ test("localize aligns scans on a score model's pooled features and leaves no ten
   assert.ok(index.multiReference!.every((m) => m.references === 2))
   // per organ and headline rows for each of the four localizers
   assert.equal(index.summary!.length, 4 * 3)
+})
+
+test("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), LocalizeParams)
 })

@@ -1,7 +1,8 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { join } from "node:path"
 import { Compute, defineStage, InputError, StageFailure } from "@tomoprior/core"
 import { openVolume, resolveVolumeSet, type VolumeHandle } from "@tomoprior/volume"
+import { LocalizeParams } from "./params.ts"
 import { analyze, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyze.ts"
 
 export const localizeStage = defineStage({
@@ -14,20 +15,11 @@ export const localizeStage = defineStage({
     volumes: { kind: "VolumeSet", description: "volumes to score; their labels (if any) only grade the result" }
   },
   outputs: { localization: "Localization" },
-  params: Schema.Struct({
-    batchSize: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
-    /** Length of each partial scan, as a share of its volume. */
-    partialLength: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))),
-    /** "isotonic" (default): localize on a monotone fit of each volume's scores; "none": raw scores. */
-    smoothing: Schema.optional(Schema.Literals(["isotonic", "none"])),
-    seed: Schema.optional(Schema.Int),
-    /** Most reference volumes each query is located from at once (default 20; every other one when fewer). */
-    references: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0)))
-  }),
+  params: LocalizeParams,
   resources: { cpu: "all" },
   run: (ctx) =>
     Effect.gen(function* () {
-      const batchSize = ctx.params.batchSize ?? 32
+      const p = ctx.params
       const compute = yield* Compute
       const backend = yield* compute.backend
       yield* ctx.log(backend.summary)
@@ -48,8 +40,8 @@ export const localizeStage = defineStage({
         const [Z, H, W] = h.header.dims
         const perSlice: Array<Float32Array> = []
         const featuresPerSlice: Array<Float32Array> = []
-        for (let start = 0; start < Z; start += batchSize) {
-          const zs = Array.from({ length: Math.min(batchSize, Z - start) }, (_, i) => start + i)
+        for (let start = 0; start < Z; start += p.batchSize) {
+          const zs = Array.from({ length: Math.min(p.batchSize, Z - start) }, (_, i) => start + i)
           const data = new Float32Array(zs.length * H * W)
           zs.forEach((z, i) => data.set(h.readSlice(z), i * H * W))
           const encoded = yield* model
@@ -78,10 +70,10 @@ export const localizeStage = defineStage({
       const index = analyze(scored, {
         method,
         labelNames: set.index.labelNames,
-        partialLength: ctx.params.partialLength ?? 0.3,
-        seed: ctx.params.seed ?? 0,
-        maxReferences: ctx.params.references ?? 20,
-        smoothing: ctx.params.smoothing ?? "isotonic"
+        partialLength: p.partialLength,
+        seed: p.seed,
+        maxReferences: p.references,
+        smoothing: p.smoothing
       })
       yield* ctx.log(`multi-reference localizer: scans aligned on ${index.alignedOn}`)
       for (const row of index.summary ?? []) {
