@@ -3,9 +3,10 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
-import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
+import { artifactFromDir, checkParamsTable, runStageForTest, tempDir } from "@tomoprior/testkit"
 import { localizationTextLines } from "./build.ts"
 import { pairOnlyLocalization, reportFixtures, summarizedLocalization } from "./testing.ts"
+import { ReportParams } from "./params.ts"
 import { reportStage } from "./stage.ts"
 
 test("the report is one self-contained page with the IoU table, charts and inline images", async () => {
@@ -61,4 +62,8 @@ test("an invalid input index is reported with its file", async () => {
   )
   assert.equal(exit._tag, "Failure")
   assert.match(String(exit.cause), /InputError[\s\S]*index\.json/)
+})
+
+test("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), ReportParams)
 })

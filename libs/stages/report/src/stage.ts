@@ -1,6 +1,7 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { type ArtifactKind, type ArtifactRef, defineStage, type IndexOf, type InputError, StageFailure } from "@tomoprior/core"
 import { buildReport, iouTextTable, localizationTextLines } from "./build.ts"
+import { ReportParams } from "./params.ts"
 
 export const reportStage = defineStage({
   name: "report",
@@ -14,7 +15,7 @@ export const reportStage = defineStage({
     localizations: { kind: "Localization", many: true, optional: true, description: "score plots and interval IoU" }
   },
   outputs: { report: "Report" },
-  params: Schema.Struct({ title: Schema.optional(Schema.String) }),
+  params: ReportParams,
   resources: { cpu: 1 },
   run: (ctx) =>
     Effect.gen(function* () {
