@@ -95,20 +95,20 @@ const fsCopySeconds = (file: string, target: string): number => {
 /** Child process: ingest the stack, normalize it to 512² float32, report timings and peak RSS. */
 const child = async (file: string, outSize: number) => {
   const { runStageForTest } = await import("@tomoprior/testkit")
-  const { ingest } = await import("@tomoprior/stage-ingest")
-  const { normalize } = await import("@tomoprior/stage-normalize")
+  const { ingestStage } = await import("@tomoprior/stage-ingest")
+  const { normalizeStage } = await import("@tomoprior/stage-normalize")
   const cpu = (since: NodeJS.CpuUsage) => {
     const u = process.cpuUsage(since)
     return (u.user + u.system) / 1e6
   }
   const t0 = performance.now()
   const c0 = process.cpuUsage()
-  const ingested = await Effect.runPromise(runStageForTest(ingest, { params: { source: file, spacing: [1, 0.1, 0.1] } }))
+  const ingested = await Effect.runPromise(runStageForTest(ingestStage, { params: { source: file, spacing: [1, 0.1, 0.1] } }))
   const t1 = performance.now()
   const ingestCpuSeconds = cpu(c0)
   const c1 = process.cpuUsage()
   await Effect.runPromise(
-    runStageForTest(normalize, { params: { window: [0, 4095], size: outSize }, inputs: { volumes: ingested.outputs.volumes } })
+    runStageForTest(normalizeStage, { params: { window: [0, 4095], size: outSize }, inputs: { volumes: ingested.outputs.volumes } })
   )
   const t2 = performance.now()
   const normalizeCpuSeconds = cpu(c1)

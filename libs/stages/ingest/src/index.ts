@@ -1,5 +1,7 @@
-import { ingest } from "./stage.ts"
+import { ingestStage } from "./stage.ts"
 
-export { ingest, IngestParams, PHANTOM_SOURCE, resolveInputs } from "./stage.ts"
+export { ingestStage } from "./stage.ts"
+export { IngestParams, PHANTOM_SOURCE } from "./params.ts"
+export { resolveInputs } from "./inputs.ts"
 export { matchGlob } from "./glob.ts"
-export const stages = [ingest]
+export const stages = [ingestStage]

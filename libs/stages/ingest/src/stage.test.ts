@@ -2,9 +2,9 @@ import assert from "node:assert/strict"
 import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
-import { Effect, Schema } from "effect"
+import { Effect, Exit, Schema } from "effect"
 import { InputError } from "@tomoprior/core"
-import { runStageForTest, tempDir } from "@tomoprior/testkit"
+import { checkParamsTable, runStageForTest, tempDir } from "@tomoprior/testkit"
 import {
   allocate,
   identityAffine,
@@ -15,11 +15,12 @@ import {
   writeTiffDirectory,
   type Dtype
 } from "@tomoprior/volume"
-import { ingest, IngestParams } from "./stage.ts"
+import { IngestParams } from "./params.ts"
+import { ingestStage } from "./stage.ts"
 
 const run = (params: unknown, pipelineDir?: string) =>
-  Effect.runPromise(runStageForTest(ingest, pipelineDir === undefined ? { params } : { params, pipelineDir }))
-const failure = (params: unknown) => Effect.runPromise(Effect.flip(runStageForTest(ingest, { params })))
+  Effect.runPromise(runStageForTest(ingestStage, pipelineDir === undefined ? { params } : { params, pipelineDir }))
+const failure = (params: unknown) => Effect.runPromise(Effect.flip(runStageForTest(ingestStage, { params })))
 
 test("phantom:torso ingests deterministic labeled volumes that differ between seeds", async () => {
   const a = await run({ volumes: 3, size: 32, slices: 12, seed: 5 })
@@ -60,7 +61,7 @@ test("a glob of NIfTI files with a {name} label rule; matched files are declared
   }
   const params = { source: "data/*.nii.gz", labels: "{name}_seg.nii.gz" }
   const files = await Effect.runPromise(
-    Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir))
+    Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingestStage.externalFiles!(p, dir))
   )
   assert.deepEqual([...files].map((f) => f.slice(dir.length + 1)).sort(), [
     "data/a.nii.gz",
@@ -171,11 +172,28 @@ test("a relative source resolves against the pipeline's directory, not the cwd, 
   )
   const params = { source: "scans/*.nii" }
   const files = await Effect.runPromise(
-    Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingest.externalFiles!(p, dir))
+    Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingestStage.externalFiles!(p, dir))
   )
   assert.deepEqual(files, [join(dir, "scans", "s.nii")])
   assert.notEqual(process.cwd(), dir)
   const r = await run(params, dir)
   const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
   assert.equal(set.index.volumes[0].source, join(dir, "scans", "s.nii"))
+})
+
+test("labels or spacing with the phantom are refused by the schema, at the key, so plan points at it", () => {
+  const exit = Schema.decodeUnknownExit(IngestParams)({ labels: "{name}_seg.nii", spacing: [1, 1, 1] }, { errors: "all" })
+  assert.ok(Exit.isFailure(exit))
+  assert.match(
+    String(exit.cause),
+    /`labels` applies to files[\s\S]*at \["labels"\][\s\S]*`spacing` applies to files[\s\S]*at \["spacing"\]/
+  )
+  assert.ok(
+    Exit.isSuccess(Schema.decodeUnknownExit(IngestParams)({ labels: "" })),
+    "an empty `labels` (an unset pipeline param) is no labels"
+  )
+})
+
+test("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), IngestParams)
 })

@@ -1,7 +1,6 @@
-import { Effect, Schema } from "effect"
-import { existsSync, readdirSync, statSync } from "node:fs"
-import { basename, dirname, join, resolve } from "node:path"
-import { defineStage, InputError, type VolumeEntry, withDefault } from "@tomoprior/core"
+import { Effect } from "effect"
+import { join } from "node:path"
+import { defineStage, type VolumeEntry } from "@tomoprior/core"
 import {
   openSource,
   PHANTOM_LABELS,
@@ -11,89 +10,10 @@ import {
   volumeEntry,
   type VolumeSource
 } from "@tomoprior/volume"
-import { isGlob, matchGlob } from "./glob.ts"
+import { filesUnder, nameOf, resolveInputs, uniqueIds } from "./inputs.ts"
+import { IngestParams, PHANTOM_SOURCE } from "./params.ts"
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-const Positive = Schema.Number.check(Schema.isGreaterThan(0))
-
-export const PHANTOM_SOURCE = "phantom:torso"
-
-export const IngestParams = Schema.Struct({
-  /** "phantom:torso", a glob of .nii/.nii.gz/.tif/.tiff files (or slice directories), or one path; relative to the pipeline file. */
-  source: withDefault(Schema.String, PHANTOM_SOURCE),
-  /** Label maps: a rule with `{name}` (the image's name without extension, looked up next to the image) or a glob paired with the images in sorted order. */
-  labels: Schema.optionalKey(Schema.String),
-  /** Names of label ids; defaults to the phantom's names, or `label <id>` for files. */
-  labelNames: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
-  /** [z, y, x] spacing in mm for TIFF input (TIFF carries none). */
-  spacing: Schema.optionalKey(Schema.Tuple([Positive, Positive, Positive])),
-  // phantom options
-  volumes: withDefault(PositiveInt, 12),
-  size: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(8)), 96),
-  slices: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(2)), 64),
-  seed: withDefault(Schema.Int, 0)
-})
-export type IngestParams = typeof IngestParams.Type
-
-const VOLUME_FILE = /\.(nii|nii\.gz|tif|tiff)$/i
-const nameOf = (path: string) => basename(path).replace(/\.(nii\.gz|nii|tiff?)$/i, "")
-const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false
-
-interface Pairing {
-  readonly image: string
-  readonly labels?: string
-}
-
-/** Which image files (and label files) a params block refers to; fails on an empty match. */
-export const resolveInputs = (params: IngestParams, baseDir: string): Effect.Effect<ReadonlyArray<Pairing>, InputError> =>
-  Effect.gen(function* () {
-    const matched = matchGlob(params.source, baseDir).filter((p) => isDir(p) || VOLUME_FILE.test(p))
-    const where = resolve(baseDir, params.source)
-    if (matched.length === 0 || (!isGlob(params.source) && !existsSync(matched[0])))
-      return yield* new InputError({
-        file: where,
-        problem: isGlob(params.source) ? "the glob matches no .nii/.nii.gz/.tif/.tiff files or directories" : "no such file or directory"
-      })
-    // an empty string (e.g. an unset `${params.labels}`) means no labels
-    const rule = params.labels || undefined
-    if (rule === undefined) return matched.map((image) => ({ image }))
-    if (rule.includes("{name}")) {
-      const labelOf = (image: string) => resolve(dirname(image), rule.replaceAll("{name}", nameOf(image)))
-      const labelFiles = new Set(matched.map(labelOf))
-      const images = matched.filter((m) => !labelFiles.has(m))
-      if (images.length === 0) return yield* new InputError({ file: where, problem: "every matched file is itself a label map" })
-      for (const image of images)
-        if (!existsSync(labelOf(image)))
-          return yield* new InputError({ file: labelOf(image), problem: `label map for ${basename(image)} not found (rule ${rule})` })
-      return images.map((image) => ({ image, labels: labelOf(image) }))
-    }
-    const labelFiles = matchGlob(rule, baseDir).filter((p) => isDir(p) || VOLUME_FILE.test(p))
-    const images = matched.filter((m) => !labelFiles.includes(m))
-    if (labelFiles.length !== images.length)
-      return yield* new InputError({
-        file: resolve(baseDir, rule),
-        problem: `${labelFiles.length} label maps for ${images.length} images; they are paired in sorted order, so the counts must match`
-      })
-    return images.map((image, i) => ({ image, labels: labelFiles[i] }))
-  })
-
-const filesUnder = (path: string): ReadonlyArray<string> =>
-  isDir(path)
-    ? readdirSync(path)
-        .filter((n) => VOLUME_FILE.test(n))
-        .map((n) => join(path, n))
-    : [path]
-
-const uniqueIds = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const seen = new Map<string, number>()
-  return names.map((n) => {
-    const k = seen.get(n) ?? 0
-    seen.set(n, k + 1)
-    return k === 0 ? n : `${n}-${k + 1}`
-  })
-}
-
-export const ingest = defineStage({
+export const ingestStage = defineStage({
   name: "ingest",
   version: "1",
   description: "Reads NIfTI / TIFF volumes (or generates phantom:torso) into a VolumeSet, canonical RAS+, slice-addressable",

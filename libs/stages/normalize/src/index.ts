@@ -1,5 +1,6 @@
-import { normalize } from "./stage.ts"
+import { normalizeStage } from "./stage.ts"
 
-export { normalize, NormalizeParams } from "./stage.ts"
+export { normalizeStage } from "./stage.ts"
+export { NormalizeParams } from "./params.ts"
 export { bilinear, IDENTITY, linearTable, nearest, nearestTable, resampledAffine, type Intensity } from "./resample.ts"
-export const stages = [normalize]
+export const stages = [normalizeStage]

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict"
 import { join } from "node:path"
 import { test } from "node:test"
-import { Effect } from "effect"
-import { runStageForTest, artifactFromDir, tempDir } from "@tomoprior/testkit"
+import { Effect, Exit, Schema } from "effect"
+import { artifactFromDir, checkParamsTable, runStageForTest, tempDir } from "@tomoprior/testkit"
 import {
   openVolume,
   phantomVolume,
@@ -12,7 +12,8 @@ import {
   writeVolumeSetIndex,
   type VolumeHandle
 } from "@tomoprior/volume"
-import { normalize } from "./stage.ts"
+import { NormalizeParams } from "./params.ts"
+import { normalizeStage } from "./stage.ts"
 
 const Z = 8
 const S = 32
@@ -38,7 +39,7 @@ const withBoth = async <A>(inDir: string, outDir: string, use: (a: VolumeHandle,
   )
 
 const normalized = (params: unknown, ref: Awaited<ReturnType<typeof inputSet>>["ref"]) =>
-  Effect.runPromise(runStageForTest(normalize, { params, inputs: { volumes: ref } }))
+  Effect.runPromise(runStageForTest(normalizeStage, { params, inputs: { volumes: ref } }))
 
 test("window + unit scaling keeps the grid and maps each voxel to (clip(v) − lo) / (hi − lo)", async () => {
   const { ref } = await inputSet()
@@ -115,10 +116,12 @@ test("z-score after percentile clipping gives mean 0 and std 1; percentiles [0, 
   assert.ok(header.stats.max > header.stats.min)
 })
 
-test("window and percentiles together are refused", async () => {
-  const { ref } = await inputSet()
-  const e = await Effect.runPromise(
-    Effect.flip(runStageForTest(normalize, { params: { window: [0, 1], percentiles: [1, 99] }, inputs: { volumes: ref } }))
-  )
-  assert.match(String((e as Error).message), /both window and percentiles/)
+test("window and percentiles together are refused by the schema, at `percentiles`, so plan points at it", () => {
+  const exit = Schema.decodeUnknownExit(NormalizeParams)({ window: [0, 1], percentiles: [1, 99] })
+  assert.ok(Exit.isFailure(exit))
+  assert.match(String(exit.cause), /give `window` or `percentiles`, not both[\s\S]*at \["percentiles"\]/)
+})
+
+test("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), NormalizeParams)
 })

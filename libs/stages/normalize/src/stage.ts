@@ -1,24 +1,9 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { join } from "node:path"
-import { defineStage, StageFailure, type VolumeEntry, withDefault } from "@tomoprior/core"
+import { defineStage, type VolumeEntry } from "@tomoprior/core"
 import { openVolume, resolveVolumeSet, volumeEntry, writeVolume, type LabelArray, type VolumeHandle } from "@tomoprior/volume"
+import { NormalizeParams } from "./params.ts"
 import { bilinear, linearTable, nearest, nearestTable, resampledAffine } from "./resample.ts"
-
-const Percent = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
-
-export const NormalizeParams = Schema.Struct({
-  /** Clip to [lo, hi] (HU for CT). */
-  window: Schema.optionalKey(Schema.Tuple([Schema.Finite, Schema.Finite])),
-  /** Clip to these percentiles of each volume instead, e.g. [0.5, 99.5]. */
-  percentiles: Schema.optionalKey(Schema.Tuple([Percent, Percent])),
-  /** unit: clipped range → [0, 1]; zscore: (v − mean) / std of the clipped volume; none: clip only. */
-  scale: withDefault(Schema.Literals(["unit", "zscore", "none"]), "unit"),
-  /** In-plane target size (square): bilinear for images, nearest for labels. */
-  size: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(2))),
-  /** Resample along z to this spacing in mm (linear for images, nearest for labels). */
-  spacingZ: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0)))
-})
-export type NormalizeParams = typeof NormalizeParams.Type
 
 const HISTOGRAM_BINS = 1 << 16
 
@@ -65,7 +50,7 @@ const clippedMoments = (v: VolumeHandle, lo: number, hi: number): { mean: number
   return { mean, std: Math.sqrt(m2 / Math.max(n, 1)) }
 }
 
-export const normalize = defineStage({
+export const normalizeStage = defineStage({
   name: "normalize",
   version: "1",
   description: "HU window or percentile clipping, rescaling, in-plane resize and z resampling, slice by slice → float32 VolumeSet",
@@ -77,12 +62,6 @@ export const normalize = defineStage({
   run: (ctx) =>
     Effect.gen(function* () {
       const params = ctx.params
-      if (params.window && params.percentiles)
-        return yield* new StageFailure({
-          stage: ctx.stageId,
-          reason: "both window and percentiles are given",
-          hint: "choose one way to clip"
-        })
       const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
       const out = ctx.outputs.volumes
       const entries: Array<VolumeEntry> = []

@@ -1,0 +1,39 @@
+import { withDefault } from "@tomoprior/core"
+import { Schema } from "effect"
+
+const Percent = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
+
+/** normalize's params, with every default and rule. */
+export const NormalizeParams = Schema.Struct({
+  window: Schema.optionalKey(Schema.Tuple([Schema.Finite, Schema.Finite]).annotate({ description: "Clip to [lo, hi] (HU for CT)" })),
+  percentiles: Schema.optionalKey(
+    Schema.Tuple([Percent, Percent]).annotate({
+      description: "Clip to these percentiles of each volume instead, e.g. [0.5, 99.5]; neither: the volume's own min and max"
+    })
+  ),
+  scale: withDefault(
+    Schema.Literals(["unit", "zscore", "none"]).annotate({
+      description: "unit: clipped range → [0, 1]; zscore: (v − mean) / std of the clipped volume; none: clip only"
+    }),
+    "unit"
+  ),
+  size: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)).annotate({
+      description: "In-plane target size (square): bilinear for images, nearest for labels; default unchanged"
+    })
+  ),
+  spacingZ: Schema.optionalKey(
+    Schema.Finite.check(Schema.isGreaterThan(0)).annotate({
+      description: "Resample along z to this spacing in mm (linear for images, nearest for labels); default unchanged"
+    })
+  )
+}).check(
+  Schema.makeFilter(
+    (p) =>
+      p.window !== undefined && p.percentiles !== undefined
+        ? { path: ["percentiles"], issue: "give `window` or `percentiles`, not both: they are two ways to clip; choose one" }
+        : undefined,
+    { description: "`window` and `percentiles` exclude each other" }
+  )
+)
+export type NormalizeParams = typeof NormalizeParams.Type
