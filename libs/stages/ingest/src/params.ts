@@ -18,7 +18,8 @@ export const IngestParams = Schema.Struct({
   labels: Schema.optionalKey(
     Schema.String.annotate({
       description:
-        "Label maps: a rule with `{name}` (the image's name without extension, next to the image) or a glob paired with the images in sorted order; empty = none"
+        "Label maps: a rule with `{name}` (the image's name without extension, next to the image) " +
+        "or a glob paired with the images in sorted order; empty = none"
     })
   ),
   labelNames: Schema.optionalKey(
