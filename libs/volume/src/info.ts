@@ -1,14 +1,14 @@
 import { Effect } from "effect"
 import type { InputError } from "@tomoprior/core"
 import { allocate } from "./dtype.ts"
-import { openSource } from "./open.ts"
+import { openSource, type SourceOptions } from "./open.ts"
 import { sliceLength } from "./source.ts"
 import { StatsAccumulator, type IntensityStats } from "./stats.ts"
 
 export interface VolumeInfo extends IntensityStats {
   readonly file: string
   readonly format: string
-  /** Sizes in file order (NIfTI i, j, k; TIFF width, height, pages). */
+  /** Sizes in file order (NIfTI i, j, k; TIFF width, height, pages; DICOM columns, rows, slices; HDF5/Zarr shape). */
   readonly dims: ReadonlyArray<number>
   readonly voxelType: string
   readonly spacing: ReadonlyArray<number>
@@ -23,10 +23,10 @@ export interface VolumeInfo extends IntensityStats {
 }
 
 /** Header facts plus min/max/mean/std of the scaled voxel values (float64 accumulation), one slice at a time. */
-export const volumeInfo = (path: string): Effect.Effect<VolumeInfo, InputError> =>
+export const volumeInfo = (path: string, options: SourceOptions = {}): Effect.Effect<VolumeInfo, InputError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const src = yield* openSource(path)
+      const src = yield* openSource(path, options)
       const slice = allocate(src.dtype, sliceLength(src.dims))
       const stats = new StatsAccumulator()
       for (let z = 0; z < src.dims[0]; z++) stats.add(yield* src.readSlice(z, slice))

@@ -5,7 +5,7 @@ import { once } from "node:events"
 import { constants as zlibConstants, createGzip, gunzipSync } from "node:zlib"
 import { InputError } from "@tomoprior/core"
 import { bytesPerVoxel, type Dtype, hostIsLittleEndian, RAW_SAMPLES, type RawArray, type RawSample, type VoxelArray } from "./dtype.ts"
-import { axisCodesOf, canonicalPlan, type Affine, type Vec3 } from "./orientation.ts"
+import { axisCodesOf, canonicalPlan, gatherPlane, type Affine, type Vec3 } from "./orientation.ts"
 import type { VolumeSource } from "./source.ts"
 import { openFd } from "./store.ts"
 
@@ -232,22 +232,7 @@ export const readNifti = (file: string): Effect.Effect<VolumeSource, InputError,
     const slab = h.dims[0] * h.dims[1]
     const inPlaneBase = plan.base % slab
 
-    const gather = (src: RawArray, base: number, out: VoxelArray): VoxelArray => {
-      const [sx, sy] = plan.stride
-      let o = 0
-      if (scale) {
-        for (let y = 0; y < Y; y++) {
-          let p = base + y * sy
-          for (let x = 0; x < X; x++, p += sx) out[o++] = src[p] * scale.slope + scale.inter
-        }
-      } else {
-        for (let y = 0; y < Y; y++) {
-          let p = base + y * sy
-          for (let x = 0; x < X; x++, p += sx) out[o++] = src[p]
-        }
-      }
-      return out
-    }
+    const gather = (src: RawArray, base: number, out: VoxelArray): VoxelArray => gatherPlane(src, base, plan.stride, X, Y, out, scale)
 
     let readSlice: VolumeSource["readSlice"]
     if (!gz && plan.fileAxis[2] === 2) {

@@ -112,3 +112,32 @@ export const canonicalPlan = (fileDims: Vec3, affine: Affine): CanonicalPlan => 
     affine: out
   }
 }
+
+/**
+ * Copies one canonical plane (X columns × Y rows, row-major) out of file-ordered voxels `src`:
+ * canonical (x, y) is `src[base + x·stride[0] + y·stride[1]]`, optionally scaled (raw · slope + inter).
+ */
+export const gatherPlane = <T extends { [i: number]: number }>(
+  src: ArrayLike<number>,
+  base: number,
+  stride: Vec3,
+  X: number,
+  Y: number,
+  out: T,
+  scale?: { readonly slope: number; readonly inter: number }
+): T => {
+  const [sx, sy] = stride
+  let o = 0
+  if (scale) {
+    for (let y = 0; y < Y; y++) {
+      let p = base + y * sy
+      for (let x = 0; x < X; x++, p += sx) out[o++] = src[p] * scale.slope + scale.inter
+    }
+  } else {
+    for (let y = 0; y < Y; y++) {
+      let p = base + y * sy
+      for (let x = 0; x < X; x++, p += sx) out[o++] = src[p]
+    }
+  }
+  return out
+}

@@ -7,7 +7,7 @@ export type Dims = readonly [number, number, number]
 
 /** What the file itself says, before canonicalisation; volume-info shows these. */
 export interface NativeInfo {
-  /** Sizes in file order (NIfTI i, j, k; TIFF width, height, pages). */
+  /** Sizes in file order (NIfTI i, j, k; TIFF width, height, pages; DICOM columns, rows, slices; HDF5/Zarr shape). */
   readonly dims: ReadonlyArray<number>
   readonly spacing: ReadonlyArray<number>
   readonly axisCodes: AxisCodes
@@ -21,7 +21,7 @@ export interface NativeInfo {
  */
 export interface VolumeSource {
   readonly file: string
-  readonly format: "nifti" | "tiff" | "tiff-directory" | "stored" | "phantom"
+  readonly format: "nifti" | "tiff" | "tiff-directory" | "dicom" | "hdf5" | "zarr" | "stored" | "phantom"
   /** Canonical [z, y, x] sizes. */
   readonly dims: Dims
   /** [z, y, x] voxel spacing in mm. */

@@ -39,3 +39,17 @@ export const readF64 = (file: string): Float64Array => {
   const b = readFileSync(file)
   return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
 }
+
+/** Whether Debian's python3 imports every module named (pydicom, h5py, zarr, …). */
+export const hasPythonModules = (...modules: ReadonlyArray<string>): boolean =>
+  existsSync(PYTHON) && spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" }).status === 0
+export const hasCommand = (command: string): boolean => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0
+
+/** Runs a command and fails the test with its output when it does not exit 0. */
+export const run = (command: string, args: ReadonlyArray<string>): void => {
+  const r = spawnSync(command, args, { encoding: "utf8" })
+  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr || r.stdout || r.error}`)
+}
+
+/** A fixture script beside this package (libs/volume/fixtures). */
+export const fixture = (name: string): string => new URL(`../fixtures/${name}`, import.meta.url).pathname
