@@ -50,7 +50,13 @@ const ABSOLUTE_TOLERANCE_MM = 0.005
 /** A non-axial series is decoded once into memory (slices of it cut across every file). */
 const MAX_IN_MEMORY_BYTES = 2 ** 31
 
-const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
+/** dicom-parser throws plain objects ({ exception }) as well as Errors. */
+const describe = (e: unknown) =>
+  e instanceof Error
+    ? e.message
+    : typeof e === "object" && e !== null && "exception" in e
+      ? String((e as { exception: unknown }).exception)
+      : String(e)
 const fail = (file: string, problem: string) => new InputError({ file, problem })
 
 const hasDicmPrefix = (b: Uint8Array) => b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d
@@ -356,10 +362,25 @@ export const readDicomSeries = (dir: string, options: DicomOptions = {}): Effect
     const decodeSlice = async (k: number, target: VoxelArray): Promise<void> => {
       const h = order[k]
       const bytes = readFileSync(h.file)
+      const truncated = (available: number) =>
+        fail(
+          h.file,
+          `pixel data is truncated: ${Math.max(0, available)} bytes where ${first.columns}×${first.rows} ` +
+            `${first.bitsAllocated}-bit pixels need ${frameBytes}; the file was cut short — copy or export it again`
+        )
       let ds: dicomParser.DataSet
       try {
         ds = parse(bytes, false)
       } catch (e) {
+        // a pixel data element running past the end of the file fails the whole parse: say so
+        const start = (() => {
+          try {
+            return parse(bytes, true).elements[PIXEL_DATA]?.dataOffset
+          } catch {
+            return undefined
+          }
+        })()
+        if (start !== undefined) throw truncated(bytes.length - start)
         throw fail(h.file, `cannot parse: ${describe(e)} (truncated or corrupt file? re-export it)`)
       }
       const el = ds.elements[PIXEL_DATA]
@@ -377,12 +398,7 @@ export const readDicomSeries = (dir: string, options: DicomOptions = {}): Effect
       } else {
         const data = ds.byteArray
         const available = Math.min(el.length, data.length - el.dataOffset)
-        if (available < frameBytes)
-          throw fail(
-            h.file,
-            `pixel data is truncated: ${Math.max(0, available)} bytes where ${first.columns}×${first.rows} ` +
-              `${first.bitsAllocated}-bit pixels need ${frameBytes}; the file was cut short — copy or export it again`
-          )
+        if (available < frameBytes) throw truncated(available)
         raw = new Uint8Array(frameBytes)
         raw.set(data.subarray(el.dataOffset, el.dataOffset + frameBytes))
         if (h.syntax.kind === "native-big-endian" && sample.bytes > 1) {

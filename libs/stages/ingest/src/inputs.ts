@@ -1,12 +1,13 @@
 import { Effect } from "effect"
-import { existsSync, readdirSync, statSync } from "node:fs"
-import { basename, dirname, join, resolve } from "node:path"
+import { existsSync, statSync } from "node:fs"
+import { basename, dirname, resolve } from "node:path"
 import { InputError } from "@tomoprior/core"
+import { sourceFiles } from "@tomoprior/volume"
 import { isGlob, matchGlob } from "./glob.ts"
 import type { IngestParams } from "./params.ts"
 
-const VOLUME_FILE = /\.(nii|nii\.gz|tif|tiff)$/i
-export const nameOf = (path: string) => basename(path).replace(/\.(nii\.gz|nii|tiff?)$/i, "")
+const VOLUME_FILE = /\.(nii|nii\.gz|tif|tiff|h5|hdf5|hdf|he5|nxs|cxi)$/i
+export const nameOf = (path: string) => basename(path).replace(/\.(nii\.gz|nii|tiff?|h5|hdf5|hdf|he5|nxs|cxi|ome\.zarr|zarr)$/i, "")
 const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false
 
 interface Pairing {
@@ -22,7 +23,9 @@ export const resolveInputs = (params: IngestParams, baseDir: string): Effect.Eff
     if (matched.length === 0 || (!isGlob(params.source) && !existsSync(matched[0])))
       return yield* new InputError({
         file: where,
-        problem: isGlob(params.source) ? "the glob matches no .nii/.nii.gz/.tif/.tiff files or directories" : "no such file or directory"
+        problem: isGlob(params.source)
+          ? "the glob matches no .nii/.nii.gz/.tif/.tiff/HDF5 files or directories (DICOM series, Zarr stores, TIFF slices)"
+          : "no such file or directory"
       })
     // an empty string (e.g. an unset `${params.labels}`) means no labels
     const rule = params.labels || undefined
@@ -47,13 +50,8 @@ export const resolveInputs = (params: IngestParams, baseDir: string): Effect.Eff
     return images.map((image, i) => ({ image, labels: labelFiles[i] }))
   })
 
-/** The volume files a matched path stands for (a directory: its TIFF slices). */
-export const filesUnder = (path: string): ReadonlyArray<string> =>
-  isDir(path)
-    ? readdirSync(path)
-        .filter((n) => VOLUME_FILE.test(n))
-        .map((n) => join(path, n))
-    : [path]
+/** The files a matched path stands for (a directory: the DICOM files, Zarr chunks or TIFF slices it holds). */
+export const filesUnder = (path: string): ReadonlyArray<string> => sourceFiles(path)
 
 /** Names made unique by a -2, -3… suffix, in order. */
 export const uniqueIds = (names: ReadonlyArray<string>): ReadonlyArray<string> => {

@@ -11,7 +11,8 @@ export const IngestParams = Schema.Struct({
   source: withDefault(
     Schema.String.annotate({
       description:
-        "`phantom:torso`, a glob of .nii/.nii.gz/.tif/.tiff files (or slice directories), or one path; relative to the pipeline file"
+        "`phantom:torso`, or a glob or path (relative to the pipeline file) of .nii/.nii.gz, .tif/.tiff (BigTIFF too), " +
+        "HDF5 (.h5/.hdf5/.nxs), Zarr / OME-Zarr stores, DICOM series directories or directories of TIFF slices"
     }),
     PHANTOM_SOURCE
   ),
@@ -28,7 +29,19 @@ export const IngestParams = Schema.Struct({
     })
   ),
   spacing: Schema.optionalKey(
-    Schema.Tuple([Positive, Positive, Positive]).annotate({ description: "[z, y, x] spacing in mm for TIFF input (TIFF carries none)" })
+    Schema.Tuple([Positive, Positive, Positive]).annotate({
+      description: "[z, y, x] spacing in mm for TIFF, HDF5 and plain Zarr input (they carry none); overrides an OME-Zarr's scale"
+    })
+  ),
+  series: Schema.optionalKey(
+    Schema.String.annotate({ description: "DICOM: the SeriesInstanceUID to read when a directory holds several series" })
+  ),
+  dataset: Schema.optionalKey(
+    Schema.String.annotate({ description: "HDF5: the dataset of the images (default `/exchange/data`, DXchange)" })
+  ),
+  labelDataset: Schema.optionalKey(Schema.String.annotate({ description: "HDF5 label maps: their dataset (default: `dataset`)" })),
+  level: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "OME-Zarr: multiscale level (default 0, full resolution)" })
   ),
   volumes: withDefault(PositiveInt.annotate({ description: "Phantom only: how many volumes" }), 12),
   size: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(8)).annotate({ description: "Phantom only: in-plane size" }), 96),
@@ -38,13 +51,15 @@ export const IngestParams = Schema.Struct({
   Schema.makeFilter(
     (p) => {
       if (p.source !== PHANTOM_SOURCE) return undefined
-      const misplaced = (["labels", "spacing"] as const).filter((k) => p[k] !== undefined && p[k] !== "")
+      const misplaced = (["labels", "spacing", "series", "dataset", "labelDataset", "level"] as const).filter(
+        (k) => p[k] !== undefined && p[k] !== ""
+      )
       return misplaced.map((k) => ({
         path: [k],
         issue: `\`${k}\` applies to files; the phantom has its own (remove it or give a file \`source\`)`
       }))
     },
-    { description: "`labels` and `spacing` apply to file sources, not to `phantom:torso`" }
+    { description: "`labels`, `spacing`, `series`, `dataset`, `labelDataset` and `level` apply to file sources, not to `phantom:torso`" }
   )
 )
 export type IngestParams = typeof IngestParams.Type

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict"
-import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
 import { Effect, Exit, Schema } from "effect"
@@ -197,3 +198,52 @@ test("labels or spacing with the phantom are refused by the schema, at the key, 
 test("the README's parameter table is the schema's", () => {
   checkParamsTable(new URL("../README.md", import.meta.url), IngestParams)
 })
+
+const MAKE_DICOM = new URL("../../../volume/fixtures/make-dicom.py", import.meta.url).pathname
+const canDicom = existsSync("/usr/bin/python3") && spawnSync("/usr/bin/python3", ["-c", "import pydicom, nibabel"]).status === 0
+
+test(
+  "a DICOM series with a NIfTI label map; its extensionless files enter the cache key",
+  { skip: !canDicom && "pydicom not installed" },
+  async () => {
+    const dir = tempDir()
+    const series = join(dir, "ct")
+    const made = spawnSync("/usr/bin/python3", [MAKE_DICOM, series, JSON.stringify({ rows: 8, cols: 9, slices: 5, intercept: -1024 })])
+    assert.equal(made.status, 0, String(made.stderr))
+    const ref = JSON.parse(readFileSync(join(dir, "ct.json"), "utf8")) as { affine: Array<Array<number>>; zooms: Array<number> }
+    await Effect.runPromise(
+      writeNifti(
+        join(dir, "ct_seg.nii.gz"),
+        { dims: [5, 8, 9], dtype: "uint8", affine: ref.affine, spacing: [ref.zooms[2], ref.zooms[1], ref.zooms[0]] },
+        (z) => Effect.succeed(slice("uint8", 72, z, 3))
+      )
+    )
+    const params = { source: "ct", labels: "{name}_seg.nii.gz" }
+    const files = await Effect.runPromise(
+      Effect.flatMap(Schema.decodeUnknownEffect(IngestParams)(params), (p) => ingestStage.externalFiles!(p, dir))
+    )
+    assert.equal(files.filter((f) => f.startsWith(series + "/")).length, 5)
+    assert.ok(files.includes(join(dir, "ct_seg.nii.gz")))
+    const r = await run(params, dir)
+    const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+    assert.deepEqual(set.index.volumes[0].dims, [5, 8, 9])
+    assert.ok(set.index.volumes[0].hasLabels)
+    assert.match(r.logs.join("\n"), /ct: 9×8×5 int16 \(Explicit VR Little Endian\) × 1 \+ -1024/)
+  }
+)
+
+test(
+  "a DICOM series with a truncated slice fails the stage with an InputError naming that file",
+  { skip: !canDicom && "pydicom not installed" },
+  async () => {
+    const dir = tempDir()
+    const series = join(dir, "ct")
+    spawnSync("/usr/bin/python3", [MAKE_DICOM, series, JSON.stringify({ rows: 8, cols: 9, slices: 5, reference: false })])
+    const victim = join(series, readdirSync(series)[1])
+    truncateSync(victim, statSync(victim).size - 20)
+    const e = await failure({ source: series })
+    assert.ok(e instanceof InputError)
+    assert.equal(e.file, victim)
+    assert.match(e.problem, /pixel data is truncated/)
+  }
+)

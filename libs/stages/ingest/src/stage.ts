@@ -8,6 +8,7 @@ import {
   phantomVolumeSeed,
   storeVolume,
   volumeEntry,
+  type SourceOptions,
   type VolumeSource
 } from "@tomoprior/volume"
 import { filesUnder, nameOf, resolveInputs, uniqueIds } from "./inputs.ts"
@@ -16,7 +17,8 @@ import { IngestParams, PHANTOM_SOURCE } from "./params.ts"
 export const ingestStage = defineStage({
   name: "ingest",
   version: "1",
-  description: "Reads NIfTI / TIFF volumes (or generates phantom:torso) into a VolumeSet, canonical RAS+, slice-addressable",
+  description:
+    "Reads NIfTI, TIFF, DICOM, HDF5 and Zarr volumes (or generates phantom:torso) into a VolumeSet, canonical RAS+, slice-addressable",
   inputs: {},
   outputs: { volumes: "VolumeSet" },
   params: IngestParams,
@@ -62,12 +64,18 @@ export const ingestStage = defineStage({
       const baseDir = ctx.pipelineDir ?? process.cwd()
       const pairs = yield* resolveInputs(params, baseDir)
       const ids = uniqueIds(pairs.map((p) => nameOf(p.image)))
-      const tiff = params.spacing ? { spacing: params.spacing } : {}
+      const options: SourceOptions = {
+        ...(params.spacing ? { spacing: params.spacing } : {}),
+        ...(params.series ? { series: params.series } : {}),
+        ...(params.dataset ? { dataset: params.dataset } : {}),
+        ...(params.level !== undefined ? { level: params.level } : {})
+      }
+      const labelOptions: SourceOptions = { ...options, series: undefined, dataset: params.labelDataset ?? params.dataset }
       for (const [i, pair] of pairs.entries()) {
         const header = yield* Effect.scoped(
           Effect.gen(function* () {
-            const image = yield* openSource(pair.image, tiff)
-            const labels: VolumeSource | undefined = pair.labels ? yield* openSource(pair.labels, tiff) : undefined
+            const image = yield* openSource(pair.image, options)
+            const labels: VolumeSource | undefined = pair.labels ? yield* openSource(pair.labels, labelOptions) : undefined
             yield* ctx.log(
               `${ids[i]}: ${image.native.dims.join("×")} ${image.native.voxelType}, axes ` +
                 `${image.native.axisCodes.join("")} → stored [z,y,x] ${image.dims.join("×")} ${image.dtype}`
