@@ -200,12 +200,51 @@ export const SegmentationExample = Schema.Struct({
 })
 export type SegmentationExample = typeof SegmentationExample.Type
 
+/** One segmenter's scores on one volume of a split (`rows` pools every volume of the split). */
+export const MetricVolumeRow = Schema.Struct({
+  ...metricCell,
+  seed: Schema.Number,
+  volume: Schema.String,
+  classId: Schema.Number,
+  className: Schema.String,
+  iou: Schema.Number,
+  dice: Schema.Number
+})
+export type MetricVolumeRow = typeof MetricVolumeRow.Type
+
+/**
+ * Pre-training `a` minus `b` at one label budget and split: the mean over seeds × volumes of the
+ * per-volume foreground-mean IoU difference (paired: same seed, i.e. the same labeled slices, and
+ * same volume), with its bootstrap interval resampling seeds and volumes.
+ */
+export const MetricDifference = Schema.Struct({
+  a: Schema.String,
+  b: Schema.String,
+  ...budgetColumns,
+  split: metricCell.split,
+  /** The seeds and volumes both were scored on. */
+  seeds: Schema.Number,
+  volumes: Schema.Number,
+  mean: Schema.Number,
+  low: Schema.Number,
+  high: Schema.Number,
+  /** Coverage of [low, high], e.g. 0.95. */
+  level: Schema.Number,
+  /** The interval lies wholly on one side of zero: the difference is resolved. */
+  excludesZero: Schema.Boolean
+})
+export type MetricDifference = typeof MetricDifference.Type
+
 export const MetricsIndex = Schema.Struct({
   kind: Schema.Literal("Metrics"),
   /** One row per (segmenter, split, class); means and stds are derived from these. */
   rows: Schema.Array(MetricRow),
   /** Derived from `rows` by the producer so every reader shows the same aggregation. */
   summary: Schema.optional(Schema.Array(MetricSummaryRow)),
+  /** One row per (segmenter, split, volume, class): what the differences pair. */
+  volumeRows: Schema.optional(Schema.Array(MetricVolumeRow)),
+  /** Each pre-training against random init and against each other, per budget and split. */
+  differences: Schema.optional(Schema.Array(MetricDifference)),
   examples: Schema.optional(Schema.Array(SegmentationExample)),
   /** Tidy CSV of `rows`, relative to the artifact directory. */
   csv: Schema.String

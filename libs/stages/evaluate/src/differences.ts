@@ -1,4 +1,29 @@
+import type { MetricDifference, MetricVolumeRow } from "@tomoprior/core"
 import { type BootstrapOptions, crossedBootstrap, excludesZero } from "@tomoprior/stats"
+
+/**
+ * Each segmenter's mean foreground IoU per volume of a split: the mean over the foreground classes
+ * (id ≠ 0) scored on that volume; a volume with none scored is left out.
+ */
+export const volumeScores = (rows: ReadonlyArray<MetricVolumeRow>): Array<VolumeScore> => {
+  const groups = new Map<string, { first: MetricVolumeRow; ious: Array<number> }>()
+  for (const r of rows) {
+    if (r.classId === 0) continue
+    const key = JSON.stringify([r.pretraining, r.fraction, r.everyK, r.split, r.seed, r.volume])
+    const g = groups.get(key) ?? { first: r, ious: [] }
+    g.ious.push(r.iou)
+    groups.set(key, g)
+  }
+  return [...groups.values()].map(({ first: r, ious }) => ({
+    pretraining: r.pretraining,
+    fraction: r.fraction,
+    everyK: r.everyK,
+    split: r.split,
+    seed: r.seed,
+    volume: r.volume,
+    foreground: ious.reduce((a, b) => a + b, 0) / ious.length
+  }))
+}
 
 /** One segmenter's mean foreground IoU on one volume of one split. */
 export interface VolumeScore {
@@ -9,23 +34,6 @@ export interface VolumeScore {
   readonly seed: number
   readonly volume: string
   readonly foreground: number
-}
-
-/** `a − b` in mean foreground IoU at one label budget and split, paired by seed and volume. */
-export interface Difference {
-  readonly a: string
-  readonly b: string
-  readonly fraction: number | null
-  readonly everyK: number | null
-  readonly split: VolumeScore["split"]
-  /** Seeds and volumes both methods were scored on (the grid the interval resamples). */
-  readonly seeds: number
-  readonly volumes: number
-  readonly mean: number
-  readonly low: number
-  readonly high: number
-  readonly level: number
-  readonly excludesZero: boolean
 }
 
 const cellKey = (s: Pick<VolumeScore, "fraction" | "everyK" | "split">): string => JSON.stringify([s.fraction, s.everyK, s.split])
@@ -39,7 +47,7 @@ const cellKey = (s: Pick<VolumeScore, "fraction" | "everyK" | "split">): string 
 export const pairedDifferences = (
   scores: ReadonlyArray<VolumeScore>,
   options: BootstrapOptions & { readonly baseline?: string } = {}
-): Array<Difference> => {
+): Array<MetricDifference> => {
   const baseline = options.baseline ?? "none"
   const methods = [...new Set(scores.map((s) => s.pretraining))]
   const others = methods.filter((m) => m !== baseline)
@@ -49,7 +57,7 @@ export const pairedDifferences = (
   ]
   const cells = new Map<string, Array<VolumeScore>>()
   for (const s of scores) cells.set(cellKey(s), [...(cells.get(cellKey(s)) ?? []), s])
-  const out: Array<Difference> = []
+  const out: Array<MetricDifference> = []
   for (const cell of cells.values()) {
     const value = new Map(cell.map((s) => [JSON.stringify([s.pretraining, s.seed, s.volume]), s.foreground]))
     for (const [a, b] of pairs) {

@@ -94,6 +94,37 @@ test("interpolation skips the slices trained on; extrapolation takes the held-ou
   )
 })
 
+test("per-volume rows score each volume of a split on its own; the split's rows pool them (hand-computed)", async () => {
+  const volumes = new Map([
+    ["a", volume("a", [[1, 1, 0, 0]], [[1, 1, 0, 0]])],
+    ["b", volume("b", [[1, 0, 0, 0]], [[1, 1, 0, 0]])],
+    ["c", volume("c", [[1, 1, 1, 0]], [[1, 1, 0, 0]])]
+  ])
+  const predict = (slices: ReadonlyArray<Float32Array>) => Effect.succeed(slices.map((x) => Uint8Array.from(x, (v) => (v > 0.5 ? 1 : 0))))
+  const seg = { ...segmenter, trainingSlices: [], heldOutVolumes: ["b", "c"] }
+  const r = await Effect.runPromise(evaluateSegmenter(seg, volumes, predict, 4))
+  const lesion = (split: string, v?: string) =>
+    (v
+      ? r.volumeRows.find((x) => x.split === split && x.volume === v && x.classId === 1)
+      : r.rows.find((x) => x.split === split && x.classId === 1))!.iou
+  // b: tp 1, fn 1 → 1/2; c: tp 2, fp 1 → 2/3; pooled: tp 3, fp 1, fn 1 → 3/5
+  assert.equal(lesion("extrapolation", "b"), 1 / 2)
+  assert.equal(lesion("extrapolation", "c"), 2 / 3)
+  assert.equal(lesion("extrapolation"), 3 / 5)
+  assert.equal(lesion("interpolation", "a"), 1)
+  assert.deepEqual(
+    r.volumeRows.map((x) => [x.split, x.volume, x.classId, x.seed, x.pretraining]),
+    [
+      ["interpolation", "a", 0, 7, "sorting"],
+      ["interpolation", "a", 1, 7, "sorting"],
+      ["extrapolation", "b", 0, 7, "sorting"],
+      ["extrapolation", "b", 1, 7, "sorting"],
+      ["extrapolation", "c", 0, 7, "sorting"],
+      ["extrapolation", "c", 1, 7, "sorting"]
+    ]
+  )
+})
+
 test("what predict fails with is the failure; an interrupt between batches stops inference there", async () => {
   const volumes = new Map([
     [

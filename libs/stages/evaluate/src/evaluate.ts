@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import type { MetricRow, SegmenterIndex } from "@tomoprior/core"
+import type { MetricRow, MetricVolumeRow, SegmenterIndex } from "@tomoprior/core"
 import { accumulate, classScores, emptyConfusion } from "./metrics.ts"
 
 /** The part of a stored volume evaluation needs (a `VolumeHandle` of @tomoprior/volume fits). */
@@ -34,6 +34,8 @@ export interface ExampleSlice {
 
 export interface SegmenterEvaluation {
   readonly rows: ReadonlyArray<MetricRow>
+  /** The same scores per volume of each split (`rows` pools the volumes). */
+  readonly volumeRows: ReadonlyArray<MetricVolumeRow>
   readonly examples: ReadonlyArray<ExampleSlice>
   readonly slices: Readonly<Record<Split, number>>
 }
@@ -76,8 +78,11 @@ export const evaluateSegmenter = <E>(
     const confusion = { interpolation: emptyConfusion(seg.numClasses), extrapolation: emptyConfusion(seg.numClasses) }
     const slices = { interpolation: 0, extrapolation: 0 }
     const best = new Map<Split, { fg: number; example: ExampleSlice }>()
+    const perVolume: Array<{ split: Split; volume: string; confusion: ReturnType<typeof emptyConfusion> }> = []
     for (const part of splitSlices(seg, depthOf)) {
       const volume = volumes.get(part.volume)!
+      const own = { split: part.split, volume: part.volume, confusion: emptyConfusion(seg.numClasses) }
+      if (part.slices.length > 0) perVolume.push(own)
       for (let start = 0; start < part.slices.length; start += batchSize) {
         // Inference is synchronous: a timer turn between batches lets a Ctrl-C (a signal event)
         // interrupt a large VolumeSet here instead of after every segmenter is done.
@@ -88,6 +93,7 @@ export const evaluateSegmenter = <E>(
         zs.forEach((z, i) => {
           const truth = Uint8Array.from(volume.readLabelSlice(z))
           accumulate(confusion[part.split], truth, predicted[i])
+          accumulate(own.confusion, truth, predicted[i])
           slices[part.split] += 1
           const fg = foregroundCount(truth)
           const current = best.get(part.split)
@@ -126,5 +132,19 @@ export const evaluateSegmenter = <E>(
         })
       }
     }
-    return { rows, examples: [...best.values()].map((b) => b.example), slices }
+    const volumeRows: Array<MetricVolumeRow> = perVolume.flatMap(({ split, volume, confusion }) =>
+      classScores(confusion).map((c) => ({
+        pretraining: seg.pretraining,
+        fraction: seg.fraction,
+        everyK: seg.everyK,
+        seed: seg.seed,
+        split,
+        volume,
+        classId: c.classId,
+        className: seg.labelNames[String(c.classId)] ?? `class ${c.classId}`,
+        iou: c.iou,
+        dice: c.dice
+      }))
+    )
+    return { rows, volumeRows, examples: [...best.values()].map((b) => b.example), slices }
   })
