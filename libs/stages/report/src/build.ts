@@ -20,6 +20,7 @@ import {
   renderSvg,
   scoreScatter
 } from "./charts.ts"
+import { differencesSection } from "./differences.ts"
 import { escape, note, page, section, table } from "./html.ts"
 import { methodKey, sortMethods } from "./palette.ts"
 
@@ -98,6 +99,7 @@ const segmentationSection = async (data: ReportData): Promise<string> => {
   const summary = data.metrics.flatMap((m) => m.index.summary ?? [])
   if (summary.length === 0) return section("segmentation", "Segmentation", note("No Metrics input was given."))
   const parts: Array<string> = [
+    await differencesSection(data.metrics.flatMap((m) => m.index.differences ?? [])),
     note("IoU ×100, mean ± sample std over seeds; the foreground mean averages the foreground classes of each seed first.")
   ]
   for (const split of ["extrapolation", "interpolation"] as const) {

@@ -38,7 +38,7 @@ th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; } th:fi
 .note { color: #555; } figure { display: inline-block; margin: .5em; vertical-align: top; }
 figcaption { font-size: .85em; color: #444; max-width: 420px; }
 caption small { display: block; font-weight: normal; color: #444; max-width: 900px; }
-tr.headline td { font-weight: 700; border-top: 2px solid #888; }
+tr.headline td { font-weight: 700; border-top: 2px solid #888; } p.headline { font-weight: 600; }
 tr.whole-body td { color: #777; } tr.whole-body small { display: block; max-width: 380px; }
 mark.best { background: #fde9a8; padding: 0 .2em; } mark.best.below-baseline { background: none; outline: 1px dashed #b08d00; }
 img.slice { image-rendering: pixelated; width: 420px; }

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { type ArtifactKind, type ArtifactRef, defineStage, type IndexOf, type InputError, StageFailure } from "@tomoprior/core"
 import { buildReport, iouTextTable, localizationTextLines } from "./build.ts"
+import { headlineSentences } from "./differences.ts"
 import { ReportParams } from "./params.ts"
 
 export const reportStage = defineStage({
@@ -40,6 +41,7 @@ export const reportStage = defineStage({
       yield* ctx.writeIndex("report", { kind: "Report", html: "report.html" })
       const table = iouTextTable(metrics.flatMap((m) => m.index.summary ?? []))
       if (table) yield* ctx.log(table)
+      for (const line of headlineSentences(metrics.flatMap((m) => m.index.differences ?? []))) yield* ctx.log(line)
       // One log line each: the CLI prefixes every log line with the stage name.
       for (const line of localizationTextLines(localizations)) yield* ctx.log(line)
       // the output directory moves into the store after the stage; the runner prints where
