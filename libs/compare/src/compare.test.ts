@@ -57,6 +57,22 @@ const metrics = (hash: string, none: number, sorting: number) =>
     kind: "Metrics",
     rows: [],
     summary: [summaryRow("none", 0.01, none, 0.05), summaryRow("sorting", 0.01, sorting, 0.02)],
+    differences: [
+      {
+        a: "sorting",
+        b: "none",
+        fraction: 0.01,
+        everyK: null,
+        split: "extrapolation",
+        seeds: 3,
+        volumes: 2,
+        mean: sorting - none,
+        low: -0.01,
+        high: 0.11,
+        level: 0.95,
+        excludesZero: false
+      }
+    ],
     csv: "metrics.csv"
   } satisfies MetricsIndex)
 
@@ -117,7 +133,13 @@ test("a pipeline file selects every run its lock file records; changed params an
   // The matrix dimension (seed) is not a changed param; steps is the same everywhere.
   assert.deepEqual(c.params, [{ name: "sorting.margin", values: ["0.2", "0.5"] }])
   const m = Object.fromEntries(c.metrics.map((x) => [x.name, x]))
-  assert.deepEqual(Object.keys(m), ["sorting spearman", "sorting pairsCorrect", "evaluate IoU none 1 %", "evaluate IoU sorting 1 %"])
+  assert.deepEqual(Object.keys(m), [
+    "sorting spearman",
+    "sorting pairsCorrect",
+    "evaluate IoU none 1 %",
+    "evaluate IoU sorting 1 %",
+    "evaluate sorting − none 1 %"
+  ])
   assert.deepEqual(m["sorting spearman"].values, [{ value: 0.9 }, { value: 0.95 }])
   assert.ok(Math.abs(m["sorting spearman"].difference! - 0.05) < 1e-12)
   assert.deepEqual(m["evaluate IoU sorting 1 %"].values, [{ value: 0.35, std: 0.02, n: 3 }, null])
@@ -130,6 +152,7 @@ test("a pipeline file selects every run its lock file records; changed params an
   assert.match(text, /\nsorting spearman +0\.900 +0\.950 +\+0\.050\n/)
   assert.match(text, /\nevaluate IoU sorting 1 % ×100 +35\.0 ± 2\.0 +– *\n/)
   assert.match(text, /Δ = sorting\.margin=0\.5 − study/)
+  assert.match(text, /\nevaluate sorting − none 1 % ×100 +\+5\.0 \[-1\.0, \+11\.0\] +– *\n/)
   assert.match(text, /not in this store .*: evaluate/)
   assert.match(
     comparisonMarkdown(c),

@@ -1,6 +1,7 @@
 import {
   type ArtifactKind,
   budgetLabel,
+  budgetOrder,
   EncoderIndex,
   LocalizationIndex,
   Manifest,
@@ -19,6 +20,8 @@ export interface Headline {
   /** Sample std over seeds and how many, for means over repeats. */
   readonly std?: number
   readonly n?: number
+  /** A 95 % (or other) interval, for differences between methods. */
+  readonly interval?: readonly [number, number]
   /** How to print it: `percent` values are fractions shown ×100 (IoU). */
   readonly scale: "plain" | "percent"
 }
@@ -31,9 +34,12 @@ const encoderHeadlines = (stage: string, index: EncoderIndex): Array<Headline> =
     .filter(([k]) => isHeadlineFinal(k))
     .map(([k, value]) => ({ name: `${stage} ${k}`, value, scale: "plain" }))
 
-/** The foreground-mean IoU on held-out volumes per pre-training × label budget (the paper's table). */
-const metricsHeadlines = (stage: string, index: MetricsIndex): Array<Headline> =>
-  (index.summary ?? [])
+/**
+ * The foreground-mean IoU on held-out volumes per pre-training × label budget (the paper's table),
+ * then the paired differences between pre-trainings with their intervals.
+ */
+const metricsHeadlines = (stage: string, index: MetricsIndex): Array<Headline> => [
+  ...(index.summary ?? [])
     .filter((r) => r.classId === null && r.split === "extrapolation")
     .sort((a, b) => (a.fraction ?? 0) - (b.fraction ?? 0) || a.pretraining.localeCompare(b.pretraining))
     .map((r) => ({
@@ -41,8 +47,18 @@ const metricsHeadlines = (stage: string, index: MetricsIndex): Array<Headline> =
       value: r.iouMean,
       std: r.iouStd,
       n: r.seeds,
-      scale: "percent"
+      scale: "percent" as const
+    })),
+  ...(index.differences ?? [])
+    .filter((d) => d.split === "extrapolation")
+    .sort((a, b) => budgetOrder(a) - budgetOrder(b))
+    .map((d) => ({
+      name: `${stage} ${d.a} − ${d.b} ${budgetLabel(d)}`,
+      value: d.mean,
+      interval: [d.low, d.high] as const,
+      scale: "percent" as const
     }))
+]
 
 const localizationHeadlines = (stage: string, index: LocalizationIndex): Array<Headline> => {
   const rho = index.volumes.map((v) => v.spearman)

@@ -8,6 +8,7 @@ const digits = (m: Pick<Metric, "scale">): number => (m.scale === "percent" ? 1 
 const cell = (m: Metric, c: Metric["values"][number]): string => {
   if (c === null) return "–"
   const v = scaled(m, c.value).toFixed(digits(m))
+  if (c.interval) return `${signed(m, c.value)} [${signed(m, c.interval[0])}, ${signed(m, c.interval[1])}]`
   return c.std !== undefined && (c.n ?? 0) > 1 ? `${v} ± ${scaled(m, c.std).toFixed(digits(m))}` : v
 }
 
@@ -32,6 +33,9 @@ const rows = (c: Comparison): { header: Array<string>; params: Array<Array<strin
 const notes = (c: Comparison): Array<string> => [
   ...(c.runs.length === 2 ? [`Δ = ${c.runs[1].label} − ${c.runs[0].label}`] : []),
   ...(c.metrics.some((m) => m.values.some((v) => v?.std !== undefined && (v.n ?? 0) > 1)) ? ["± = sample std over seeds"] : []),
+  ...(c.metrics.some((m) => m.values.some((v) => v?.interval))
+    ? ["a − b [low, high] = paired difference with its 95 % bootstrap interval"]
+    : []),
   ...(c.missing.length ? [`not in this store (run them against it, or pass --store): ${c.missing.join(", ")}`] : []),
   ...c.unreadable.map((u) => `no headlines from ${u.stage}: ${u.problem}`)
 ]

@@ -98,7 +98,14 @@ export const compareRuns = (runs: ReadonlyArray<RecordedRun>, store: StoreLayout
       const cells = perRun.map((m) => m.get(name) ?? null)
       const scale = cells.find((c) => c !== null)!.scale
       const values = cells.map((c) =>
-        c === null ? null : { value: c.value, ...(c.std !== undefined ? { std: c.std } : {}), ...(c.n !== undefined ? { n: c.n } : {}) }
+        c === null
+          ? null
+          : {
+              value: c.value,
+              ...(c.std !== undefined ? { std: c.std } : {}),
+              ...(c.n !== undefined ? { n: c.n } : {}),
+              ...(c.interval !== undefined ? { interval: c.interval } : {})
+            }
       )
       const difference = runs.length === 2 && cells[0] && cells[1] ? cells[1].value - cells[0].value : undefined
       return { name, scale, values, ...(difference !== undefined ? { difference } : {}) }

@@ -88,3 +88,56 @@ test("a segmenter that says class 1 everywhere scores what the label maps alone 
 test("the README's parameter table is the schema's", () => {
   checkParamsTable(new URL("../README.md", import.meta.url), EvaluateParams)
 })
+
+test("two pre-trainings on the same seed give their paired difference per held-out volume, from the label maps alone", async () => {
+  const volumes = await Effect.runPromise(tinyVolumeSet(4))
+  const common = {
+    numClasses: 3,
+    labelNames: { "0": "background", "1": "disc", "2": "bar" },
+    fraction: 0.5,
+    everyK: null,
+    seed: 4,
+    trainingSlices: [{ volume: "v0", slices: [0] }],
+    trainVolumes: ["v0", "v1"],
+    heldOutVolumes: ["v2", "v3"]
+  }
+  const ones = await Effect.runPromise(constantSegmenter(1, SIZE, { ...common, pretraining: "sorting" }))
+  const twos = await Effect.runPromise(constantSegmenter(2, SIZE, { ...common, pretraining: "none" }))
+  const run = await Effect.runPromise(
+    runStageForTest(evaluateStage, {
+      params: { examples: false },
+      inputs: { segmenters: [ones, twos], volumes },
+      compute: computeLayer({ backend: "wasm", threads: 1 })
+    })
+  )
+  const index = Schema.decodeUnknownSync(Schema.fromJsonString(MetricsIndex))(
+    readFileSync(join(run.outputs.metrics.dir, "index.json"), "utf8")
+  )
+  // Reference per volume: predicting class c everywhere scores IoU(c) = n_c / N, 0 for the other
+  // foreground class if the volume has it (else it is not scored); the foreground mean averages those.
+  const set = await Effect.runPromise(readVolumeSet(volumes.dir))
+  const foreground = async (id: string, c: number) => {
+    const v = set.volumes.find((x) => x.entry.id === id)!
+    const counts = await Effect.runPromise(
+      classCounts(
+        v.dir,
+        Array.from({ length: v.entry.dims[0] }, (_, z) => z)
+      )
+    )
+    const pixels = [...counts.values()].reduce((a, b) => a + b, 0)
+    const other = c === 1 ? 2 : 1
+    const scored = [(counts.get(c) ?? 0) / pixels, ...((counts.get(other) ?? 0) > 0 ? [0] : [])]
+    return scored.reduce((a, b) => a + b, 0) / scored.length
+  }
+  const diffs = await Promise.all(["v2", "v3"].map(async (v) => (await foreground(v, 1)) - (await foreground(v, 2))))
+  const d = index.differences!.find((x) => x.split === "extrapolation")!
+  assert.deepEqual([d.a, d.b, d.seeds, d.volumes, d.fraction], ["sorting", "none", 1, 2, 0.5])
+  assert.ok(Math.abs(d.mean - (diffs[0] + diffs[1]) / 2) < 1e-12, `${d.mean} vs ${diffs}`)
+  // one seed: the interval is over the two volumes alone, between their differences
+  assert.ok(Math.abs(d.low - Math.min(...diffs)) < 1e-12 && Math.abs(d.high - Math.max(...diffs)) < 1e-12, `${d.low} ${d.high} ${diffs}`)
+  assert.equal(index.volumeRows!.filter((r) => r.split === "extrapolation" && r.pretraining === "sorting").length > 0, true)
+  assert.ok(
+    run.logs.some((l) => l.startsWith("held-out, 50 %: sorting − none: ")),
+    run.logs.join("\n")
+  )
+})

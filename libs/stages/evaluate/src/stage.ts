@@ -6,20 +6,25 @@ import {
   Compute,
   type ComputeError,
   defineStage,
+  differenceDesign,
+  differenceText,
   INDEX_FILE,
   InputError,
   type MetricRow,
+  type MetricVolumeRow,
   type SegmentationExample,
   type SegmenterIndex,
   StageFailure
 } from "@tomoprior/core"
 import { openVolume, resolveVolumeSet } from "@tomoprior/volume"
+import { pairedDifferences, volumeScores } from "./differences.ts"
 import { evaluateSegmenter, type LabeledVolume, type Predict } from "./evaluate.ts"
 import { overlayPng } from "./overlay.ts"
 import { EvaluateParams } from "./params.ts"
 import { summarize, toCsv } from "./summary.ts"
 
 const CSV_COLUMNS = ["pretraining", "fraction", "everyK", "seed", "split", "classId", "className", "iou", "dice"] as const
+const VOLUME_CSV_COLUMNS = ["pretraining", "fraction", "everyK", "seed", "split", "volume", "classId", "className", "iou", "dice"] as const
 
 /** Groups of runs that differ only by seed; examples are drawn for the lowest seed of each. */
 const groupKey = (s: SegmenterIndex): string => JSON.stringify([s.pretraining, s.fraction, s.everyK])
@@ -62,6 +67,7 @@ export const evaluateStage = defineStage({
       for (const { index } of segmenters) lowestSeed.set(groupKey(index), Math.min(index.seed, lowestSeed.get(groupKey(index)) ?? Infinity))
 
       const rows: Array<MetricRow> = []
+      const volumeRows: Array<MetricVolumeRow> = []
       const examples: Array<SegmentationExample> = []
       for (const [n, { ref, index }] of segmenters.entries()) {
         const missing = [...index.trainVolumes, ...index.heldOutVolumes].filter((id) => !handles.has(id))
@@ -91,6 +97,7 @@ export const evaluateStage = defineStage({
           )
         )
         rows.push(...result.rows)
+        volumeRows.push(...result.volumeRows)
         if (drawExamples && lowestSeed.get(groupKey(index)) === index.seed) {
           for (const e of result.examples) {
             const png = `examples/${examples.length}.png`
@@ -114,8 +121,22 @@ export const evaluateStage = defineStage({
           message: `${index.pretraining} ${budgetLabel(index)} seed ${index.seed}`
         })
       }
+      const differences = pairedDifferences(volumeScores(volumeRows))
+      for (const d of differences.filter((x) => x.split === "extrapolation"))
+        yield* ctx.log(
+          `held-out, ${budgetLabel(d)}: ${differenceText(d)} IoU ×100, ${differenceDesign(d)}${d.excludesZero ? "" : " (includes 0)"}`
+        )
       yield* ctx.writeFile("metrics", "metrics.csv", toCsv(rows, CSV_COLUMNS))
-      yield* ctx.writeIndex("metrics", { kind: "Metrics", rows, summary: summarize(rows), examples, csv: "metrics.csv" })
+      yield* ctx.writeFile("metrics", "volumes.csv", toCsv(volumeRows, VOLUME_CSV_COLUMNS))
+      yield* ctx.writeIndex("metrics", {
+        kind: "Metrics",
+        rows,
+        summary: summarize(rows),
+        volumeRows,
+        differences,
+        examples,
+        csv: "metrics.csv"
+      })
     }).pipe(Effect.scoped)
 })
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import type { MetricDifference } from "@tomoprior/core"
-import { differencesSection, differenceText, headlineSentences } from "./differences.ts"
+import { differenceText, type MetricDifference } from "@tomoprior/core"
+import { differencesSection, headlineSentences } from "./differences.ts"
 
 const diff = (
   a: string,

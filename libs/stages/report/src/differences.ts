@@ -1,17 +1,6 @@
-import type { MetricDifference } from "@tomoprior/core"
+import { budgetLabel as budget, budgetOrder, differenceDesign as design, iouPoints as points, type MetricDifference } from "@tomoprior/core"
 import { type Spec, renderSvg } from "./charts.ts"
 import { escape, note, table } from "./html.ts"
-
-const points = (v: number): string => `${v >= 0 ? "+" : "−"}${Math.abs(100 * v).toFixed(1)}`
-const budget = (d: Pick<MetricDifference, "fraction" | "everyK">): string =>
-  d.fraction !== null ? `${+(100 * d.fraction).toPrecision(3)} %` : `every ${d.everyK}th`
-const budgetOrder = (d: Pick<MetricDifference, "fraction" | "everyK">): number => (d.fraction !== null ? d.fraction : 1 / (d.everyK ?? 1))
-
-/** "sorting − none: +2.1 [−0.4, +4.6]" — IoU points (×100) with the interval. */
-export const differenceText = (d: MetricDifference): string => `${d.a} − ${d.b}: ${points(d.mean)} [${points(d.low)}, ${points(d.high)}]`
-
-const design = (d: MetricDifference): string =>
-  `${Math.round(100 * d.level)} % bootstrap interval over ${d.seeds} seed${d.seeds === 1 ? "" : "s"} × ${d.volumes} volume${d.volumes === 1 ? "" : "s"}`
 
 /**
  * The sentences that carry the claim: at the smallest label budget on held-out volumes, each method
