@@ -22,6 +22,7 @@ import {
 } from "./charts.ts"
 import { differencesSection } from "./differences.ts"
 import { escape, note, page, section, table } from "./html.ts"
+import { probeTable } from "./probes.ts"
 import { methodKey, sortMethods } from "./palette.ts"
 
 /** Everything the page shows, already read from the input artifacts. */
@@ -196,7 +197,8 @@ const pretrainingSection = async (data: ReadonlyArray<{ readonly producer: strin
             "Final values (and the untrained encoder's, where logged) are in the Encoders table below."
         )
       : "",
-    table("Encoders", ["stage", "method", "model", "steps", "final"], finals)
+    table("Encoders", ["stage", "method", "model", "steps", "final"], finals),
+    probeTable(data)
   ]
   return section("pretraining", "Pre-training", parts.join(""))
 }
