@@ -1,5 +1,6 @@
-import { tupleSample } from "./stage.ts"
+import { tupleSampleStage } from "./stage.ts"
 
-export { tupleSample, TupleSampleParams } from "./stage.ts"
-export { relativePositions, splitVolumes, sampleEpochs, axisIndex, type Axis, type SamplingMode } from "./sample.ts"
-export const stages = [tupleSample]
+export { tupleSampleStage } from "./stage.ts"
+export { TupleSampleParams } from "./params.ts"
+export { axisIndex, relativePositions, sampleEpochs, SamplingError, validationSplit, type Axis, type SamplingMode } from "./sample.ts"
+export const stages = [tupleSampleStage]

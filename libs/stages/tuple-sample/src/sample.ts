@@ -98,14 +98,13 @@ export const sampleEpochs = (plan: SamplingPlan, depths: Depths): Effect.Effect<
  * Held-out volumes: `validation` < 1 is a fraction of the set (rounded, at least one when > 0),
  * ≥ 1 a count. At least one volume must stay for training.
  */
-export const splitVolumes = (
+export const validationSplit = (
   ids: ReadonlyArray<string>,
   validation: number,
   seed: number
 ): Effect.Effect<{ train: Array<string>; validation: Array<string> }, SamplingError> => {
+  // A count above 1 is whole: the params schema says so.
   const count = validation < 1 ? (validation > 0 ? Math.max(1, Math.round(validation * ids.length)) : 0) : validation
-  if (!Number.isInteger(count))
-    return Effect.fail(new SamplingError({ problem: `validation ${validation}: give a fraction below 1 or a whole count of volumes` }))
   if (count >= ids.length)
     return Effect.fail(
       new SamplingError({

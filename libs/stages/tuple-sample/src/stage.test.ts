@@ -4,8 +4,9 @@ import { Effect, Exit } from "effect"
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { TupleSetIndex, VolumeSetIndex } from "@tomoprior/core"
-import { artifactFromDir, runStageForTest, tempDir } from "@tomoprior/testkit"
-import { tupleSample } from "./stage.ts"
+import { artifactFromDir, checkParamsTable, runStageForTest, tempDir } from "@tomoprior/testkit"
+import { TupleSampleParams } from "./params.ts"
+import { tupleSampleStage } from "./stage.ts"
 
 /** A VolumeSet directory with the given z depths (index + a placeholder voxel file per volume). */
 const volumeSet = (depths: ReadonlyArray<number>): string => {
@@ -32,7 +33,7 @@ const volumeSet = (depths: ReadonlyArray<number>): string => {
 }
 
 const run = (dir: string, params: Record<string, unknown>) =>
-  Effect.runPromise(runStageForTest(tupleSample, { params, inputs: { volumes: artifactFromDir("VolumeSet", dir) } }))
+  Effect.runPromise(runStageForTest(tupleSampleStage, { params, inputs: { volumes: artifactFromDir("VolumeSet", dir) } }))
 
 const sample = async (dir: string, params: Record<string, unknown>) => {
   const out = await run(dir, params)
@@ -40,7 +41,9 @@ const sample = async (dir: string, params: Record<string, unknown>) => {
 }
 
 const runFails = async (dir: string, params: Record<string, unknown>, pattern: RegExp) => {
-  const exit = await Effect.runPromiseExit(runStageForTest(tupleSample, { params, inputs: { volumes: artifactFromDir("VolumeSet", dir) } }))
+  const exit = await Effect.runPromiseExit(
+    runStageForTest(tupleSampleStage, { params, inputs: { volumes: artifactFromDir("VolumeSet", dir) } })
+  )
   assert.ok(Exit.isFailure(exit), "expected failure")
   assert.match(String(Exit.isFailure(exit) ? exit.cause : ""), pattern)
 }
@@ -130,9 +133,13 @@ describe("tuple-sample", () => {
   it("rejects bad parameters with a message that says what to change", async () => {
     await runFails(vs, { groupSize: 50 }, /needs 50 for groupSize 50/)
     await runFails(vs, { validation: 5 }, /leaves none for training/)
-    await runFails(vs, { validation: 2.5 }, /whole count/)
-    await runFails(vs, { mode: "even", minGap: 3 }, /minGap must stay 1/)
+    await runFails(vs, { validation: 2.5 }, /whole count[\s\S]*at \["validation"\]/)
+    await runFails(vs, { mode: "even", minGap: 3 }, /`minGap` must stay 1[\s\S]*at \["minGap"\]/)
     await runFails(vs, { groupSize: 1 }, /groupSize/)
     await runFails(vs, { mode: "sorted" }, /mode/)
   })
+})
+
+it("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), TupleSampleParams)
 })

@@ -1,26 +1,11 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { join } from "node:path"
-import { defineStage, StageFailure, withDefault } from "@tomoprior/core"
+import { defineStage, StageFailure } from "@tomoprior/core"
 import { linkArtifactTree } from "@tomoprior/volume"
-import { axisIndex, sampleEpochs, type SamplingError, splitVolumes } from "./sample.ts"
+import { TupleSampleParams } from "./params.ts"
+import { axisIndex, sampleEpochs, type SamplingError, validationSplit } from "./sample.ts"
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-export const TupleSampleParams = Schema.Struct({
-  /** unique: B distinct positions of one volume; even: uniform positions, repeats allowed; aligned: same relative positions across volumes. */
-  mode: withDefault(Schema.Literals(["unique", "even", "aligned"]), "unique"),
-  groupSize: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(2)), 16),
-  groupsPerEpoch: withDefault(PositiveInt, 64),
-  epochs: withDefault(PositiveInt, 4),
-  axis: withDefault(Schema.Literals(["z", "y", "x"]), "z"),
-  /** Smallest distance in slices between two members of a group (unique and aligned). */
-  minGap: withDefault(PositiveInt, 1),
-  seed: withDefault(Schema.Int, 0),
-  /** Held-out volumes for validation: a fraction below 1, or a count. */
-  validation: withDefault(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)), 0.25)
-})
-export type TupleSampleParams = typeof TupleSampleParams.Type
-
-export const tupleSample = defineStage({
+export const tupleSampleStage = defineStage({
   name: "tuple-sample",
   version: "1",
   description: "Draws training groups (volume id + slice indices, no pixels) from a VolumeSet for slice-order pre-training.",
@@ -34,12 +19,7 @@ export const tupleSample = defineStage({
       const p = ctx.params
       const fail = (e: SamplingError) => new StageFailure({ stage: ctx.stageId, reason: e.problem })
       const set = yield* ctx.readIndex(ctx.inputs.volumes)
-      if (p.mode === "even" && p.minGap > 1)
-        return yield* new StageFailure({
-          stage: ctx.stageId,
-          reason: "mode 'even' allows repeated slices, so minGap must stay 1; use mode 'unique' for a gap"
-        })
-      const { train, validation } = yield* splitVolumes(
+      const { train, validation } = yield* validationSplit(
         set.volumes.map((v) => v.id),
         p.validation,
         p.seed
