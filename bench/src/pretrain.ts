@@ -46,14 +46,14 @@ const child = async (spec: ChildSpec): Promise<void> => {
   const { openTupleSet, stepImages } = await import("@tomoprior/pretrain")
   const make = async (data: TupleData): Promise<{ params: PretrainParams; method: Method }> => {
     if (spec.method === "sorting") {
-      const { SortingParams } = await import("@tomoprior/stage-pretrain-sorting")
+      const { PretrainSortingParams } = await import("@tomoprior/stage-pretrain-sorting")
       const { sortingMethod } = await import("@tomoprior/stage-pretrain-sorting/method")
-      const params = Schema.decodeUnknownSync(SortingParams)({ inputSize: spec.size })
+      const params = Schema.decodeUnknownSync(PretrainSortingParams)({ inputSize: spec.size })
       return { params, method: sortingMethod(params, data) }
     }
-    const { SimclrParams } = await import("@tomoprior/stage-pretrain-simclr")
+    const { PretrainSimclrParams } = await import("@tomoprior/stage-pretrain-simclr")
     const { simclrMethod } = await import("@tomoprior/stage-pretrain-simclr/method")
-    const params = Schema.decodeUnknownSync(SimclrParams)({ inputSize: spec.size })
+    const params = Schema.decodeUnknownSync(PretrainSimclrParams)({ inputSize: spec.size })
     return { params, method: simclrMethod(params, data) }
   }
   const result = await Effect.runPromise(

@@ -1,4 +1,5 @@
-import { pretrainSimclr } from "./stage.ts"
+import { pretrainSimclrStage } from "./stage.ts"
 
-export { pretrainSimclr, SimclrParams } from "./stage.ts"
-export const stages = [pretrainSimclr]
+export { pretrainSimclrStage } from "./stage.ts"
+export { PretrainSimclrParams } from "./params.ts"
+export const stages = [pretrainSimclrStage]

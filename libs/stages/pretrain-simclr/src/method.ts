@@ -1,7 +1,7 @@
 import { deriveSeed, augmentSlice } from "@tomoprior/augment"
 import { evenlySpaced, validationVolumes, type Method, type TupleData } from "@tomoprior/pretrain"
 import { alignmentUniformity, viewRetrieval } from "./view-metrics.ts"
-import type { SimclrParams } from "./stage.ts"
+import type { PretrainSimclrParams } from "./params.ts"
 import type { SimclrTaskConfig } from "./task.ts"
 
 /** A fixed stream for validation views, apart from any training step's. */
@@ -11,7 +11,7 @@ const VALIDATION_STREAM = 0x7fff_fff0
  * Two fixed augmented views of evenly spaced slices of every validation volume, embedded with the
  * current weights: top-1 view retrieval (higher is better) and alignment/uniformity (lower).
  */
-const viewMetrics = (data: TupleData, p: SimclrParams) => {
+const viewMetrics = (data: TupleData, p: PretrainSimclrParams) => {
   const slices = validationVolumes(data).ids.flatMap((id) =>
     evenlySpaced(data.depth(id), p.validationSlices).map((position) => ({ id, position }))
   )
@@ -34,7 +34,7 @@ const viewMetrics = (data: TupleData, p: SimclrParams) => {
 }
 
 /** SimCLR as a pre-training method: two views per slice, projection model, NT-Xent. */
-export const simclrMethod = (p: SimclrParams, data: TupleData): Method => {
+export const simclrMethod = (p: PretrainSimclrParams, data: TupleData): Method => {
   const hyper = { projectionDims: p.projectionDims, temperature: p.temperature }
   const config: SimclrTaskConfig = { ...hyper, width: p.width, depth: p.depth, inputSize: p.inputSize }
   return {

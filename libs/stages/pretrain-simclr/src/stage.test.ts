@@ -3,7 +3,9 @@ import assert from "node:assert/strict"
 import { Exit } from "effect"
 import type { Progress } from "@tomoprior/core"
 import { phantomTupleSet, runPretrainStage } from "@tomoprior/pretrain/testing"
-import { pretrainSimclr } from "./stage.ts"
+import { checkParamsTable } from "@tomoprior/testkit"
+import { PretrainSimclrParams } from "./params.ts"
+import { pretrainSimclrStage } from "./stage.ts"
 
 let tuples: string
 before(async () => {
@@ -14,7 +16,7 @@ describe("pretrain-simclr", () => {
   it("trains on two views per slice, lowers NT-Xent, records view metrics beside the untrained ones", async () => {
     const events: Array<Progress> = []
     const run = await runPretrainStage(
-      pretrainSimclr,
+      pretrainSimclrStage,
       tuples,
       { inputSize: 32, width: 0.5, learningRate: 3e-3, validationSlices: 8 },
       { onProgress: (p) => events.push(p) }
@@ -36,4 +38,8 @@ describe("pretrain-simclr", () => {
       `tensor counts ${tensors}`
     )
   })
+})
+
+it("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), PretrainSimclrParams)
 })

@@ -1,4 +1,5 @@
-import { pretrainSorting } from "./stage.ts"
+import { pretrainSortingStage } from "./stage.ts"
 
-export { pretrainSorting, SortingParams } from "./stage.ts"
-export const stages = [pretrainSorting]
+export { pretrainSortingStage } from "./stage.ts"
+export { PretrainSortingParams } from "./params.ts"
+export const stages = [pretrainSortingStage]

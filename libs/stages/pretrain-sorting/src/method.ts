@@ -11,7 +11,7 @@ import {
   type Predict,
   type TupleData
 } from "@tomoprior/pretrain"
-import type { SortingParams } from "./stage.ts"
+import type { PretrainSortingParams } from "./params.ts"
 import type { SortingMeta, SortingTaskConfig } from "./task.ts"
 
 const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -42,7 +42,7 @@ export const orderMetrics = async (data: TupleData, predict: Predict, size: numb
 }
 
 /** SortingLoss as a pre-training method: one view per slice, the score model, order metrics. */
-export const sortingMethod = (p: SortingParams, data: TupleData): Method => {
+export const sortingMethod = (p: PretrainSortingParams, data: TupleData): Method => {
   if (data.index.groupSize % p.partitions !== 0)
     throw new Error(`groupSize ${data.index.groupSize} is not divisible into ${p.partitions} partitions; change partitions`)
   const settings = {

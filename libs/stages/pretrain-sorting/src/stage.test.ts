@@ -5,7 +5,9 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Progress } from "@tomoprior/core"
 import { phantomTupleSet, runPretrainStage } from "@tomoprior/pretrain/testing"
-import { pretrainSorting } from "./stage.ts"
+import { checkParamsTable } from "@tomoprior/testkit"
+import { PretrainSortingParams } from "./params.ts"
+import { pretrainSortingStage } from "./stage.ts"
 
 const weights = (dir: string) => new Float32Array(new Uint8Array(readFileSync(join(dir, "model", "weights.bin"))).buffer)
 
@@ -19,7 +21,12 @@ const base = { inputSize: 32, width: 0.5, learningRate: 3e-3, validationSlices: 
 describe("pretrain-sorting", () => {
   it("learns the slice order of held-out phantoms far beyond the untrained encoder, with flat tensor counts", async () => {
     const events: Array<Progress> = []
-    const run = await runPretrainStage(pretrainSorting, tuples, { ...base, checkpointEvery: 100 }, { onProgress: (p) => events.push(p) })
+    const run = await runPretrainStage(
+      pretrainSortingStage,
+      tuples,
+      { ...base, checkpointEvery: 100 },
+      { onProgress: (p) => events.push(p) }
+    )
     assert.ok(Exit.isSuccess(run.exit), String(Exit.isFailure(run.exit) ? run.exit.cause : ""))
     const index = run.index()
     assert.equal(index.method, "sorting")
@@ -40,11 +47,11 @@ describe("pretrain-sorting", () => {
 
   it("resumes after an interruption and ends with the same encoder as an uninterrupted run", async () => {
     const params = { ...base, steps: 8, checkpointEvery: 3 }
-    const straight = await runPretrainStage(pretrainSorting, tuples, params)
+    const straight = await runPretrainStage(pretrainSortingStage, tuples, params)
     assert.ok(Exit.isSuccess(straight.exit))
-    const interrupted = await runPretrainStage(pretrainSorting, tuples, params, { stopAt: 5 })
+    const interrupted = await runPretrainStage(pretrainSortingStage, tuples, params, { stopAt: 5 })
     assert.ok(Exit.isFailure(interrupted.exit) && Exit.hasInterrupts(interrupted.exit))
-    const resumed = await runPretrainStage(pretrainSorting, tuples, params, { workDir: interrupted.workDir })
+    const resumed = await runPretrainStage(pretrainSortingStage, tuples, params, { workDir: interrupted.workDir })
     assert.ok(Exit.isSuccess(resumed.exit))
     assert.ok(resumed.logs.includes("resuming from step 3"), resumed.logs.join("\n"))
     assert.deepEqual(weights(resumed.out), weights(straight.out))
@@ -63,14 +70,14 @@ describe("pretrain-sorting", () => {
       seed: 2,
       labels: true
     })
-    const run = await runPretrainStage(pretrainSorting, two, { ...base, checkpointEvery: 100 })
+    const run = await runPretrainStage(pretrainSortingStage, two, { ...base, checkpointEvery: 100 })
     assert.ok(Exit.isSuccess(run.exit), String(Exit.isFailure(run.exit) ? run.exit.cause : ""))
     const { history, final } = run.index()
     for (const metrics of [...history.map((h) => h.metrics), final])
       for (const k of ["knnProbe", "linearProbe"]) assert.ok(metrics[k] >= 0 && metrics[k] <= 1, `${k} ${metrics[k]}`)
     assert.ok(final.untrained_knnProbe >= 0 && final.untrained_linearProbe >= 0)
     // With one validation volume there is nothing to leave out: no probe, and the log says why.
-    const one = await runPretrainStage(pretrainSorting, tuples, { ...base, steps: 1 })
+    const one = await runPretrainStage(pretrainSortingStage, tuples, { ...base, steps: 1 })
     assert.equal(one.index().final.knnProbe, undefined)
     assert.ok(
       one.logs.some((l) => l.startsWith("no k-NN / linear probes")),
@@ -79,8 +86,12 @@ describe("pretrain-sorting", () => {
   })
 
   it("rejects a partition count that does not divide the group", async () => {
-    const run = await runPretrainStage(pretrainSorting, tuples, { ...base, steps: 1, normalize: true, partitions: 3 })
+    const run = await runPretrainStage(pretrainSortingStage, tuples, { ...base, steps: 1, normalize: true, partitions: 3 })
     assert.ok(Exit.isFailure(run.exit))
     assert.match(String(run.exit.cause), /not divisible into 3 partitions/)
   })
+})
+
+it("the README's parameter table is the schema's", () => {
+  checkParamsTable(new URL("../README.md", import.meta.url), PretrainSortingParams)
 })
