@@ -9,6 +9,7 @@ import { run } from "./run.ts"
 import { stages } from "./stages.ts"
 import { phantom } from "./phantom.ts"
 import { volumeInfoCommand } from "./volume-info.ts"
+import { locate } from "./locate.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
-export const commands: ReadonlyArray<Command> = [run, plan, compare, report, dag, gc, stages, bench, phantom, volumeInfoCommand]
+export const commands: ReadonlyArray<Command> = [run, plan, compare, report, dag, gc, stages, bench, phantom, volumeInfoCommand, locate]

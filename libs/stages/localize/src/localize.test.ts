@@ -7,6 +7,7 @@ import {
   isotonic,
   landmarkMap,
   locateBlock,
+  locateScan,
   longestRun,
   medianInterval,
   presentInterval,
@@ -195,4 +196,34 @@ test("score alignment recovers the slice map between two scans of one body with 
   const top = level(reference.t0, reference.t1, reference.n)(reference.n - 1)
   const shared = Array.from({ length: query.n }, (_, z) => level(query.t0, query.t1, query.n)(z)).filter((t) => t <= top).length
   assert.ok(Math.abs(a.overlap - shared) <= 1, `overlap ${a.overlap} vs ${shared}`)
+})
+
+test("locateScan finds a crop's offset (and a subsampled crop's scale), with confidence only when the placement stands out", () => {
+  let seed = 11
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1
+  // a random walk in 8-D: nearby slices look alike, distant ones do not
+  const reference: Array<Float64Array> = []
+  let v = new Float64Array(8)
+  for (let i = 0; i < 120; i++) reference.push((v = v.map((x) => x + random())))
+  const noisy = (row: Float64Array) => row.map((x) => x + 0.1 * random())
+  const crop = reference.slice(37, 67).map(noisy)
+  const found = locateScan(sliceDistances(crop, reference), { scale: 1, minOverlap: 1, maxScale: 4, margin: 3 })!
+  assert.equal(found.offset, 37)
+  assert.equal(found.scale, 1)
+  assert.ok(found.confidence > 0.5, `confidence ${found.confidence}`)
+  // every second slice: twice the spacing, found without being told the scale
+  const sparse = reference.filter((_, i) => i >= 20 && i < 80 && i % 2 === 0).map(noisy)
+  const free = locateScan(sliceDistances(sparse, reference), { minOverlap: 1, maxScale: 4, margin: 3 })!
+  assert.ok(Math.abs(free.scale - 2) < 0.1, `scale ${free.scale}`)
+  assert.ok(Math.abs(free.offset - 20) <= 1, `offset ${free.offset}`)
+  // a reference whose every slice looks the same gives no confidence
+  const flat = reference.map(() => new Float64Array(8).fill(1))
+  const unsure = locateScan(
+    sliceDistances(
+      crop.map(() => new Float64Array(8).fill(1)),
+      flat
+    ),
+    { scale: 1, minOverlap: 1, maxScale: 4, margin: 3 }
+  )!
+  assert.equal(unsure.confidence, 0)
 })

@@ -282,28 +282,74 @@ export const alignSlices = (distance: ReadonlyArray<Float64Array>, options: Alig
   const nq = distance.length
   const nr = distance[0]?.length ?? 0
   if (nq < 2 || nr < 2) return null
+  const steps = 40
+  let best: SliceAlignment | null = null
+  for (let k = -steps; k <= steps; k++) {
+    const scale = Math.pow(options.maxScale, k / steps)
+    for (const candidate of alignmentsAt(distance, scale, options.minOverlap))
+      if (!best || candidate.cost < best.cost - 1e-12) best = candidate
+  }
+  return best
+}
+
+/**
+ * Every alignment at one scale, offsets in half slices, whose overlap covers at least `minOverlap`
+ * of the query: the mean slice distance along the map (interpolated between reference slices).
+ */
+export const alignmentsAt = (distance: ReadonlyArray<Float64Array>, scale: number, minOverlap: number): Array<SliceAlignment> => {
+  const nq = distance.length
+  const nr = distance[0]?.length ?? 0
   const at = (z: number, p: number) => {
     const i = Math.max(0, Math.min(nr - 2, Math.floor(p)))
     const f = p - i
     return distance[z][i] * (1 - f) + distance[z][i + 1] * f
   }
-  const need = Math.max(2, Math.ceil(options.minOverlap * nq))
-  const steps = 40
-  let best: SliceAlignment | null = null
-  for (let k = -steps; k <= steps; k++) {
-    const scale = Math.pow(options.maxScale, k / steps)
-    for (let offset = -scale * (nq - 1); offset <= nr - 1; offset += 0.5) {
-      const first = Math.max(0, Math.ceil(-offset / scale - 1e-9))
-      const last = Math.min(nq - 1, Math.floor((nr - 1 - offset) / scale + 1e-9))
-      const overlap = last - first + 1
-      if (overlap < need) continue
-      let cost = 0
-      for (let z = first; z <= last; z++) cost += at(z, scale * z + offset)
-      cost /= overlap
-      if (!best || cost < best.cost - 1e-12) best = { scale, offset, cost, overlap }
-    }
+  const need = Math.max(2, Math.ceil(minOverlap * nq))
+  const out: Array<SliceAlignment> = []
+  for (let offset = -scale * (nq - 1); offset <= nr - 1; offset += 0.5) {
+    const first = Math.max(0, Math.ceil(-offset / scale - 1e-9))
+    const last = Math.min(nq - 1, Math.floor((nr - 1 - offset) / scale + 1e-9))
+    const overlap = last - first + 1
+    if (overlap < need) continue
+    let cost = 0
+    for (let z = first; z <= last; z++) cost += at(z, scale * z + offset)
+    out.push({ scale, offset, cost: cost / overlap, overlap })
   }
-  return best
+  return out
+}
+
+export interface ScanLocation extends SliceAlignment {
+  /**
+   * 1 − best cost / the best cost at least `margin` reference slices away: 0 when another
+   * placement fits as well, toward 1 when this one stands out.
+   */
+  readonly confidence: number
+  /** The best placement that far away (null when the reference leaves no room for one). */
+  readonly runnerUp: SliceAlignment | null
+}
+
+/**
+ * Where a partial scan sits in a reference (`distance`: query slices × reference slices, as from
+ * `sliceDistances`). With `scale` known (from both headers' slice spacings: reference slices per
+ * query slice) only the offset is searched; otherwise the scale too, as `alignSlices` does.
+ */
+export const locateScan = (
+  distance: ReadonlyArray<Float64Array>,
+  options: { readonly scale?: number; readonly minOverlap: number; readonly maxScale: number; readonly margin: number }
+): ScanLocation | null => {
+  const nq = distance.length
+  if (nq < 2 || (distance[0]?.length ?? 0) < 2) return null
+  const steps = 40
+  const scales = options.scale
+    ? [options.scale]
+    : Array.from({ length: 2 * steps + 1 }, (_, k) => Math.pow(options.maxScale, (k - steps) / steps))
+  const all = scales.flatMap((s) => alignmentsAt(distance, s, options.minOverlap))
+  if (all.length === 0) return null
+  const best = all.reduce((a, b) => (b.cost < a.cost - 1e-12 ? b : a))
+  const far = all.filter((a) => Math.abs(a.offset - best.offset) >= options.margin)
+  const runnerUp = far.length > 0 ? far.reduce((a, b) => (b.cost < a.cost ? b : a)) : null
+  const confidence = runnerUp && runnerUp.cost > 0 ? Math.max(0, 1 - best.cost / runnerUp.cost) : 0
+  return { ...best, confidence, runnerUp }
 }
 
 /** The proportional baseline as a slice map: the same relative position (slice centers match). */
