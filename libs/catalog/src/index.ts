@@ -2,6 +2,7 @@ import { type BuiltinStages, findRepoRoot, StageRegistry } from "@tomoprior/runn
 import * as evaluate from "@tomoprior/stage-evaluate"
 import * as finetune from "@tomoprior/stage-finetune"
 import * as ingest from "@tomoprior/stage-ingest"
+import * as interleave from "@tomoprior/stage-interleave"
 import * as localize from "@tomoprior/stage-localize"
 import * as normalize from "@tomoprior/stage-normalize"
 import * as pretrainSimclr from "@tomoprior/stage-pretrain-simclr"
@@ -20,6 +21,7 @@ export const builtinStages: BuiltinStages = {
   packages: [
     { name: "@tomoprior/stage-ingest", stages: ingest.stages },
     { name: "@tomoprior/stage-normalize", stages: normalize.stages },
+    { name: "@tomoprior/stage-interleave", stages: interleave.stages },
     { name: "@tomoprior/stage-tuple-sample", stages: tupleSample.stages },
     { name: "@tomoprior/stage-pretrain-sorting", stages: pretrainSorting.stages },
     { name: "@tomoprior/stage-pretrain-simclr", stages: pretrainSimclr.stages },

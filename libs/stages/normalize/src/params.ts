@@ -26,6 +26,13 @@ export const NormalizeParams = Schema.Struct({
     Schema.Finite.check(Schema.isGreaterThan(0)).annotate({
       description: "Resample along z to this spacing in mm (linear for images, nearest for labels); default unchanged"
     })
+  ),
+  keepLabels: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.String).annotate({
+      description:
+        "Keep only these label ids, renumbered 1, 2, … in ascending id order and named as given (e.g. " +
+        '`{ "5": liver, "1": spleen }` of a TotalSegmentator map); every other label becomes background 0; default all kept'
+    })
   )
 }).check(
   Schema.makeFilter(
@@ -34,6 +41,16 @@ export const NormalizeParams = Schema.Struct({
         ? { path: ["percentiles"], issue: "give `window` or `percentiles`, not both: they are two ways to clip; choose one" }
         : undefined,
     { description: "`window` and `percentiles` exclude each other" }
+  ),
+  Schema.makeFilter(
+    (p) =>
+      Object.keys(p.keepLabels ?? {})
+        .filter((id) => !/^[1-9][0-9]*$/.test(id))
+        .map((id) => ({
+          path: ["keepLabels", id],
+          issue: `\`${id}\` is not a foreground label id (a whole number ≥ 1; 0 is the background)`
+        })),
+    { description: "`keepLabels` names foreground label ids (whole numbers ≥ 1)" }
   )
 )
 export type NormalizeParams = typeof NormalizeParams.Type

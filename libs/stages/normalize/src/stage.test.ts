@@ -122,6 +122,22 @@ test("window and percentiles together are refused by the schema, at `percentiles
   assert.match(String(exit.cause), /give `window` or `percentiles`, not both[\s\S]*at \["percentiles"\]/)
 })
 
+test("keepLabels keeps the listed ids renumbered in ascending order and names them; every other label becomes 0", async () => {
+  const { ref } = await inputSet()
+  // phantom labels: 1 lungs, 2 heart, 3 liver, 4 spine, 5 lesions
+  const r = await normalized({ keepLabels: { "4": "spine", "2": "heart" } }, ref)
+  const set = await Effect.runPromise(readVolumeSet(r.outputs.volumes.dir))
+  assert.deepEqual(set.index.labelNames, { "0": "background", "1": "heart", "2": "spine" })
+  await withBoth(ref.dir, r.outputs.volumes.dir, (a, b) => {
+    for (let z = 0; z < Z; z++) {
+      const src = a.readLabelSlice(z)
+      const got = b.readLabelSlice(z)
+      for (let i = 0; i < src.length; i++) assert.equal(got[i], src[i] === 2 ? 1 : src[i] === 4 ? 2 : 0)
+    }
+  })
+  assert.ok(Exit.isFailure(Schema.decodeUnknownExit(NormalizeParams)({ keepLabels: { "0": "background" } })))
+})
+
 test("the README's parameter table is the schema's", () => {
   checkParamsTable(new URL("../README.md", import.meta.url), NormalizeParams)
 })

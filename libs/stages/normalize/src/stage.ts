@@ -65,6 +65,9 @@ export const normalizeStage = defineStage({
       const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
       const out = ctx.outputs.volumes
       const entries: Array<VolumeEntry> = []
+      // ascending ids: a record of integer keys has no other order (JavaScript and canonical JSON sort them)
+      const kept = params.keepLabels && Object.entries(params.keepLabels).sort(([a], [b]) => Number(a) - Number(b))
+      const relabel = kept && new Map(kept.map(([id], i) => [Number(id), i + 1]))
       const ranges: Record<string, unknown> = {}
       for (const [i, { entry, dir }] of set.volumes.entries()) {
         const header = yield* Effect.scoped(
@@ -130,7 +133,10 @@ export const normalizeStage = defineStage({
                   const b = resized(tz.i1[k])
                   const w = tz.w[k]
                   for (let j = 0; j < voxels.length; j++) voxels[j] = a[j] + (b[j] - a[j]) * w
-                  if (labelIn && labelOut) nearest(v.readLabelSlice(nz[k], labelIn), X, ny, nx, labelOut)
+                  if (labelIn && labelOut) {
+                    nearest(v.readLabelSlice(nz[k], labelIn), X, ny, nx, labelOut)
+                    if (relabel) for (let j = 0; j < labelOut.length; j++) labelOut[j] = relabel.get(labelOut[j]) ?? 0
+                  }
                   if (k % 16 === 15 || k === outZ - 1)
                     yield* ctx.progress({
                       done: i,
@@ -147,6 +153,9 @@ export const normalizeStage = defineStage({
       }
       yield* ctx.progress({ done: set.volumes.length, total: set.volumes.length, unit: "volumes" })
       yield* ctx.provenance({ ranges })
-      yield* ctx.writeIndex("volumes", { kind: "VolumeSet", volumes: entries, labelNames: set.index.labelNames })
+      const labelNames = kept
+        ? Object.fromEntries([["0", "background"], ...kept.map(([, name], i) => [String(i + 1), name])])
+        : set.index.labelNames
+      yield* ctx.writeIndex("volumes", { kind: "VolumeSet", volumes: entries, labelNames })
     })
 })
