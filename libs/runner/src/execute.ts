@@ -7,6 +7,8 @@ import { explain, inputHashes, keyParts, matches, selectNodes } from "./plan.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
 import { Store } from "./store.ts"
 import { storeStep } from "./store-error.ts"
+import { evictArtifacts } from "./verify.ts"
+import { describeDamage } from "./artifact-check.ts"
 
 /** Concurrent work slots; a stage declaring `resources.cpu: "all"` takes every slot. */
 export const DEFAULT_SLOTS = 2
@@ -67,7 +69,7 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
     const executor = yield* Executor
     const { emit } = yield* EventSink
     const nodes = selectNodes(p, options.only ?? [])
-    const slots = options.slots ?? DEFAULT_SLOTS
+    const slots = executor.concurrency ?? options.slots ?? DEFAULT_SLOTS
     const budget = yield* Semaphore.make(slots)
     const lockWrites = yield* Semaphore.make(1)
     const lockPath = lockPathFor(p.file)
@@ -140,16 +142,24 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
           1
         )(
           Effect.gen(function* () {
-            const hit = forced ? undefined : yield* store.lookup(key)
-            if (hit) {
-              yield* record(node, entry(hit))
-              yield* emit({ type: "stage-cached", stage: node.id, uses: node.stage.name, key, outputs: dirs(hit) })
-              return { status: "cached", outputs: hit } as Outcome
+            const found = forced ? undefined : yield* store.lookup(key)
+            if (found?.status === "hit") {
+              yield* record(node, entry(found.outputs))
+              yield* emit({ type: "stage-cached", stage: node.id, uses: node.stage.name, key, outputs: dirs(found.outputs) })
+              return { status: "cached", outputs: found.outputs } as Outcome
             }
+            // Never serve a cached result that changed since it was stored: evict it and compute it again.
+            if (found?.status === "damaged") yield* evictArtifacts(found.damage.map((d) => d.hash))
 
             const prev = previousEntry(previous, p.variant, node.id)
-            const reasons = forced ? ["forced"] : prev?.key === key ? ["cached result missing from store"] : explain(node, prev, parts)
-            const permits = node.stage.resources?.cpu === "all" ? slots : 1
+            const reasons = forced
+              ? ["forced"]
+              : found?.status === "damaged"
+                ? found.damage.map(describeDamage)
+                : prev?.key === key
+                  ? ["cached result missing from store"]
+                  : explain(node, prev, parts)
+            const permits = executor.concurrency === undefined && node.stage.resources?.cpu === "all" ? slots : 1
             return yield* Semaphore.withPermits(
               budget,
               permits
@@ -197,7 +207,8 @@ export const executePipeline = (p: ResolvedPipeline, options: ExecuteOptions) =>
             inputs: resolvedInputs(node, refOf),
             outputs: staging.outputs,
             workDir: staging.workDir,
-            compute: p.compute
+            compute: p.compute,
+            resources: { cpu: node.stage.resources?.cpu ?? 1, slurm: node.slurm }
           }
           const startedAt = new Date().toISOString()
           const result = yield* executor.run(invocation)

@@ -13,6 +13,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { dirname } from "node:path"
 import { EventSink } from "./events.ts"
 import { StageRegistry } from "./registry.ts"
+import type { SlurmOptions } from "./slurm/options.ts"
 
 const PROGRESS_EVERY_MS = 250
 
@@ -44,6 +45,15 @@ export interface StageInvocation {
    * its Compute from these (the local one is given the run's).
    */
   readonly compute: ComputeSettings
+  /** What the stage asks of the machine that runs it. */
+  readonly resources: InvocationResources
+}
+
+export interface InvocationResources {
+  /** The stage type's `resources.cpu` ("all" for training). */
+  readonly cpu: "all" | 1
+  /** Job settings for a cluster executor: the pipeline's `slurm:` block with the stage's over it. */
+  readonly slurm: SlurmOptions
 }
 
 export interface StageResult {
@@ -62,13 +72,41 @@ export class StageUnavailable extends Schema.TaggedError<StageUnavailable>()("St
 }
 
 /**
+ * The executor ran the stage elsewhere and it did not finish: a cluster job that failed, timed out,
+ * was cancelled or lost its node. Says where (job id, state, log) and what the log said last.
+ */
+export class ExecutorFailure extends Schema.TaggedError<ExecutorFailure>()("ExecutorFailure", {
+  stage: Schema.String,
+  /** e.g. "slurm job 42 TIMEOUT (exit 0:15)". */
+  where: Schema.String,
+  /** The stage's own error message when it reported one before ending. */
+  reason: Schema.String,
+  log: Schema.optional(Schema.String),
+  logTail: Schema.Array(Schema.String),
+  hint: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const tail = this.logTail.length ? `\n  last lines of the log:\n${this.logTail.map((l) => `    ${l}`).join("\n")}` : ""
+    return `${this.reason}\n  ${this.where}${this.log ? `; log: ${this.log}` : ""}${tail}` + (this.hint ? `\n  hint: ${this.hint}` : "")
+  }
+}
+
+/**
  * Runs stage invocations. The runner decides what runs, where outputs go and what is committed; an
  * executor only runs a stage into the directories it is given, reporting progress and log lines to
  * the EventSink. Interrupting `run` must stop the stage.
  */
 export class Executor extends Context.Service<
   Executor,
-  { readonly run: (invocation: StageInvocation) => Effect.Effect<StageResult, StageError | StageUnavailable> }
+  {
+    readonly run: (invocation: StageInvocation) => Effect.Effect<StageResult, StageError | StageUnavailable | ExecutorFailure>
+    /**
+     * Set by an executor whose stages get their own machines (a cluster): how many may run at
+     * once, each taking one slot. Without it, stages share this machine's slots and a stage with
+     * `resources.cpu: "all"` takes all of them.
+     */
+    readonly concurrency?: number
+  }
 >()("@tomoprior/runner/Executor") {
   /** Runs each stage in this process, as a fiber of the run, with the run's Compute. */
   static readonly layerLocal: Layer.Layer<Executor, never, StageRegistry | EventSink | Compute> = Layer.effect(

@@ -28,8 +28,8 @@ const findLockFiles = (cwd: string, copies: ReadonlyArray<RootCopy>): Array<stri
 }
 
 /**
- * Deletes what no lock file references: artifacts, run records, scratch work directories and temp
- * outputs. A lock file pins what it lists now and what this store's copy of it lists (another
+ * Deletes what no lock file references: artifacts, run records, scratch work directories, temp
+ * outputs and the files of earlier cluster jobs. A lock file pins what it lists now and what this store's copy of it lists (another
  * store's run may have rewritten the shared file). Call it while holding the store's lease.
  */
 export const collectGarbage = (cwd: string, dryRun: boolean) =>
@@ -60,6 +60,8 @@ const sweep = async (layout: StoreLayout, cwd: string, copies: ReadonlyArray<Roo
   for (const r of await list(layout.runs)) if (!keys.has(r.replace(/\.json$/, ""))) victims.push(join(layout.runs, r))
   for (const w of await list(layout.work)) if (!keys.has(w)) victims.push(join(layout.work, w))
   for (const t of await list(layout.tmp)) victims.push(join(layout.tmp, t))
+  // Logs of cluster jobs that failed in earlier runs: gc holds the lease, so no run is using them.
+  for (const j of await list(layout.jobs)) victims.push(join(layout.jobs, j))
   const removed = await Promise.all(victims.map(async (path) => ({ path, bytes: await diskUsage(path) })))
   if (!dryRun) for (const v of removed) await rm(v.path, { recursive: true, force: true })
   return { lockFiles, removed, bytes: removed.reduce((s, r) => s + r.bytes, 0), dryRun }

@@ -5,6 +5,7 @@ import { type KeyParts, cacheKey, externalHashes, stageCodeHash } from "./keys.t
 import { type LockEntry, type LockFile, previousEntry } from "./lockfile.ts"
 import type { PlanNode, ResolvedPipeline } from "./resolve.ts"
 import { Store } from "./store.ts"
+import { describeDamage } from "./artifact-check.ts"
 
 export interface StagePlan {
   readonly stage: string
@@ -139,9 +140,9 @@ export const planPipeline = (
         plan = { stage: node.id, uses: node.stage.name, status: "run", reasons }
       } else {
         const { parts, key } = yield* keyParts(node, inputs, p.dir, hasher)
-        const hit = yield* store.lookup(key)
-        if (hit && !forced) {
-          outputs.set(node.id, Object.fromEntries(Object.entries(hit).map(([k, r]) => [k, r.hash])))
+        const found = yield* store.lookup(key)
+        if (found.status === "hit" && !forced) {
+          outputs.set(node.id, Object.fromEntries(Object.entries(found.outputs).map(([k, r]) => [k, r.hash])))
           plan = {
             stage: node.id,
             uses: node.stage.name,
@@ -153,11 +154,13 @@ export const planPipeline = (
           const diff = explain(node, prev, parts)
           const reasons = forced
             ? ["forced"]
-            : prev?.key === key
-              ? ["cached result missing from store"]
-              : diff.length
-                ? diff
-                : ["cache key format changed"]
+            : found.status === "damaged"
+              ? [...found.damage.map(describeDamage), "`tomoprior verify --repair` evicts it; a run recomputes it"]
+              : prev?.key === key
+                ? ["cached result missing from store"]
+                : diff.length
+                  ? diff
+                  : ["cache key format changed"]
           plan = { stage: node.id, uses: node.stage.name, status: "run", key, reasons }
         }
       }

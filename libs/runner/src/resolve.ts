@@ -9,6 +9,7 @@ import {
 } from "@tomoprior/core"
 import { Exit, Schema } from "effect"
 import { dirname } from "node:path"
+import { type ExecutorSettings, mergeSlurm, type SlurmOptions } from "./slurm/options.ts"
 import type { Located, PipelineSpec, StageSpec } from "./spec.ts"
 
 /** One input wire: the producing node and which of its outputs. */
@@ -30,6 +31,8 @@ export interface PlanNode {
   readonly inputs: Readonly<Record<string, { readonly many: boolean; readonly wires: ReadonlyArray<Wire> }>>
   readonly deps: ReadonlyArray<string>
   readonly loc: SourceLocation
+  /** The job settings a cluster executor gives this stage: the pipeline's `slurm:` with the stage's over it. */
+  readonly slurm: SlurmOptions
 }
 
 export interface ResolvedPipeline {
@@ -43,6 +46,8 @@ export interface ResolvedPipeline {
   /** Topological order. */
   readonly nodes: ReadonlyArray<PlanNode>
   readonly compute: ComputeSettings
+  /** The pipeline's `executor:` block, if it has one (the command line's `--executor` wins). */
+  readonly executor?: ExecutorSettings
 }
 
 export interface Registry {
@@ -186,8 +191,9 @@ export const resolvePipeline = (
     const s = specs.get(id)!
     const inputs = wiresOf.get(id)!
     const deps = [...new Set(Object.values(inputs).flatMap((i) => i.wires.map((w) => w.node)))]
+    const slurm = mergeSlurm(spec.slurm, s.slurm)
     for (const inst of instances.get(id)!)
-      nodes.push({ id: inst.id, specId: id, stage: types.get(id)!, params: inst.params, inputs, deps, loc: s.loc })
+      nodes.push({ id: inst.id, specId: id, stage: types.get(id)!, params: inst.params, inputs, deps, loc: s.loc, slurm })
   }
   return {
     file: spec.file,
@@ -198,7 +204,8 @@ export const resolvePipeline = (
     compute: {
       backend: computeOverride.backend ?? spec.compute.backend?.value ?? "auto",
       threads: spec.compute.threads?.value ?? 0
-    }
+    },
+    ...(spec.executor ? { executor: spec.executor } : {})
   }
 }
 

@@ -1,5 +1,6 @@
 import { type Backend, BACKENDS, type Diagnostic, type SourceLocation } from "@tomoprior/core"
 import { dirname, relative, resolve } from "node:path"
+import { type ExecutorSettings, mergeSlurm, readExecutorBlock, readSlurmBlock, type SlurmOptions } from "./slurm/options.ts"
 import { readYamlFile, type YamlFile } from "./yaml-file.ts"
 
 /** A value from a pipeline file and where it was written. */
@@ -17,6 +18,8 @@ export interface StageSpec {
   readonly in: Readonly<Record<string, Located<string | ReadonlyArray<Located<string>>>>>
   readonly with: Readonly<Record<string, Located<unknown>>>
   readonly matrix: Readonly<Record<string, Located<ReadonlyArray<unknown>>>>
+  /** The stage's own `slurm:` settings (over the pipeline's). */
+  readonly slurm: SlurmOptions
 }
 
 /** A pipeline file with its `extends` chain merged, before stage types are looked up. */
@@ -26,11 +29,15 @@ export interface PipelineSpec {
   readonly plugins: ReadonlyArray<Located<string>>
   readonly params: Readonly<Record<string, Located<unknown>>>
   readonly compute: { readonly backend?: Located<Backend>; readonly threads?: Located<number> }
+  /** Where stages run unless the command line says otherwise. */
+  readonly executor?: ExecutorSettings
+  /** `slurm:` settings every stage's job gets. */
+  readonly slurm: SlurmOptions
   readonly stages: ReadonlyArray<StageSpec>
 }
 
-const TOP_KEYS = ["pipeline", "extends", "plugins", "params", "compute", "stages"]
-const STAGE_KEYS = ["uses", "in", "with", "matrix"]
+const TOP_KEYS = ["pipeline", "extends", "plugins", "params", "compute", "executor", "slurm", "stages"]
+const STAGE_KEYS = ["uses", "in", "with", "matrix", "slurm"]
 export const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -98,6 +105,8 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
   const plugins = [...(base?.plugins ?? []), ...readPlugins(y, top.plugins, diagnostics)]
   const params = { ...(base?.params ?? {}), ...readLocatedMap(y, ["params"], top.params, diagnostics) }
   const compute = { ...(base?.compute ?? {}), ...readCompute(y, top.compute, diagnostics) }
+  const executor = readExecutorBlock(y, top.executor, diagnostics) ?? base?.executor
+  const slurm = mergeSlurm(base?.slurm ?? {}, readSlurmBlock(y, ["slurm"], top.slurm, diagnostics))
 
   const stages = new Map<string, StageSpec>((base?.stages ?? []).map((s) => [s.id, s]))
   if (top.stages === undefined) {
@@ -124,7 +133,14 @@ const readWithExtends = (file: string, chain: ReadonlyArray<string>, diagnostics
       const inherited = stages.get(id)
       stages.set(id, inherited && !own.uses ? mergeStage(inherited, own) : own)
     }
-  return { file, name: name ?? "", plugins, params, compute, stages: [...stages.values()] }
+  // Only where this file decides the stage list: a missing base file is reported on its own.
+  if (stages.size === 0 && isRecord(top.stages) && (top.extends === undefined || base))
+    diagnostics.push({
+      location: y.locate(["stages"]),
+      message: base ? "no stages left: this file drops every stage it inherits" : "the pipeline has no stages",
+      hint: "a pipeline runs at least one stage: `stages: { data: { uses: ingest, with: {...} } }`"
+    })
+  return { file, name: name ?? "", plugins, params, compute, ...(executor ? { executor } : {}), slurm, stages: [...stages.values()] }
 }
 
 /** An override without `uses:` refines the inherited stage key by key; with `uses:` it replaces it. */
@@ -134,7 +150,8 @@ const mergeStage = (base: StageSpec, over: StageSpec): StageSpec => ({
   uses: base.uses,
   in: { ...base.in, ...over.in },
   with: mergeWith(base.with, over.with),
-  matrix: { ...base.matrix, ...over.matrix }
+  matrix: { ...base.matrix, ...over.matrix },
+  slurm: mergeSlurm(base.slurm, over.slurm)
 })
 
 const mergeWith = (base: StageSpec["with"], over: StageSpec["with"]): StageSpec["with"] => {
@@ -257,5 +274,6 @@ const readStage = (y: YamlFile, id: string, raw: unknown, diagnostics: Array<Dia
         hint: "e.g. `matrix: { seed: [1, 2, 3] }`"
       })
   }
-  return { id, loc, uses, in: inputs, with: readLocatedMap(y, ["stages", id, "with"], raw.with, diagnostics), matrix }
+  const slurm = readSlurmBlock(y, ["stages", id, "slurm"], raw.slurm, diagnostics)
+  return { id, loc, uses, in: inputs, with: readLocatedMap(y, ["stages", id, "with"], raw.with, diagnostics), matrix, slurm }
 }

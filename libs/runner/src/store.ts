@@ -4,7 +4,6 @@ import {
   type Manifest as ManifestT,
   type ManifestFile,
   type Provenance,
-  canonicalJson,
   Manifest,
   MANIFEST_SCHEMA_VERSION
 } from "@tomoprior/core"
@@ -12,14 +11,17 @@ import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { existsSync } from "node:fs"
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises"
 import { join, relative, resolve } from "node:path"
+import { type ArtifactDamage, checkArtifact, contentHash, MANIFEST_FILE } from "./artifact-check.ts"
 import { FileHasher, hashText } from "./hash.ts"
 import { atPath, readJsonFile, writeJsonAtomic } from "./json.ts"
-import { type LeaseOptions, type StoreBusy, acquireLease } from "./lease.ts"
+import { type LeaseHandle, type LeaseOptions, type StoreBusy, acquireLease } from "./lease.ts"
 import { LockFile } from "./lockfile.ts"
 import { type StoreError, storeStep } from "./store-error.ts"
+import { adoptStoreUmask, makeReadOnly } from "./store-permissions.ts"
+
+export { contentHash, MANIFEST_FILE } from "./artifact-check.ts"
 
 export const DEFAULT_STORE = ".tomoprior"
-export const MANIFEST_FILE = "manifest.json"
 
 export const RunRecord = Schema.Struct({
   key: Schema.String,
@@ -41,14 +43,16 @@ export type RootCopy = typeof RootCopy.Type
 
 /**
  * Where everything of a store lives:
- *   artifacts/<contentHash>/   a finished artifact: the stage's files + manifest.json
+ *   artifacts/<contentHash>/   a finished artifact: the stage's files (read-only) + manifest.json
  *   runs/<cacheKey>.json       cache key → output hashes; written only after every output is in artifacts/
  *   tmp/<runId>/               outputs being written (deleted on failure, interruption, or the next run)
  *   work/<cacheKey>/           a stage's scratch space that survives an interrupted attempt
  *   hashes.json                file-hash cache
  *   roots/<hash>.json          this store's copy of each lock file it wrote (gc roots)
- *   locks/run.lease            the writer lease
+ *   locks/run.lease            the writer lease (and its holder's heartbeat file)
+ *   jobs/<runId>/<stage>/      a cluster job's files: script, log, progress events, exit code (kept when it failed)
  * A crash at any point leaves at worst orphans that gc removes, never a run record that lies.
+ * A store whose root is group-writable is shared by the group (see `adoptStoreUmask`).
  */
 export interface StoreLayout {
   readonly root: string
@@ -57,6 +61,7 @@ export interface StoreLayout {
   readonly tmp: string
   readonly work: string
   readonly locks: string
+  readonly jobs: string
   readonly hashesFile: string
   readonly rootsDir: string
 }
@@ -70,12 +75,20 @@ export const storeLayout = (dir: string): StoreLayout => {
     tmp: join(root, "tmp"),
     work: join(root, "work"),
     locks: join(root, "locks"),
+    jobs: join(root, "jobs"),
     hashesFile: join(root, "hashes.json"),
     rootsDir: join(root, "roots")
   }
 }
 
 export const artifactDir = (layout: StoreLayout, hash: string): string => join(layout.artifacts, hash)
+
+/** What the store holds for a cache key. */
+export type Lookup =
+  | { readonly status: "hit"; readonly outputs: Record<string, ArtifactRef> }
+  /** The run record exists but an artifact it names no longer matches its manifest. */
+  | { readonly status: "damaged"; readonly damage: ReadonlyArray<ArtifactDamage & { readonly port: string }> }
+  | { readonly status: "miss" }
 
 /** The directories of one attempt at a stage. */
 export interface Staging {
@@ -95,12 +108,15 @@ export class Store extends Context.Service<
     readonly layout: StoreLayout
     /** Creates the store's directories; a dry run never calls it, so it writes nothing. */
     readonly init: Effect.Effect<void, StoreError>
-    /** The single writer lease, held until the scope closes. */
+    /** The single writer lease, held until the scope closes; `commit` fails once it is lost. */
     readonly lease: (options: LeaseOptions) => Effect.Effect<void, StoreBusy | StoreError, Scope.Scope>
     /** Removes temp outputs of earlier runs; only while holding the lease. */
     readonly clearTmp: Effect.Effect<void, StoreError>
-    /** A cache hit: the run record exists and every artifact it names has its manifest. */
-    readonly lookup: (key: string) => Effect.Effect<Record<string, ArtifactRef> | undefined>
+    /**
+     * A hit: the run record exists and every artifact it names matches its manifest (files that
+     * did not change since they were hashed are not re-read).
+     */
+    readonly lookup: (key: string) => Effect.Effect<Lookup>
     /** Fresh, empty output directories for one attempt; whatever `commit` did not take is removed when the scope closes. */
     readonly staging: (
       runId: string,
@@ -109,7 +125,7 @@ export class Store extends Context.Service<
       ports: ReadonlyArray<string>
     ) => Effect.Effect<Staging, StoreError, Scope.Scope>
     /**
-     * Hashes each finished output, writes its manifest and renames it into artifacts/, then writes
+     * Hashes each finished output, writes its manifest, makes its files read-only and renames it into artifacts/, then writes
      * the run record (`provenance.key`), then drops the work directory. Not interruptible half-way.
      * A failure (a full disk) leaves no run record: at worst an artifact nothing points to, which gc removes.
      */
@@ -134,19 +150,30 @@ export class Store extends Context.Service<
 const localStore = (layout: StoreLayout): Store["Service"] => {
   const hashes = FileHasher.deferred(layout.hashesFile)
   const tmpOf = (runId: string) => join(layout.tmp, runId)
+  let held: LeaseHandle | undefined
   return Store.of({
     layout,
     hashes,
     init: storeStep("create the store", layout.root, async () => {
-      for (const d of [layout.artifacts, layout.runs, layout.tmp, layout.work, layout.locks, layout.rootsDir])
+      await mkdir(layout.root, { recursive: true })
+      await adoptStoreUmask(layout.root)
+      for (const d of [layout.artifacts, layout.runs, layout.tmp, layout.work, layout.locks, layout.jobs, layout.rootsDir])
         await mkdir(d, { recursive: true })
     }),
-    lease: (options) => Effect.asVoid(acquireLease(layout.locks, options)),
+    lease: (options) =>
+      Effect.acquireRelease(
+        Effect.tap(acquireLease(layout.locks, options), (handle) => Effect.sync(() => void (held = handle))),
+        () => Effect.sync(() => void (held = undefined))
+      ).pipe(Effect.asVoid),
     clearTmp: storeStep("clear the temporary outputs of earlier runs", layout.tmp, async () => {
-      await rm(layout.tmp, { recursive: true, force: true })
       await mkdir(layout.tmp, { recursive: true })
+      for (const entry of await readdir(layout.tmp))
+        await rm(join(layout.tmp, entry), { recursive: true, force: true }).catch((e: NodeJS.ErrnoException) => {
+          // On NFS a file another node still has open lingers as .nfsXXXX until it is closed; gc takes it later.
+          if (e.code !== "EBUSY" && e.code !== "ENOTEMPTY") throw e
+        })
     }),
-    lookup: (key) => Effect.promise(() => lookup(layout, key)),
+    lookup: (key) => Effect.promise(() => lookup(layout, key, hashes)),
     staging: (runId, stageId, key, ports) => {
       const root = join(tmpOf(runId), stageId.replace(/[^A-Za-z0-9_.=,-]/g, "_"))
       const staging: Staging = {
@@ -167,6 +194,8 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
     commit: (staging, kinds, provenance) =>
       Effect.uninterruptible(
         storeStep(`store the outputs of \`${provenance.stage}\``, layout.root, async () => {
+          const lost = held?.lost()
+          if (lost) throw Object.assign(new Error(`${lost}; this run must not write to the store any more`), { path: layout.locks })
           const refs: Record<string, ArtifactRef> = {}
           for (const [port, kind] of Object.entries(kinds))
             refs[port] = await commitArtifact(layout, staging.outputs[port], kind, provenance, hashes)
@@ -200,16 +229,19 @@ const localStore = (layout: StoreLayout): Store["Service"] => {
   })
 }
 
-const lookup = async (layout: StoreLayout, key: string): Promise<Record<string, ArtifactRef> | undefined> => {
+const lookup = async (layout: StoreLayout, key: string, hasher: FileHasher): Promise<Lookup> => {
   const record = await readJsonFile(join(layout.runs, `${key}.json`), RunRecord)
-  if (!record || record.key !== key) return undefined
-  const out: Record<string, ArtifactRef> = {}
+  if (!record || record.key !== key) return { status: "miss" }
+  const outputs: Record<string, ArtifactRef> = {}
+  const damage: Array<ArtifactDamage & { port: string }> = []
   for (const [port, hash] of Object.entries(record.outputs)) {
     const ref = await readArtifact(layout, hash, record.stage)
-    if (!ref) return undefined
-    out[port] = ref
+    if (!ref) return { status: "miss" }
+    const problems = await checkArtifact(ref.dir, hash, hasher)
+    if (problems.length) damage.push({ port, hash, dir: ref.dir, problems })
+    outputs[port] = ref
   }
-  return out
+  return damage.length ? { status: "damaged", damage } : { status: "hit", outputs }
 }
 
 const readArtifact = async (layout: StoreLayout, hash: string, producer: string): Promise<ArtifactRef | undefined> => {
@@ -237,6 +269,7 @@ const commitArtifact = async (
   const manifest: ManifestT = { kind, schemaVersion: MANIFEST_SCHEMA_VERSION, hash, files, provenance }
   const manifestFile = join(dir, MANIFEST_FILE)
   await writeFile(manifestFile, JSON.stringify(manifest, null, 1)).catch((e) => Promise.reject(atPath(e, manifestFile)))
+  await makeReadOnly(dir)
   const target = artifactDir(layout, hash)
   try {
     await rename(dir, target)
@@ -262,10 +295,6 @@ export const manifestFiles = async (dir: string, hasher: FileHasher): Promise<Ar
   const files = await Promise.all(paths.map(async (p) => ({ path: relative(dir, p).split("\\").join("/"), ...(await hasher.hash(p)) })))
   return files.map((f) => ({ path: f.path, size: f.size, hash: f.hash })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
-
-/** The artifact's identity: a hash over its sorted (path, size, file hash) list. */
-export const contentHash = (files: ReadonlyArray<ManifestFile>): Promise<string> =>
-  hashText(canonicalJson(files.map((f) => [f.path, f.size, f.hash])))
 
 /** Total bytes under a path (0 if missing). */
 export const diskUsage = async (p: string): Promise<number> => {

@@ -1,10 +1,10 @@
 import { builtinRegistry } from "@tomoprior/catalog"
-import { computeLayer } from "@tomoprior/compute/layer"
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { EventSink, Executor, Store, resolveVariants, runPipeline } from "@tomoprior/runner"
+import { EventSink, Store, resolveVariants, runPipeline } from "@tomoprior/runner"
 import { type Command, EXIT_FAILED, EXIT_OK, UsageError, backendOverride, onePipelineFile, parseFlags, storeDir } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
+import { chooseExecutor, executorFlag } from "../executors.ts"
 import { humanRenderer, jsonRenderer } from "../render.ts"
 
 export const TOOL = "tomoprior 0.1.0"
@@ -32,6 +32,9 @@ Runs every stage whose inputs, params or code changed since it last ran; the res
   --backend B       compute backend for every stage: auto, tensorflow-gpu, tensorflow, wasm, cpu
                     (default: the pipeline's compute.backend, or $TOMOPRIOR_BACKEND)
   --wait SECONDS    if another run holds the store, wait this long for it (default 0: fail at once)
+  --executor E      where stages run: local (this process) or slurm (one sbatch job per stage,
+                    against the same store on a shared filesystem; see README "Running on a Slurm
+                    cluster"). Default: the pipeline's \`executor:\`, else local.
 
 Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or usage, 130 interrupted.`,
   run: async (argv, io) => {
@@ -42,13 +45,15 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
       json: { type: "boolean" },
       store: { type: "string" },
       backend: { type: "string" },
-      wait: { type: "string" }
+      wait: { type: "string" },
+      executor: { type: "string" }
     })
     const file = onePipelineFile(positionals, io)
     const waitSeconds = Number(values.wait ?? "0")
     if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
       throw new UsageError({ message: `--wait needs a number of seconds, got '${values.wait}'` })
     const backend = backendOverride(values.backend, io)
+    const executor = executorFlag(values.executor)
     const renderer = values.json ? jsonRenderer(io) : humanRenderer(io, { tty: io.isTTY })
     const runId = newRunId()
     const services = Layer.mergeAll(builtinRegistry, Store.layer(storeDir(values.store, io)), EventSink.layer(renderer.emit))
@@ -57,13 +62,10 @@ Exit codes: 0 ok, 1 a stage failed (or the store is busy), 2 invalid pipeline or
       for (const name of [...(values.force ?? []), ...(values.only ?? [])])
         if (!variants[0].nodes.some((n) => n.id === name || n.specId === name))
           return yield* new UsageError({ message: `no stage \`${name}\` in ${file}` })
-      // One Compute for the run (variants differ in params, not compute): the backend is resolved
-      // once, by the first stage that computes.
-      const executor = Executor.layerLocal.pipe(Layer.provide(computeLayer(variants[0].compute)))
       // One after another under one run id: a variant reuses what the ones before it computed.
       return yield* Effect.forEach(variants, (pipeline) =>
         runPipeline(pipeline, { runId, waitSeconds, tool: TOOL, force: values.force, only: values.only })
-      ).pipe(Effect.provide(executor))
+      ).pipe(Effect.provide(chooseExecutor(executor, variants[0], runId)))
     }).pipe(Effect.provide(services), Effect.ensuring(Effect.sync(renderer.close)))
     return runCommandEffect(program, io, (summaries) => (summaries.every((s) => s.ok) ? EXIT_OK : EXIT_FAILED))
   }

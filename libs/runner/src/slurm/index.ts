@@ -1,0 +1,5 @@
+export * from "./executor.ts"
+export * from "./job.ts"
+export * from "./job-files.ts"
+export * from "./options.ts"
+export * from "./queue.ts"
