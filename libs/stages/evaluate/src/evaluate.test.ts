@@ -30,38 +30,38 @@ const segmenter: SegmenterIndex = {
   history: []
 }
 
+/** Training volume `a` (3 slices) and held-out volume `b` (2 slices) of 4 pixels, images and labels. */
+const volumeA = () =>
+  volume(
+    "a",
+    [
+      [1, 0, 0, 0],
+      [1, 1, 1, 1],
+      [1, 1, 0, 0]
+    ],
+    [
+      [1, 0, 0, 0],
+      [0, 0, 0, 0],
+      [1, 0, 0, 0]
+    ]
+  )
+const volumeB = () =>
+  volume(
+    "b",
+    [
+      [0, 0, 0, 0],
+      [1, 1, 1, 1]
+    ],
+    [
+      [1, 1, 0, 0],
+      [1, 1, 1, 1]
+    ]
+  )
+
 test("interpolation skips the slices trained on; extrapolation takes the held-out volumes (hand-computed)", async () => {
   const volumes = new Map([
-    [
-      "a",
-      volume(
-        "a",
-        [
-          [1, 0, 0, 0],
-          [1, 1, 1, 1],
-          [1, 1, 0, 0]
-        ],
-        [
-          [1, 0, 0, 0],
-          [0, 0, 0, 0],
-          [1, 0, 0, 0]
-        ]
-      )
-    ],
-    [
-      "b",
-      volume(
-        "b",
-        [
-          [0, 0, 0, 0],
-          [1, 1, 1, 1]
-        ],
-        [
-          [1, 1, 0, 0],
-          [1, 1, 1, 1]
-        ]
-      )
-    ],
+    ["a", volumeA()],
+    ["b", volumeB()],
     ["unused", volume("unused", [[1, 1, 1, 1]], [[0, 0, 0, 0]])]
   ])
   const batches: number[] = []
@@ -127,36 +127,8 @@ test("per-volume rows score each volume of a split on its own; the split's rows 
 
 test("what predict fails with is the failure; an interrupt between batches stops inference there", async () => {
   const volumes = new Map([
-    [
-      "a",
-      volume(
-        "a",
-        [
-          [1, 0, 0, 0],
-          [1, 1, 1, 1],
-          [1, 1, 0, 0]
-        ],
-        [
-          [1, 0, 0, 0],
-          [0, 0, 0, 0],
-          [1, 0, 0, 0]
-        ]
-      )
-    ],
-    [
-      "b",
-      volume(
-        "b",
-        [
-          [0, 0, 0, 0],
-          [1, 1, 1, 1]
-        ],
-        [
-          [1, 1, 0, 0],
-          [1, 1, 1, 1]
-        ]
-      )
-    ]
+    ["a", volumeA()],
+    ["b", volumeB()]
   ])
   const broken = new Error("model exploded")
   const failed = await Effect.runPromiseExit(evaluateSegmenter(segmenter, volumes, () => Effect.fail(broken), 1))

@@ -1,4 +1,4 @@
-import { LabelBudget, LabelEveryK, LabelFraction, withDefault } from "@tomoprior/core"
+import { LabelBudget, LabelEveryK, LabelFraction, notBoth, withDefault } from "@tomoprior/core"
 import { Schema, SchemaTransformation } from "effect"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -48,15 +48,7 @@ const AsWritten = Schema.Struct({
   ),
   everyK: Schema.optionalKey(LabelEveryK.annotate({ description: "Label every k-th slice of each training volume instead" })),
   ...settings
-}).check(
-  Schema.makeFilter(
-    (p) =>
-      p.fraction !== undefined && p.everyK !== undefined
-        ? { path: ["everyK"], issue: "give `fraction` or `everyK`, not both: they are two labeling protocols; choose one per run" }
-        : undefined,
-    { description: "`fraction` and `everyK` exclude each other" }
-  )
-)
+}).check(notBoth("fraction", "everyK", "they are two labeling protocols; choose one per run"))
 
 /**
  * finetune's params. As written: `fraction` or `everyK`; decoded: one `budget` (core's LabelBudget),

@@ -57,6 +57,23 @@ export const organIntervals = (presence: ReadonlyMap<number, ReadonlyArray<boole
   return out
 }
 
+/** One organ's located interval and its proportional baseline, each scored by interval IoU against the truth. */
+const organScores = <P extends SliceInterval | null>(
+  label: number,
+  labelNames: Readonly<Record<string, string>>,
+  truth: SliceInterval,
+  predicted: SliceInterval | null,
+  proportional: P
+) => ({
+  labelId: label,
+  name: labelNames[String(label)] ?? `label ${label}`,
+  truth,
+  predicted,
+  iou: predicted ? intervalIoU(predicted, truth) : 0,
+  proportional,
+  proportionalIou: proportional ? intervalIoU(proportional, truth) : 0
+})
+
 /**
  * Everything the Localization artifact reports, from slice scores (and embeddings) and label intervals:
  * Spearman per volume (raw scores); every organ localized from every other volume that has it, one
@@ -81,17 +98,7 @@ export const analyze = (volumes: ReadonlyArray<ScoredVolume>, options: AnalysisO
         shared.push({ query: truth, reference: refInterval })
         const predicted = scoreRangeLocalize(localized.get(reference.id)!, refInterval, localized.get(query.id)!)
         const proportional = proportionalInterval(refInterval, reference.scores.length, query.scores.length)
-        organs.push({
-          labelId: label,
-          name: options.labelNames[String(label)] ?? `label ${label}`,
-          reference: reference.id,
-          query: query.id,
-          truth,
-          predicted,
-          iou: predicted ? intervalIoU(predicted, truth) : 0,
-          proportional,
-          proportionalIou: intervalIoU(proportional, truth)
-        })
+        organs.push({ reference: reference.id, query: query.id, ...organScores(label, options.labelNames, truth, predicted, proportional) })
       }
       const toReference = landmarkMap(shared)
       if (!toReference || m > reference.scores.length) continue
@@ -199,15 +206,9 @@ const locateFromAllReferences = (
         n
       )
       rows.push({
-        labelId: label,
-        name: options.labelNames[String(label)] ?? `label ${label}`,
         query: query.id,
         references: references.length,
-        truth,
-        predicted,
-        iou: predicted ? intervalIoU(predicted, truth) : 0,
-        proportional,
-        proportionalIou: proportional ? intervalIoU(proportional, truth) : 0
+        ...organScores(label, options.labelNames, truth, predicted, proportional)
       })
     }
   }

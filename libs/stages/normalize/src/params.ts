@@ -1,4 +1,4 @@
-import { withDefault } from "@tomoprior/core"
+import { notBoth, withDefault } from "@tomoprior/core"
 import { Schema } from "effect"
 
 const Percent = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(100))
@@ -35,13 +35,7 @@ export const NormalizeParams = Schema.Struct({
     })
   )
 }).check(
-  Schema.makeFilter(
-    (p) =>
-      p.window !== undefined && p.percentiles !== undefined
-        ? { path: ["percentiles"], issue: "give `window` or `percentiles`, not both: they are two ways to clip; choose one" }
-        : undefined,
-    { description: "`window` and `percentiles` exclude each other" }
-  ),
+  notBoth("window", "percentiles", "they are two ways to clip; choose one"),
   Schema.makeFilter(
     (p) =>
       Object.keys(p.keepLabels ?? {})
