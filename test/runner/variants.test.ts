@@ -77,6 +77,15 @@ test("--set reaches pipeline params, nested keys and matrix dimensions; several 
   // The matrix dimension set from the command line is one run, not a matrix.
   assert.deepEqual(Object.keys(v.stages).sort(), ["all", "data", "norm", "train", "tuples"])
   assert.equal(v.stages.train.params.seed, 7)
+  // A list keeps the dimension a matrix, with the values given.
+  const list = await cli(["run", file, "--set", "train.seed=[3,4,5]", "--json"], dir)
+  assert.equal(list.code, 0, list.stderr)
+  assert.deepEqual(
+    Object.keys(lockOf(dir).variants["train.seed=[3,4,5]"].stages)
+      .filter((k) => k.startsWith("train"))
+      .sort(),
+    ["train[seed=3]", "train[seed=4]", "train[seed=5]"]
+  )
 })
 
 test("--set problems exit 2 before anything runs, naming the flag and the YAML place it overrides", async () => {

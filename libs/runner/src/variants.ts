@@ -212,7 +212,12 @@ export const applyVariant = (spec: PipelineSpec, variant: Variant, registry: Reg
       diagnostics.push(notAMapping(o, current, ["stages", stage.id, "with", name, ...deeper.slice(0, at)]))
       continue
     }
-    // A matrix dimension set from the command line becomes one value: the variant runs only it.
+    // A matrix dimension given a list keeps being one, with these values; given one value, the variant runs only it.
+    if (matrix && Array.isArray(o.value) && o.value.length > 0) {
+      const values: Located<ReadonlyArray<unknown>> = { value: o.value, loc: matrix.loc, origin: o.origin }
+      stages.set(stage.id, { ...stage, matrix: { ...stage.matrix, [name]: values } })
+      continue
+    }
     const { [name]: _dropped, ...restMatrix } = stage.matrix
     const located: Located<unknown> = {
       value: setIn(current?.value, deeper, o.value),
