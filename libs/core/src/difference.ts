@@ -1,7 +1,10 @@
 import type { MetricDifference } from "./artifacts.ts"
 
-/** A difference of IoUs (fractions) as signed points ×100: "+2.1", "−0.4". */
-export const iouPoints = (v: number): string => `${v >= 0 ? "+" : "−"}${Math.abs(100 * v).toFixed(1)}`
+/** A difference of IoUs (fractions) as signed points ×100: "+2.1", "−0.4", "0.0" (no sign on what rounds to zero). */
+export const iouPoints = (v: number): string => {
+  const text = Math.abs(100 * v).toFixed(1)
+  return Number(text) === 0 ? text : `${v > 0 ? "+" : "−"}${text}`
+}
 
 /** "sorting − none: +2.1 [−0.4, +4.6]" (IoU ×100 with the interval). */
 export const differenceText = (d: MetricDifference): string =>
