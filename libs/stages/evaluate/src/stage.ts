@@ -74,7 +74,9 @@ export const evaluateStage = defineStage({
         if (missing.length > 0) {
           return yield* new InputError({
             file: join(ctx.inputs.volumes.dir, INDEX_FILE),
-            problem: `segmenter ${ref.producer} was trained on volumes ${missing.join(", ")}, which this VolumeSet lacks or has without labels`
+            problem:
+              `segmenter ${ref.producer} was trained on volumes ${missing.join(", ")}, ` +
+              "which this VolumeSet lacks or has without labels"
           })
         }
         const modelDir = join(ref.dir, index.model)

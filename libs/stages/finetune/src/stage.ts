@@ -104,9 +104,8 @@ export const finetuneStage = defineStage({
           seed: p.seed
         })
         .pipe(Effect.mapError((e) => new StageFailure({ stage: ctx.stageId, reason: `cannot start training: ${e.message}`, cause: e })))
-      yield* ctx.log(
-        `${trainer.backend.summary}; ${trainer.threads} worker(s); ${pretraining === "none" ? "random init" : `encoder from ${pretraining}`}`
-      )
+      const start = pretraining === "none" ? "random init" : `encoder from ${pretraining}`
+      yield* ctx.log(`${trainer.backend.summary}; ${trainer.threads} worker(s); ${start}`)
 
       const batches = batchSampler(n, p.batchSize, p.seed)
       const history: Array<EpochRecord> = []

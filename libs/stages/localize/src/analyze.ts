@@ -39,8 +39,9 @@ export interface AnalysisOptions {
 }
 
 /**
- * Slice alignment of the multi-reference localizer: two scans share at least 40 % of the query's slices (phantom scans cover 0.3–1 of the body and
- * always share its middle); spacing ratios up to 4× either way.
+ * Slice alignment of the multi-reference localizer: two scans share at least 40 % of the query's
+ * slices (phantom scans cover 0.3–1 of the body and always share its middle); spacing ratios up to
+ * 4× either way.
  */
 export const ALIGNMENT: AlignOptions = { minOverlap: 0.4, maxScale: 4 }
 

@@ -62,7 +62,7 @@ test("window + unit scaling keeps the grid and maps each voxel to (clip(v) − l
   assert.ok(r.progress.at(-1)?.done === 1)
 })
 
-test("halving in-plane and along z averages 2×2×2 blocks (bilinear/linear at half-pixel centers); labels take the nearest voxel", async () => {
+test("halving in-plane and along z averages 2×2×2 blocks (linear at half-pixel centers); labels take the nearest voxel", async () => {
   const { ref, header } = await inputSet()
   const r = await normalized({ scale: "none", size: S / 2, spacingZ: header.spacing[0] * 2 }, ref)
   await withBoth(ref.dir, r.outputs.volumes.dir, (a, b) => {
