@@ -260,6 +260,33 @@ export const Interval = Schema.Tuple([Schema.Number, Schema.Number])
  */
 export const LOCALIZERS = ["aligned", "proportional-median", "score-range", "proportional"] as const
 
+/**
+ * Where a scan sits inside a reference scan along the slice axis (`tomoprior locate`, or localize with
+ * a `reference` VolumeSet): reference slice = scale · scan slice + offset.
+ */
+export const LocatedScan = Schema.Struct({
+  scan: Schema.String,
+  reference: Schema.String,
+  scanSlices: Schema.Number,
+  referenceSlices: Schema.Number,
+  /** Reference slice (fractional) where the scan's first slice lies. */
+  offset: Schema.Number,
+  /** Reference slices per scan slice. */
+  scale: Schema.Number,
+  /** Reference slice where the scan's last slice lies. */
+  lastSlice: Schema.Number,
+  /** `spacing`: the ratio of both headers' slice spacings; `searched`: found with the offset (¼× to 4×). */
+  scaleFrom: Schema.Literals(["spacing", "searched"]),
+  /** Mean distance between slice descriptors along the placement. */
+  cost: Schema.Number,
+  /** Scan slices that fall inside the reference. */
+  overlap: Schema.Number,
+  /** 1 − cost / the best cost of a placement ≥ 3 scan slices away: near 0 when another fits as well. */
+  confidence: Schema.Number,
+  runnerUp: Schema.NullOr(Schema.Struct({ offset: Schema.Number, scale: Schema.Number, cost: Schema.Number }))
+})
+export type LocatedScan = typeof LocatedScan.Type
+
 export const LocalizationIndex = Schema.Struct({
   kind: Schema.Literal("Localization"),
   method: Schema.String,
@@ -322,7 +349,9 @@ export const LocalizationIndex = Schema.Struct({
         meanIoU: Schema.Number
       })
     )
-  )
+  ),
+  /** With a `reference` VolumeSet wired: every volume located inside every reference volume. */
+  located: Schema.optional(Schema.Array(LocatedScan))
 })
 export type LocalizationIndex = typeof LocalizationIndex.Type
 

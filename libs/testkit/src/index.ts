@@ -123,3 +123,4 @@ export const runStageForTest = <P, I extends InputPorts, O extends OutputPorts>(
 
 export { SIZE, tinyVolumeSet } from "./volumes.ts"
 export { checkParamsTable } from "./readme.ts"
+export { hasCommand, hasPythonModules, PYTHON, run } from "./tools.ts"

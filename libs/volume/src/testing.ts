@@ -1,6 +1,7 @@
 import { Effect, Scope } from "effect"
 import { spawnSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
+import { hasPythonModules } from "@tomoprior/testkit"
 import type { InputError } from "@tomoprior/core"
 import { allocate } from "./dtype.ts"
 import { sliceLength, type VolumeSource } from "./source.ts"
@@ -28,27 +29,14 @@ export const readAll = (source: VolumeSource): Effect.Effect<Float64Array, Input
     return out
   })
 
-/** Debian's python3 with nibabel (the pyenv python on PATH has no nibabel). */
-export const PYTHON = "/usr/bin/python3"
-export const hasNibabel = (): boolean =>
-  existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import nibabel, numpy"], { stdio: "ignore" }).status === 0
+export { hasCommand, hasPythonModules, PYTHON, run } from "@tomoprior/testkit"
+export const hasNibabel = (): boolean => hasPythonModules("nibabel", "numpy")
 export const hasTiffcp = (): boolean => spawnSync("tiffcp", [], { stdio: "ignore" }).error === undefined
 
 /** A little-endian float64 dump (as numpy's tofile writes) as an array. */
 export const readF64 = (file: string): Float64Array => {
   const b = readFileSync(file)
   return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
-}
-
-/** Whether Debian's python3 imports every module named (pydicom, h5py, zarr, …). */
-export const hasPythonModules = (...modules: ReadonlyArray<string>): boolean =>
-  existsSync(PYTHON) && spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" }).status === 0
-export const hasCommand = (command: string): boolean => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0
-
-/** Runs a command and fails the test with its output when it does not exit 0. */
-export const run = (command: string, args: ReadonlyArray<string>): void => {
-  const r = spawnSync(command, args, { encoding: "utf8" })
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr || r.stdout || r.error}`)
 }
 
 /** A fixture script beside this package (libs/volume/fixtures). */

@@ -2,6 +2,7 @@ import { resolve } from "node:path"
 import { formatVolumeInfo, volumeInfo } from "@tomoprior/volume"
 import { type Command, EXIT_OK, parseFlags, UsageError } from "../command.ts"
 import { runCommandEffect } from "../effect-exit.ts"
+import { SOURCE_FLAGS, sourceOptions } from "../sources.ts"
 
 export const volumeInfoCommand: Command = {
   name: "volume-info",
@@ -17,20 +18,10 @@ accumulated in float64).`,
   run: async (argv, io) => {
     const { values, positionals } = parseFlags(argv, {
       json: { type: "boolean" },
-      series: { type: "string" },
-      dataset: { type: "string" },
-      level: { type: "string" }
+      ...SOURCE_FLAGS
     })
     if (positionals.length !== 1) throw new UsageError({ message: "expected one FILE" })
-    const level = values.level === undefined ? undefined : Number(values.level)
-    if (level !== undefined && !(Number.isInteger(level) && level >= 0))
-      throw new UsageError({ message: `--level ${values.level}: expected a whole number ≥ 0` })
-    const options = {
-      ...(values.series ? { series: values.series } : {}),
-      ...(values.dataset ? { dataset: values.dataset } : {}),
-      ...(level !== undefined ? { level } : {})
-    }
-    return runCommandEffect(volumeInfo(resolve(io.cwd, positionals[0]), options), io, (info) => {
+    return runCommandEffect(volumeInfo(resolve(io.cwd, positionals[0]), sourceOptions(values)), io, (info) => {
       io.stdout(values.json ? JSON.stringify(info) + "\n" : formatVolumeInfo(info) + "\n")
       return EXIT_OK
     })

@@ -1,9 +1,19 @@
 import { Effect } from "effect"
 import { join } from "node:path"
-import { Compute, defineStage, InputError, StageFailure } from "@tomoprior/core"
+import {
+  Compute,
+  defineStage,
+  encodeSlices,
+  type EncoderModel,
+  type Encoding,
+  InputError,
+  type LocatedScan,
+  StageFailure
+} from "@tomoprior/core"
 import { openVolume, resolveVolumeSet, type VolumeHandle } from "@tomoprior/volume"
 import { LocalizeParams } from "./params.ts"
 import { analyze, firstPrincipalComponent, organIntervals, type ScoredVolume } from "./analyze.ts"
+import { type DescribedScan, locateInReference } from "./locate.ts"
 
 export const localizeStage = defineStage({
   name: "localize",
@@ -12,7 +22,12 @@ export const localizeStage = defineStage({
   source: import.meta.url,
   inputs: {
     encoder: { kind: "Encoder", description: "a pre-trained encoder (a score head is used directly; otherwise PC1 of embeddings)" },
-    volumes: { kind: "VolumeSet", description: "volumes to score; their labels (if any) only grade the result" }
+    volumes: { kind: "VolumeSet", description: "volumes to score; their labels (if any) only grade the result" },
+    reference: {
+      kind: "VolumeSet",
+      optional: true,
+      description: "full scans to locate every volume in (slice offset, scale, confidence), as `tomoprior locate` does"
+    }
   },
   outputs: { localization: "Localization" },
   params: LocalizeParams,
@@ -32,32 +47,22 @@ export const localizeStage = defineStage({
       const hasScore = model.outputSize === 1
 
       const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))
-      const outputs: Array<Array<Float32Array>> = []
-      const features: Array<Array<Float32Array> | undefined> = []
+      const references = ctx.inputs.reference
+        ? resolveVolumeSet(ctx.inputs.reference.dir, yield* ctx.readIndex(ctx.inputs.reference))
+        : undefined
+      const total = set.volumes.length + (references?.volumes.length ?? 0)
+      const outputs: Array<ReadonlyArray<Float32Array>> = []
+      const features: Array<ReadonlyArray<Float32Array> | undefined> = []
       const organs: Array<ReadonlyMap<number, readonly [number, number]>> = []
+      const described: Array<DescribedScan> = []
       for (const [n, v] of set.volumes.entries()) {
         const h = yield* openVolume(v.dir)
-        const [Z, H, W] = h.header.dims
-        const perSlice: Array<Float32Array> = []
-        const featuresPerSlice: Array<Float32Array> = []
-        for (let start = 0; start < Z; start += p.batchSize) {
-          const zs = Array.from({ length: Math.min(p.batchSize, Z - start) }, (_, i) => start + i)
-          const data = new Float32Array(zs.length * H * W)
-          zs.forEach((z, i) => data.set(h.readSlice(z), i * H * W))
-          const encoded = yield* model
-            .encode({ data, count: zs.length, height: H, width: W })
-            .pipe(
-              Effect.mapError(
-                (e) => new StageFailure({ stage: ctx.stageId, reason: `scoring ${v.entry.id} failed: ${e.reason}`, cause: e })
-              )
-            )
-          perSlice.push(...encoded.outputs)
-          if (encoded.features) featuresPerSlice.push(...encoded.features)
-        }
-        outputs.push(perSlice)
-        features.push(featuresPerSlice.length > 0 ? featuresPerSlice : undefined)
+        const encoded = yield* encodeStored(model, h, v.entry.id, p.batchSize, ctx.stageId)
+        outputs.push(encoded.outputs)
+        features.push(encoded.features)
+        described.push(describedScan(v.entry.id, h, encoded))
         organs.push(organIntervals(labelPresence(h)))
-        yield* ctx.progress({ done: n + 1, total: set.volumes.length, unit: "volumes" })
+        yield* ctx.progress({ done: n + 1, total, unit: "volumes" })
       }
       const scores = hasScore ? outputs.map((vol) => vol.map((e) => e[0])) : firstPrincipalComponent(outputs)
       const method = hasScore ? enc.method : `${enc.method} (PC1 of embeddings)`
@@ -79,9 +84,38 @@ export const localizeStage = defineStage({
       for (const row of index.summary ?? []) {
         if (row.labelId === null) yield* ctx.log(`interval IoU, ${row.name}: ${row.localizer} ${row.meanIoU.toFixed(3)}`)
       }
-      yield* ctx.writeIndex("localization", index)
+      const located: Array<LocatedScan> = []
+      for (const [n, r] of (references?.volumes ?? []).entries()) {
+        const h = yield* openVolume(r.dir)
+        const reference = describedScan(r.entry.id, h, yield* encodeStored(model, h, r.entry.id, p.batchSize, ctx.stageId))
+        for (const scan of described) {
+          const found = locateInReference(scan, reference)
+          if (!found) {
+            yield* ctx.log(`${scan.name} in ${reference.name}: too few slices to place (each needs at least 2)`)
+            continue
+          }
+          located.push(found)
+          const at = `${+found.offset.toFixed(2)} … ${+found.lastSlice.toFixed(2)}`
+          yield* ctx.log(`${scan.name} sits at ${reference.name} slices ${at} (confidence ${found.confidence.toFixed(2)})`)
+        }
+        yield* ctx.progress({ done: set.volumes.length + n + 1, total, unit: "volumes" })
+      }
+      yield* ctx.writeIndex("localization", references ? { ...index, located } : index)
       yield* ctx.provenance({ backend: backend.backend, scoring: hasScore ? "score head" : "pc1" })
     }).pipe(Effect.scoped)
+})
+
+/** Every slice of a stored volume through the encoder; a failure names the volume. */
+const encodeStored = (model: EncoderModel, h: VolumeHandle, id: string, batchSize: number, stage: string) =>
+  encodeSlices(model, { dims: h.header.dims, slice: (z) => Effect.succeed(h.readSlice(z)) }, batchSize).pipe(
+    Effect.mapError((e) => new StageFailure({ stage, reason: `encoding ${id} failed: ${e.reason}`, cause: e }))
+  )
+
+/** A stored volume's slice spacing counts when its orientation is known (a TIFF's 1 mm is a placeholder). */
+const describedScan = (name: string, h: VolumeHandle, encoding: Encoding): DescribedScan => ({
+  name,
+  encoding,
+  ...(h.header.axisCodes.includes("?") ? {} : { sliceSpacing: h.header.spacing[0] })
 })
 
 /** Which slices each foreground label appears on (empty for a volume without labels). */
