@@ -5,6 +5,7 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit } from "effect"
 import { acquireLease, type LeaseHandle, StoreBusy } from "./lease.ts"
+import { Store } from "./store.ts"
 
 const locks = () => mkdtempSync(join(tmpdir(), "tomoprior-lease-"))
 
@@ -93,4 +94,29 @@ test("a paused holder whose lease was broken finds out, and its heartbeats never
   await held
   assert.equal(JSON.parse(readFileSync(join(dir, "run.lease"), "utf8")).runId, "breaker", "releasing a lost lease leaves the new holder's")
   assert.equal(existsSync(join(dir, "paused.heartbeat")), false)
+})
+
+test("a run whose lease was broken cannot commit: the store error says who holds it now, and no run record is written", async () => {
+  const root = mkdtempSync(join(tmpdir(), "tomoprior-lease-store-"))
+  const provenance = { pipeline: "p", stage: "s", uses: "u", key: "k1", startedAt: "", endedAt: "", tool: "test", extra: {} }
+  const error = await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const store = yield* Store
+        yield* store.init
+        yield* store.lease({ runId: "paused", waitSeconds: 0, notice: () => Effect.void })
+        const staging = yield* store.staging("paused", "s", "k1", ["out"])
+        writeFileSync(join(staging.outputs.out, "a.bin"), "x")
+        const leaseFile = join(store.layout.locks, "run.lease")
+        writeFileSync(leaseFile, JSON.stringify({ ...JSON.parse(readFileSync(leaseFile, "utf8")), host: "elsewhere", runId: "breaker" }))
+        yield* Effect.sleep(3_500)
+        return yield* Effect.flip(store.commit(staging, { out: "Report" }, provenance))
+      })
+    ).pipe(Effect.provide(Store.layer(root)))
+  )
+  assert.match(
+    error.message,
+    /run breaker \(pid \d+ on elsewhere, .*\) broke this run's lease .*; this run must not write to the store any more/
+  )
+  assert.deepEqual(readdirSync(join(root, "runs")), [])
 })

@@ -69,10 +69,8 @@ const failure = (
   inv: StageInvocation,
   where: string,
   reason: string,
-  extra: { log?: string; logTail?: Array<string>; hint?: string } = {}
-) => new ExecutorFailure({ stage: inv.stageId, where, reason, logTail: extra.logTail ?? [], ...pick(extra) })
-
-const pick = ({ log, hint }: { log?: string; hint?: string }) => ({ ...(log ? { log } : {}), ...(hint ? { hint } : {}) })
+  { log, logTail = [], hint }: { log?: string; logTail?: Array<string>; hint?: string | undefined } = {}
+) => new ExecutorFailure({ stage: inv.stageId, where, reason, logTail, ...(log ? { log } : {}), ...(hint ? { hint } : {}) })
 
 const runJob = (ctx: JobContext, inv: StageInvocation): Effect.Effect<StageResult, ExecutorFailure> =>
   Effect.gen(function* () {
@@ -105,23 +103,19 @@ const runJob = (ctx: JobContext, inv: StageInvocation): Effect.Effect<StageResul
               return { jobId: submitted.jobId, ...(yield* track(ctx, inv, files, submitted.jobId)) }
             }),
       (submitted, exit) =>
-        "error" in submitted
-          ? Effect.void
-          : Effect.promise(async () => {
-              ctx.queue.done(submitted.jobId)
-              if (!Exit.hasInterrupts(exit)) return
-              // Interrupted (Ctrl-C, SIGTERM, a failed sibling): the job must stop before the runner removes its output directories.
-              await ctx.queue.cancel(submitted.jobId)
-              await stopped(ctx.queue, submitted.jobId)
-              // Its log says only that it was cancelled, which the run reports itself.
-              await rm(files.dir, { recursive: true, force: true }).catch(() => undefined)
-            }).pipe(
-              Effect.andThen(() =>
-                Exit.hasInterrupts(exit)
-                  ? ctx.sink.emit({ type: "notice", message: `cancelled slurm job ${submitted.jobId} (${inv.stageId})` })
-                  : Effect.void
-              )
-            )
+        Effect.gen(function* () {
+          if ("error" in submitted) return
+          ctx.queue.done(submitted.jobId)
+          if (!Exit.hasInterrupts(exit)) return
+          // Interrupted (Ctrl-C, SIGTERM): the job must stop before the runner removes its output directories.
+          yield* Effect.promise(async () => {
+            await ctx.queue.cancel(submitted.jobId)
+            await stopped(ctx.queue, submitted.jobId)
+            // Its log says only that it was cancelled, which the run reports itself.
+            await rm(files.dir, { recursive: true, force: true }).catch(() => undefined)
+          })
+          yield* ctx.sink.emit({ type: "notice", message: `cancelled slurm job ${submitted.jobId} (${inv.stageId})` })
+        })
     )
     const result = yield* Effect.promise(() => readResult(files, ended.state))
     if (ended.state.state === "COMPLETED" && result?.ok) {
@@ -132,7 +126,7 @@ const runJob = (ctx: JobContext, inv: StageInvocation): Effect.Effect<StageResul
     const code = ended.state.exitCode ?? (yield* Effect.promise(() => readExitCode(files)))
     const [reason, hint] = explain(ended.state, result, code)
     const where = `slurm job ${ended.jobId} ${ended.state.state}${code ? ` (exit ${code})` : ""}`
-    return yield* failure(inv, where, reason, { log: files.log, logTail, ...(hint ? { hint } : {}) })
+    return yield* failure(inv, where, reason, { log: files.log, logTail, hint })
   })
 
 /** Writes job.json and job.sh into a fresh job directory. */
