@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
-import * as tfl from "@tensorflow/tfjs-layers"
 import { type CheckpointError, ComputeError, type EncoderModel, type SegmentationModel, type SliceBatch } from "@tomoprior/core"
 import { Effect, type Scope } from "effect"
 import { loadCheckpoint } from "./checkpoint/checkpoint.ts"
-import { scoreMapLayer } from "./models/heads.ts"
+import { withPooledFeatures } from "./models/heads.ts"
+import { encoderPrefix } from "./models/zoo.ts"
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -35,30 +35,30 @@ export const segmentationModel = (dir: string, inputSize: number): Effect.Effect
   }))
 
 /**
- * The checkpoint in `dir` as an encoder taking `inputSize`² slices. A score model also yields its
- * encoder's pooled features (the score map's input averaged over space): they describe a slice far
- * better than its one score.
+ * The checkpoint in `dir` as an encoder taking `inputSize`² slices. A model with a head (a score or
+ * SimCLR projection model) also yields its encoder's pooled last-stage features: they describe a slice
+ * far better than one score, and are what SimCLR's representation is (the projection serves the loss).
  */
 export const encoderModel = (dir: string, inputSize: number): Effect.Effect<EncoderModel, CheckpointError, Scope.Scope> =>
   Effect.map(loadScoped(dir), ({ model, metadata }) => {
     const outShape = model.outputs[0].shape
     const outputSize = outShape[outShape.length - 1] ?? 0
-    const scoreMap = outputSize === 1 ? model.layers.find((l) => l.name === scoreMapLayer) : undefined
-    const pooled = scoreMap && (tfl.layers.globalAveragePooling2d({}).apply(scoreMap.input) as tfl.SymbolicTensor)
-    const net = pooled ? tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], pooled] }) : model
+    const headless = model.outputLayers[0]?.name === `${encoderPrefix}pool`
+    // shares the model's layers, so the scope's dispose of `model` frees its weights too
+    const net = headless ? model : withPooledFeatures(model)
     return {
       metadata,
       outputSize,
       encode: (batch) =>
         tensorWork("encoding", () =>
           tf.tidy(() => {
-            const ys = [net.predict(resizedTo(asTensor(batch), inputSize))].flat() as Array<tf.Tensor2D>
-            const rows = ys.map((y) => {
-              const d = y.shape[1]
-              const values = y.dataSync()
-              return Array.from({ length: batch.count }, (_, i) => values.slice(i * d, (i + 1) * d) as Float32Array)
-            })
-            return rows.length > 1 ? { outputs: rows[0], features: rows[1] } : { outputs: rows[0] }
+            const y = net.predict(resizedTo(asTensor(batch), inputSize)) as tf.Tensor2D
+            const width = y.shape[1]
+            const values = y.dataSync()
+            const row = (i: number, from: number, to: number) => values.slice(i * width + from, i * width + to) as Float32Array
+            const outputs = Array.from({ length: batch.count }, (_, i) => row(i, 0, outputSize))
+            if (headless) return { outputs }
+            return { outputs, features: Array.from({ length: batch.count }, (_, i) => row(i, outputSize, width)) }
           })
         )
     }

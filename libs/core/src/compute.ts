@@ -200,7 +200,10 @@ export interface SegmentationModel {
 export interface Encoding {
   /** The model's output vector (a score head: one number). */
   readonly outputs: ReadonlyArray<Float32Array>
-  /** A score model's pooled encoder features (its score map's input averaged over space), when it has them. */
+  /**
+   * A model with a head (score or projection): its encoder's pooled last-stage features (averaged over
+   * space), a slice's representation; absent when the model is a bare encoder (its outputs are those).
+   */
   readonly features?: ReadonlyArray<Float32Array>
 }
 
