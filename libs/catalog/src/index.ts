@@ -1,5 +1,6 @@
 import { type BuiltinStages, findRepoRoot, StageRegistry } from "@tomoprior/runner"
 import * as evaluate from "@tomoprior/stage-evaluate"
+import * as embed from "@tomoprior/stage-embed"
 import * as finetune from "@tomoprior/stage-finetune"
 import * as ingest from "@tomoprior/stage-ingest"
 import * as interleave from "@tomoprior/stage-interleave"
@@ -28,6 +29,7 @@ export const builtinStages: BuiltinStages = {
     { name: "@tomoprior/stage-finetune", stages: finetune.stages },
     { name: "@tomoprior/stage-evaluate", stages: evaluate.stages },
     { name: "@tomoprior/stage-localize", stages: localize.stages },
+    { name: "@tomoprior/stage-embed", stages: embed.stages },
     { name: "@tomoprior/stage-report", stages: report.stages }
   ],
   // The workspace root: plug-ins installed next to tomoprior resolve from here.

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { budgetColumns } from "./budget.ts"
 
 /** The typed things stages pass to each other. Each is a directory in the store with a `manifest.json`. */
-export const ArtifactKinds = ["VolumeSet", "TupleSet", "Encoder", "Segmenter", "Metrics", "Localization", "Report"] as const
+export const ArtifactKinds = ["VolumeSet", "TupleSet", "Encoder", "Segmenter", "Metrics", "Localization", "Embeddings", "Report"] as const
 export type ArtifactKind = (typeof ArtifactKinds)[number]
 export const ArtifactKindSchema = Schema.Literals(ArtifactKinds)
 
@@ -355,6 +355,32 @@ export const LocalizationIndex = Schema.Struct({
 })
 export type LocalizationIndex = typeof LocalizationIndex.Type
 
+export const EmbeddedVolume = Schema.Struct({
+  id: Schema.String,
+  slices: Schema.Number,
+  /** float32 .npy [slices, dims], relative to the artifact directory. */
+  embeddings: Schema.String,
+  /** float32 .npy [slices]: the score head's output, when the encoder has one. */
+  scores: Schema.optional(Schema.String),
+  /** Each slice's embedding on the first two principal components of all volumes' slices. */
+  projection: Schema.Array(Schema.Tuple([Schema.Number, Schema.Number]))
+})
+export type EmbeddedVolume = typeof EmbeddedVolume.Type
+
+export const EmbeddingsIndex = Schema.Struct({
+  kind: Schema.Literal("Embeddings"),
+  /** What pre-trained the encoder: "sorting", "simclr", … */
+  method: Schema.String,
+  /** Numbers per slice: the encoder's pooled last-stage features (a bare encoder's outputs). */
+  dims: Schema.Number,
+  volumes: Schema.Array(EmbeddedVolume),
+  /** Every slice in one table: volume, slice, position, score, pc1, pc2, e0, e1, … */
+  csv: Schema.String,
+  /** Share of the embeddings' variance each projected component explains. */
+  explainedVariance: Schema.Tuple([Schema.Number, Schema.Number])
+})
+export type EmbeddingsIndex = typeof EmbeddingsIndex.Type
+
 export const ReportIndex = Schema.Struct({
   kind: Schema.Literal("Report"),
   /** The self-contained HTML page, relative to the artifact directory. */
@@ -370,6 +396,7 @@ export const ArtifactIndexes = {
   Segmenter: SegmenterIndex,
   Metrics: MetricsIndex,
   Localization: LocalizationIndex,
+  Embeddings: EmbeddingsIndex,
   Report: ReportIndex
 } as const satisfies Record<ArtifactKind, Schema.Codec<{ readonly kind: ArtifactKind }, unknown, never, never>>
 export type IndexOf<K extends ArtifactKind> = (typeof ArtifactIndexes)[K]["Type"]

@@ -1,5 +1,22 @@
-import { Effect } from "effect"
-import type { ComputeError, EncoderModel, Encoding } from "./compute.ts"
+import { Effect, type Scope } from "effect"
+import type { ArtifactRef, EncoderIndex } from "./artifacts.ts"
+import { Compute, type ComputeError, type EncoderModel, type Encoding } from "./compute.ts"
+import { type BackendUnavailable, InputError } from "./errors.ts"
+
+/**
+ * The model of an Encoder artifact loaded through Compute (disposed with the scope); a checkpoint
+ * it cannot read is an InputError naming the model directory.
+ */
+export const artifactEncoder = (
+  encoder: ArtifactRef<"Encoder">,
+  index: EncoderIndex
+): Effect.Effect<EncoderModel, InputError | BackendUnavailable, Compute | Scope.Scope> =>
+  Effect.gen(function* () {
+    const modelDir = `${encoder.dir}/${index.model}`
+    return yield* (yield* Compute)
+      .encoderModel(modelDir, index.inputSize)
+      .pipe(Effect.mapError((e) => (e._tag === "CheckpointError" ? new InputError({ file: modelDir, problem: e.message }) : e)))
+  })
 
 /** A volume as an encoder reads it: [z, y, x] sizes and slice z as float32 (y · x values). */
 export interface SliceReader<E, R> {

@@ -12,6 +12,7 @@ import { verify } from "./verify.ts"
 import { phantom } from "./phantom.ts"
 import { volumeInfoCommand } from "./volume-info.ts"
 import { locate } from "./locate.ts"
+import { embed } from "./embed.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
 export const commands: ReadonlyArray<Command> = [
@@ -27,5 +28,6 @@ export const commands: ReadonlyArray<Command> = [
   phantom,
   volumeInfoCommand,
   locate,
+  embed,
   job
 ]

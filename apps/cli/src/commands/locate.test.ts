@@ -6,15 +6,8 @@ import { Effect } from "effect"
 import { untrainedEncoder } from "@tomoprior/compute/testing"
 import { hasPythonModules, PYTHON, run, tempDir } from "@tomoprior/testkit"
 import { allocate, openSource, sliceLength, writeNifti, writeTiff } from "@tomoprior/volume"
-import type { Io } from "../command.ts"
+import { captureIo as capture } from "../testing.ts"
 import { main } from "../main.ts"
-
-const capture = (cwd: string) => {
-  const out: Array<string> = []
-  const err: Array<string> = []
-  const io: Io = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), isTTY: false, cwd, env: {} }
-  return { io, out: () => out.join(""), err: () => err.join("") }
-}
 
 const SIZE = 32
 const dir = tempDir("tomoprior-locate-")

@@ -1,12 +1,11 @@
 import { Effect } from "effect"
-import { join } from "node:path"
 import {
+  artifactEncoder,
   Compute,
   defineStage,
   encodeSlices,
   type EncoderModel,
   type Encoding,
-  InputError,
   type LocatedScan,
   StageFailure
 } from "@tomoprior/core"
@@ -40,10 +39,7 @@ export const localizeStage = defineStage({
       yield* ctx.log(backend.summary)
 
       const enc = yield* ctx.readIndex(ctx.inputs.encoder)
-      const modelDir = join(ctx.inputs.encoder.dir, enc.model)
-      const model = yield* compute
-        .encoderModel(modelDir, enc.inputSize)
-        .pipe(Effect.mapError((e) => (e._tag === "CheckpointError" ? new InputError({ file: modelDir, problem: e.message }) : e)))
+      const model = yield* artifactEncoder(ctx.inputs.encoder, enc)
       const hasScore = model.outputSize === 1
 
       const set = resolveVolumeSet(ctx.inputs.volumes.dir, yield* ctx.readIndex(ctx.inputs.volumes))

@@ -1,6 +1,7 @@
 import {
   budgetLabel,
   budgetOrder,
+  type EmbeddingsIndex,
   type EncoderIndex,
   LOCALIZERS,
   type LocalizationIndex,
@@ -17,6 +18,8 @@ import {
   intervalBars,
   type LocalizerPair,
   iouByFraction,
+  type ProjectionRow,
+  projectionScatter,
   renderSvg,
   scoreScatter
 } from "./charts.ts"
@@ -32,6 +35,7 @@ export interface ReportData {
   readonly segmenters: ReadonlyArray<{ readonly producer: string; readonly index: SegmenterIndex }>
   readonly metrics: ReadonlyArray<{ readonly producer: string; readonly index: MetricsIndex }>
   readonly localizations: ReadonlyArray<{ readonly producer: string; readonly index: LocalizationIndex }>
+  readonly embeddings?: ReadonlyArray<{ readonly producer: string; readonly index: EmbeddingsIndex }>
   /** Example PNGs by `${metrics producer}/${example.png}`, as bytes to inline. */
   readonly images: ReadonlyMap<string, Uint8Array>
 }
@@ -444,6 +448,35 @@ export const localizationTextLines = (data: ReadonlyArray<Loc>): Array<string> =
   })
 }
 
+const embeddingsSection = async (data: ReportData["embeddings"] = []): Promise<string> => {
+  if (data.length === 0) return ""
+  const rows: Array<ProjectionRow> = data.flatMap((e) =>
+    e.index.volumes.flatMap((v) =>
+      v.projection.map(([pc1, pc2], z) => ({
+        panel: `${e.producer} (${e.index.method})`,
+        volume: v.id,
+        position: v.slices > 1 ? z / (v.slices - 1) : 0,
+        pc1,
+        pc2
+      }))
+    )
+  )
+  const explained = data.map((e) => {
+    const [a, b] = e.index.explainedVariance.map(pct)
+    return `${e.producer}: PC1 ${a} %, PC2 ${b} %`
+  })
+  return section(
+    "embeddings",
+    "Slice embeddings",
+    note(
+      "Every slice's embedding (the encoder's pooled features) on the first two principal components of all slices of the artifact, " +
+        "coloured by the slice's position in its volume (dark = first, yellow = last). Variance explained: " +
+        explained.join("; ") +
+        "."
+    ) + (await figure(projectionScatter(rows), "Slice embeddings, PCA, coloured by slice position"))
+  )
+}
+
 const examplesSection = (data: ReportData): string => {
   const figures: Array<string> = []
   for (const m of data.metrics) {
@@ -469,6 +502,7 @@ export const buildReport = async (data: ReportData): Promise<string> => {
     await pretrainingSection(data.encoders),
     await finetuneSection(data.segmenters),
     await localizationSection(data.localizations),
+    await embeddingsSection(data.embeddings),
     examplesSection(data)
   ].join("\n")
   return page(data.title, body)

@@ -259,3 +259,39 @@ export const intervalBars = (rows: ReadonlyArray<IntervalRow>, organs: ReadonlyA
     }
   }
 }
+
+export interface ProjectionRow {
+  /** The panel: which Embeddings artifact (producer and method). */
+  readonly panel: string
+  readonly volume: string
+  readonly position: number
+  readonly pc1: number
+  readonly pc2: number
+}
+
+/**
+ * Slice embeddings on their first two principal components, one panel per Embeddings artifact,
+ * coloured by slice position (viridis: dark = first slice, yellow = last): an encoder that learned
+ * the axis draws a path from dark to yellow.
+ */
+export const projectionScatter = (rows: ReadonlyArray<ProjectionRow>): Spec => {
+  const panels = [...new Set(rows.map((r) => r.panel))]
+  const columns = Math.min(panels.length, MAX_COLUMNS)
+  return {
+    data: { values: rows },
+    facet: n("panel", null, { sort: panels, header: HEADER }),
+    columns,
+    spec: {
+      mark: { type: "point", size: 16, filled: true, opacity: 0.85 },
+      width: panelWidth(columns),
+      height: 260,
+      encoding: {
+        x: q("pc1", "PC1", { scale: { zero: false } }),
+        y: q("pc2", "PC2", { scale: { zero: false } }),
+        color: q("position", "slice position", { scale: { scheme: "viridis", domain: [0, 1] } }),
+        tooltip: [n("volume", "volume"), q("position", "slice position")]
+      }
+    },
+    resolve: { scale: { x: "independent", y: "independent" } }
+  }
+}

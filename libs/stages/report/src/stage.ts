@@ -13,7 +13,8 @@ export const reportStage = defineStage({
     encoders: { kind: "Encoder", many: true, optional: true, description: "pre-trained encoders: loss curves" },
     segmenters: { kind: "Segmenter", many: true, optional: true, description: "fine-tuned models: loss curves" },
     metrics: { kind: "Metrics", many: true, optional: true, description: "IoU tables and example slices" },
-    localizations: { kind: "Localization", many: true, optional: true, description: "score plots and interval IoU" }
+    localizations: { kind: "Localization", many: true, optional: true, description: "score plots and interval IoU" },
+    embeddings: { kind: "Embeddings", many: true, optional: true, description: "slice embeddings on two principal components" }
   },
   outputs: { report: "Report" },
   params: ReportParams,
@@ -28,13 +29,14 @@ export const reportStage = defineStage({
       const segmenters = yield* readAll(ctx.inputs.segmenters)
       const metrics = yield* readAll(ctx.inputs.metrics)
       const localizations = yield* readAll(ctx.inputs.localizations)
+      const embeddings = yield* readAll(ctx.inputs.embeddings)
       const images = new Map<string, Uint8Array>()
       for (const [i, m] of metrics.entries())
         for (const e of m.index.examples ?? [])
           images.set(`${m.producer}/${e.png}`, yield* ctx.readFile((ctx.inputs.metrics ?? [])[i], e.png))
       const title = ctx.params.title ?? `tomoprior report — ${ctx.pipeline}`
       const html = yield* Effect.tryPromise({
-        try: () => buildReport({ title, encoders, segmenters, metrics, localizations, images }),
+        try: () => buildReport({ title, encoders, segmenters, metrics, localizations, embeddings, images }),
         catch: (e) => new StageFailure({ stage: ctx.stageId, reason: `rendering the report failed: ${String(e)}`, cause: e })
       })
       yield* ctx.writeFile("report", "report.html", html)

@@ -2,7 +2,14 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { PNG } from "pngjs"
-import { type EncoderIndex, LOCALIZERS, type LocalizationIndex, type MetricsIndex, type SegmenterIndex } from "@tomoprior/core"
+import {
+  type EmbeddingsIndex,
+  type EncoderIndex,
+  LOCALIZERS,
+  type LocalizationIndex,
+  type MetricsIndex,
+  type SegmenterIndex
+} from "@tomoprior/core"
 import { artifactFromDir, tempDir } from "@tomoprior/testkit"
 import type { ReportData } from "./build.ts"
 
@@ -384,9 +391,28 @@ const examplePng = (): Buffer => {
   return PNG.sync.write(png)
 }
 
+/** An Embeddings index of two volumes (12 and 8 slices) whose projection runs along a quarter circle. */
+export const embeddingsIndex = (): EmbeddingsIndex => ({
+  kind: "Embeddings",
+  method: "sorting",
+  dims: 4,
+  volumes: [12, 8].map((slices, v) => ({
+    id: `v${v}`,
+    slices,
+    embeddings: `v${v}/embeddings.npy`,
+    scores: `v${v}/scores.npy`,
+    projection: Array.from({ length: slices }, (_, z) => {
+      const angle = (Math.PI / 2) * (z / (slices - 1))
+      return [+(3 * Math.cos(angle) + v).toFixed(3), +(3 * Math.sin(angle)).toFixed(3)] as const
+    })
+  })),
+  csv: "embeddings.csv",
+  explainedVariance: [0.61, 0.22]
+})
+
 /**
  * Input artifacts for the report stage: two encoders, two segmenters, one Metrics, two
- * Localizations (one with the multi-reference summary, one written before it).
+ * Localizations (one with the multi-reference summary, one written before it), one Embeddings.
  */
 export const reportFixtures = () => {
   const metricsDir = writeIndex("metrics", metrics())
@@ -405,6 +431,7 @@ export const reportFixtures = () => {
     localizations: [
       artifactFromDir("Localization", writeIndex("loc", summarizedLocalization()), "localize"),
       artifactFromDir("Localization", writeIndex("loc", pairOnlyLocalization()), "localize-v1")
-    ]
+    ],
+    embeddings: [artifactFromDir("Embeddings", writeIndex("emb", embeddingsIndex()), "embed")]
   }
 }
