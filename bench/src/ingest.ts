@@ -1,22 +1,25 @@
 /**
- * `tomoprior bench ingest` (issue 3): ingest + normalize of a large uint16 TIFF stack, against
- * plain fs reads of the same bytes. Default: 2048×2048×1000 (~8 GB, BigTIFF, uncompressed, in a
- * temp dir deleted afterwards); --quick: 1024×1024×48. The stages run in a child process so its
- * peak RSS (process.resourceUsage().maxRSS, i.e. VmHWM) is the pipeline's alone.
+ * `tomoprior bench ingest` (issues 3 and 13): ingest + normalize of large uint16 stacks against
+ * plain fs reads of the same bytes, one section per format (`--only tiff|hdf5|zarr`): an
+ * uncompressed BigTIFF, a DXchange-style HDF5 file (`/exchange/data`, chunked) and a Zarr v3 array
+ * (chunked), each written by the bench itself (geotiff-style writer, h5wasm, zarrita) one slab at a
+ * time. Default: 2048×2048×1000 (~8.4 GB each, in a temp dir deleted after its section); --quick:
+ * 1024×1024×48. The stages run in a child process so its peak RSS (process.resourceUsage().maxRSS,
+ * i.e. VmHWM) is the pipeline's alone: with the volume ~8 GB and the stages reading one slice (TIFF)
+ * or one chunk row (HDF5, Zarr) at a time, it shows whether memory stays bounded.
  *
  * The stack is written just before it is read, so part of it may still be in the page cache; the
- * fs baselines run right before the stages on the same file, so all see the same regime and the
+ * fs baselines run right before the stages on the same files, so all see the same regime and the
  * ratios are the meaningful numbers on this shared machine. Ingest reads AND stores every byte, so
  * besides plain reads (`fs_read_mb_s`, the issue's baseline) a plain fs copy (`fs_copy_mb_s`) is
- * measured: it is the ceiling ingest can reach when the disk's write speed is the limit.
- */
+ * measured: it is the ceiling ingest can reach when the disk's write speed is the limit. */
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs"
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import type { Bench } from "./contract.ts"
+import type { Bench, BenchOptions } from "./contract.ts"
 
 const CHILD_FLAG = "--ingest-bench-child"
 
@@ -30,19 +33,102 @@ interface ChildResult {
   readonly storedBytes: number
 }
 
-/** Writes the test stack: a cheap deterministic pattern, one page at a time. */
-const writeStack = async (file: string, size: number, slices: number) => {
+/** The test pattern: cheap, deterministic, 12-bit, different on every slice. */
+const fillSlice = (page: Uint16Array, z: number, offset = 0, length = page.length - offset) => {
+  for (let i = 0; i < length; i++) page[offset + i] = (i * 31 + z * 977) & 0x0fff
+}
+
+/** Chunk shape of the HDF5 and Zarr volumes: 16 slices × 256² tiles, as reconstructions are often stored. */
+const CHUNK = [16, 256, 256] as const
+
+/** A volume written for one section: the path ingest is given, and the files holding its bytes. */
+interface Written {
+  readonly source: string
+  readonly files: ReadonlyArray<string>
+  readonly layout: string
+}
+
+/** An uncompressed uint16 BigTIFF stack, one page at a time. */
+const writeTiffStack = async (dir: string, size: number, slices: number): Promise<Written> => {
   const { writeTiff } = await import("@tomoprior/volume")
+  const file = join(dir, "stack.tif")
   const page = new Uint16Array(size * size)
   await Effect.runPromise(
     writeTiff(file, { dims: [slices, size, size], dtype: "uint16", compression: "none" }, (z) =>
       Effect.sync(() => {
-        for (let i = 0; i < page.length; i++) page[i] = (i * 31 + z * 977) & 0x0fff
+        fillSlice(page, z)
         return page
       })
     )
   )
+  return { source: file, files: [file], layout: "BigTIFF, one strip set per page" }
 }
+
+/**
+ * A DXchange-style HDF5 file (`/exchange/data`, uint16, chunked, uncompressed) through h5wasm:
+ * the dataset grows one chunk row at a time, so writing holds one slab, never the volume.
+ */
+const writeHdf5Stack = async (dir: string, size: number, slices: number): Promise<Written> => {
+  const h5wasm = await import("h5wasm/node")
+  await h5wasm.ready
+  const file = join(dir, "stack.h5")
+  const f = new h5wasm.File(file, "w")
+  try {
+    f.create_group("exchange")
+    const chunks = [CHUNK[0], Math.min(CHUNK[1], size), Math.min(CHUNK[2], size)]
+    const data = f.create_dataset({
+      name: "/exchange/data",
+      data: new Uint16Array(0),
+      shape: [0, size, size],
+      maxshape: [null, size, size],
+      chunks,
+      dtype: "<H"
+    })
+    const plane = size * size
+    const slab = new Uint16Array(CHUNK[0] * plane)
+    for (let z = 0; z < slices; z += CHUNK[0]) {
+      const n = Math.min(CHUNK[0], slices - z)
+      for (let k = 0; k < n; k++) fillSlice(slab, z + k, k * plane, plane)
+      data.resize([z + n, size, size])
+      data.write_slice([[z, z + n], [], []], slab.subarray(0, n * plane))
+    }
+  } finally {
+    f.close()
+  }
+  return { source: file, files: [file], layout: `HDF5 /exchange/data, chunks ${CHUNK.join("×")}, no filter` }
+}
+
+/** A Zarr v3 array (uint16, chunks of CHUNK, the `bytes` codec alone) through zarrita, one chunk row at a time. */
+const writeZarrStack = async (dir: string, size: number, slices: number): Promise<Written> => {
+  const zarr = await import("zarrita")
+  const { default: FileSystemStore } = await import("@zarrita/storage/fs")
+  const root = join(dir, "stack.zarr")
+  const array = await zarr.create(zarr.root(new FileSystemStore(root)), {
+    shape: [slices, size, size],
+    chunkShape: [CHUNK[0], Math.min(CHUNK[1], size), Math.min(CHUNK[2], size)],
+    dtype: "uint16",
+    codecs: [{ name: "bytes", configuration: { endian: "little" } }],
+    fillValue: 0
+  })
+  const plane = size * size
+  const slab = new Uint16Array(CHUNK[0] * plane)
+  for (let z = 0; z < slices; z += CHUNK[0]) {
+    const n = Math.min(CHUNK[0], slices - z)
+    for (let k = 0; k < n; k++) fillSlice(slab, z + k, k * plane, plane)
+    await zarr.set(array, [zarr.slice(z, z + n), null, null], {
+      data: slab.subarray(0, n * plane),
+      shape: [n, size, size],
+      stride: [plane, size, 1]
+    })
+  }
+  const files = readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+  return { source: root, files, layout: `Zarr v3, chunks ${CHUNK.join("×")}, no compressor, ${files.length} files` }
+}
+
+const WRITERS = { tiff: writeTiffStack, hdf5: writeHdf5Stack, zarr: writeZarrStack } as const
+type Format = keyof typeof WRITERS
 
 /**
  * Every phase starts with no dirty pages waiting for the disk (sync(1) flushes, it drops nothing
@@ -50,45 +136,47 @@ const writeStack = async (file: string, size: number, slices: number) => {
  */
 const flushDirtyPages = () => void spawnSync("sync")
 
-/** Plain fs reads of the whole file in 8 MiB chunks into one reused buffer. */
-const fsReadSeconds = (file: string): number => {
+/** Plain fs reads of every file, 8 MiB chunks into one reused buffer. */
+const fsReadSeconds = (files: ReadonlyArray<string>): number => {
   const buffer = Buffer.alloc(8 << 20)
-  const fd = openSync(file, "r")
   const t0 = performance.now()
-  try {
-    let position = 0
-    for (;;) {
-      const got = readSync(fd, buffer, 0, buffer.length, position)
-      if (got === 0) break
-      position += got
+  for (const file of files) {
+    const fd = openSync(file, "r")
+    try {
+      for (let position = 0; ;) {
+        const got = readSync(fd, buffer, 0, buffer.length, position)
+        if (got === 0) break
+        position += got
+      }
+    } finally {
+      closeSync(fd)
     }
-  } finally {
-    closeSync(fd)
   }
   return (performance.now() - t0) / 1000
 }
 
-/** Plain fs copy of the file (8 MiB chunks, no fsync): the ceiling for a stage that must store what it reads. */
-const fsCopySeconds = (file: string, target: string): number => {
+/** Plain fs copy of every file into `target` (8 MiB chunks, no fsync): the ceiling for a stage that must store what it reads. */
+const fsCopySeconds = (files: ReadonlyArray<string>, target: string): number => {
   const buffer = Buffer.alloc(8 << 20)
-  const src = openSync(file, "r")
-  const dst = openSync(target, "w")
+  mkdirSync(target)
   const t0 = performance.now()
-  try {
-    let position = 0
-    for (;;) {
-      const got = readSync(src, buffer, 0, buffer.length, position)
-      if (got === 0) break
-      let written = 0
-      while (written < got) written += writeSync(dst, buffer, written, got - written, position + written)
-      position += got
+  for (const [n, file] of files.entries()) {
+    const src = openSync(file, "r")
+    const dst = openSync(join(target, String(n)), "w")
+    try {
+      for (let position = 0; ;) {
+        const got = readSync(src, buffer, 0, buffer.length, position)
+        if (got === 0) break
+        for (let written = 0; written < got;) written += writeSync(dst, buffer, written, got - written, position + written)
+        position += got
+      }
+    } finally {
+      closeSync(src)
+      closeSync(dst)
     }
-  } finally {
-    closeSync(src)
-    closeSync(dst)
   }
   const seconds = (performance.now() - t0) / 1000
-  rmSync(target)
+  rmSync(target, { recursive: true })
   return seconds
 }
 
@@ -124,60 +212,76 @@ const child = async (file: string, outSize: number) => {
   process.stdout.write(JSON.stringify(result) + "\n")
 }
 
-const bench: Bench = {
-  name: "ingest",
-  description: "ingest + normalize of a uint16 TIFF stack vs plain fs reads; peak RSS of the stages",
-  run: async ({ quick, emit, log }) => {
-    const size = quick ? 1024 : 2048
-    const slices = quick ? 48 : 1000
-    const outSize = quick ? 256 : 512
-    const dir = mkdtempSync(join(tmpdir(), "tomoprior-bench-ingest-"))
-    const config = { size, slices, dtype: "uint16", compression: "none", normalizeTo: outSize }
-    try {
-      const file = join(dir, "stack.tif")
-      log(`writing ${size}×${size}×${slices} uint16 TIFF to ${file}`)
-      let t = performance.now()
-      await writeStack(file, size, slices)
-      const bytes = statSync(file).size
-      const mb = bytes / 1e6
-      log(`wrote ${mb.toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s; plain fs read…`)
-      flushDirtyPages()
-      const fsSeconds = fsReadSeconds(file)
-      log(`fs read ${(mb / fsSeconds).toFixed(0)} MB/s; plain fs copy…`)
-      flushDirtyPages()
-      const copySeconds = fsCopySeconds(file, join(dir, "copy.tif"))
-      flushDirtyPages()
-      log(`fs copy ${(mb / copySeconds).toFixed(0)} MB/s; ingest + normalize in a child process…`)
-      t = performance.now()
-      const run = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, file, String(outSize)], {
+/** Metric names: TIFF's as they always were, the others prefixed with their format. */
+const metricName = (format: Format, metric: string) => (format === "tiff" ? metric : `${format}_${metric}`)
+
+/** One format: write the stack, time plain reads and a plain copy of its files, then ingest + normalize in a child. */
+const section = async (format: Format, { quick, emit, log }: BenchOptions) => {
+  const size = quick ? 1024 : 2048
+  const slices = quick ? 48 : 1000
+  const outSize = quick ? 256 : 512
+  const dir = mkdtempSync(join(tmpdir(), `tomoprior-bench-ingest-${format}-`))
+  try {
+    log(`${format}: writing ${size}×${size}×${slices} uint16 into ${dir}`)
+    let t = performance.now()
+    const written = await WRITERS[format](dir, size, slices)
+    const mb = written.files.reduce((sum, f) => sum + statSync(f).size, 0) / 1e6
+    const config = { format, size, slices, dtype: "uint16", layout: written.layout, normalizeTo: outSize }
+    const record = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
+      emit({ bench: "ingest", metric: metricName(format, metric), value, unit, config: { ...config, ...extra } })
+    log(`${format}: wrote ${mb.toFixed(0)} MB (${written.layout}) in ${((performance.now() - t) / 1000).toFixed(1)} s; plain fs read…`)
+    flushDirtyPages()
+    const fsSeconds = fsReadSeconds(written.files)
+    log(`${format}: fs read ${(mb / fsSeconds).toFixed(0)} MB/s; plain fs copy…`)
+    flushDirtyPages()
+    const copySeconds = fsCopySeconds(written.files, join(dir, "copy"))
+    flushDirtyPages()
+    log(`${format}: fs copy ${(mb / copySeconds).toFixed(0)} MB/s; ingest + normalize in a child process…`)
+    t = performance.now()
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, written.source, String(outSize)],
+      {
         encoding: "utf8",
         env: { ...process.env, TMPDIR: dir },
         // tsx resolves from the repository root, wherever the CLI was started
         cwd: fileURLToPath(new URL("../..", import.meta.url)),
         maxBuffer: 1 << 20
-      })
-      if (run.status !== 0) throw new Error(`child failed (${run.status}): ${run.stderr.slice(-2000)}`)
-      const r = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as ChildResult
-      const ingestMbS = mb / r.ingestSeconds
-      const fsMbS = mb / fsSeconds
-      emit({ bench: "ingest", metric: "ingest_mb_s", value: ingestMbS, unit: "MB/s", config })
-      emit({ bench: "ingest", metric: "fs_read_mb_s", value: fsMbS, unit: "MB/s", config })
-      emit({ bench: "ingest", metric: "ingest_over_fs_read", value: ingestMbS / fsMbS, unit: "ratio", config })
-      emit({ bench: "ingest", metric: "fs_copy_mb_s", value: mb / copySeconds, unit: "MB/s", config })
-      emit({ bench: "ingest", metric: "ingest_over_fs_copy", value: (ingestMbS * copySeconds) / mb, unit: "ratio", config })
-      emit({ bench: "ingest", metric: "ingest_cpu_mb_s", value: mb / r.ingestCpuSeconds, unit: "MB per CPU-s", config })
-      emit({ bench: "ingest", metric: "normalize_mb_s", value: mb / r.normalizeSeconds, unit: "MB/s", config })
-      emit({ bench: "ingest", metric: "normalize_cpu_mb_s", value: mb / r.normalizeCpuSeconds, unit: "MB per CPU-s", config })
-      emit({ bench: "ingest", metric: "ingest_normalize_mb_s", value: mb / (r.ingestSeconds + r.normalizeSeconds), unit: "MB/s", config })
-      emit({ bench: "ingest", metric: "peak_rss_mb", value: r.maxRssMb, unit: "MB", config })
-      emit({ bench: "ingest", metric: "stack_mb", value: mb, unit: "MB", config: { ...config, storedMb: r.storedBytes / 1e6 } })
-      log(
-        `child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ` +
-          `${r.normalizeSeconds.toFixed(1)} s (CPU ${r.normalizeCpuSeconds.toFixed(1)} s), total wall ${((performance.now() - t) / 1000).toFixed(1)} s`
-      )
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+      }
+    )
+    if (run.status !== 0) throw new Error(`${format} child failed (${run.status}): ${run.stderr.slice(-2000)}`)
+    const r = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as ChildResult
+    const ingestMbS = mb / r.ingestSeconds
+    const fsMbS = mb / fsSeconds
+    record("ingest_mb_s", ingestMbS, "MB/s")
+    record("fs_read_mb_s", fsMbS, "MB/s")
+    record("ingest_over_fs_read", ingestMbS / fsMbS, "ratio")
+    record("fs_copy_mb_s", mb / copySeconds, "MB/s")
+    record("ingest_over_fs_copy", (ingestMbS * copySeconds) / mb, "ratio")
+    record("ingest_cpu_mb_s", mb / r.ingestCpuSeconds, "MB per CPU-s")
+    record("normalize_mb_s", mb / r.normalizeSeconds, "MB/s")
+    record("normalize_cpu_mb_s", mb / r.normalizeCpuSeconds, "MB per CPU-s")
+    record("ingest_normalize_mb_s", mb / (r.ingestSeconds + r.normalizeSeconds), "MB/s")
+    record("peak_rss_mb", r.maxRssMb, "MB")
+    record("stack_mb", mb, "MB", { storedMb: r.storedBytes / 1e6 })
+    log(
+      `${format} child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ` +
+        `${r.normalizeSeconds.toFixed(1)} s (CPU ${r.normalizeCpuSeconds.toFixed(1)} s), peak RSS ${r.maxRssMb.toFixed(0)} MB, ` +
+        `total wall ${((performance.now() - t) / 1000).toFixed(1)} s`
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const FORMATS = Object.keys(WRITERS) as Array<Format>
+
+const bench: Bench = {
+  name: "ingest",
+  description: "ingest + normalize of uint16 TIFF, HDF5 and Zarr stacks vs plain fs reads of the same bytes; peak RSS of the stages",
+  sections: FORMATS,
+  run: async (options) => {
+    for (const format of FORMATS) if (options.only === undefined || format.includes(options.only)) await section(format, options)
   }
 }
 
