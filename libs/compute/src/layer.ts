@@ -22,6 +22,7 @@ export const computeLayer = (settings: ComputeSettings, options: InitOptions = {
         checkpointMetadata: (dir) => Effect.flatMap(compute, (c) => c.checkpointMetadata(dir)),
         segmentationModel: (dir, size) => Effect.flatMap(compute, (c) => c.segmentationModel(dir, size)),
         encoderModel: (dir, size) => Effect.flatMap(compute, (c) => c.encoderModel(dir, size)),
+        onnx: (dir, size) => Effect.flatMap(compute, (c) => c.onnx(dir, size)),
         resize: (batch, size, method) => Effect.flatMap(compute, (c) => c.resize(batch, size, method))
       })
     })

@@ -2,6 +2,7 @@ import { type BackendInfo, type BackendUnavailable, Compute, type ComputeSetting
 import { Effect } from "effect"
 export { initBackend } from "./backend/init.ts"
 import { readCheckpointMetadata } from "./checkpoint/checkpoint.ts"
+import { checkpointToOnnx } from "./export/onnx.ts"
 import { encoderModel, resizeSlices, segmentationModel } from "./inference.ts"
 import { makeTrainer } from "./parallel/trainer.ts"
 
@@ -19,5 +20,6 @@ export const makeCompute = (settings: ComputeSettings, backend: Effect.Effect<Ba
     checkpointMetadata: readCheckpointMetadata,
     segmentationModel: (dir, inputSize) => Effect.andThen(backend, segmentationModel(dir, inputSize)),
     encoderModel: (dir, inputSize) => Effect.andThen(backend, encoderModel(dir, inputSize)),
+    onnx: (dir, inputSize) => Effect.andThen(backend, checkpointToOnnx(dir, inputSize)),
     resize: (batch, size, method) => Effect.andThen(backend, resizeSlices(batch, size, method))
   })

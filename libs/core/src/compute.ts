@@ -243,6 +243,11 @@ export class Compute extends Context.Service<
       dir: string,
       inputSize: number
     ) => Effect.Effect<EncoderModel, BackendUnavailable | CheckpointError, Scope.Scope>
+    /**
+     * A checkpoint as the bytes of an ONNX model (opset 17) taking NCHW slices [N, channels, inputSize,
+     * inputSize] as `input` and giving the model's output as `output` (a U-Net's logits NCHW).
+     */
+    readonly onnx: (dir: string, inputSize: number) => Effect.Effect<Uint8Array, BackendUnavailable | CheckpointError | ComputeError>
     /** Slices resized to size × size (tfjs' bilinear or nearest neighbor, as the models see them). */
     readonly resize: (
       batch: SliceBatch,
@@ -266,6 +271,7 @@ export class Compute extends Context.Service<
         checkpointMetadata: (dir) => Effect.fail(new CheckpointError({ path: dir, problem: reason })),
         segmentationModel: () => fail,
         encoderModel: () => fail,
+        onnx: () => fail,
         resize: () => fail
       })
     )

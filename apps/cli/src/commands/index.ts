@@ -13,6 +13,7 @@ import { phantom } from "./phantom.ts"
 import { volumeInfoCommand } from "./volume-info.ts"
 import { locate } from "./locate.ts"
 import { embed } from "./embed.ts"
+import { exportCommand } from "./export.ts"
 
 /** Every `tomoprior` command. To add one: write commands/<name>.ts exporting a `Command`, list it here. */
 export const commands: ReadonlyArray<Command> = [
@@ -29,5 +30,6 @@ export const commands: ReadonlyArray<Command> = [
   volumeInfoCommand,
   locate,
   embed,
+  exportCommand,
   job
 ]
