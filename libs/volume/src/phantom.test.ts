@@ -71,3 +71,30 @@ test("organs sit in anatomical order along z with realistic HU, smooth change be
   }
   assert.ok(lesionVoxels > 0)
 })
+
+test("the hard phantom: soft-tissue organs closer to their surroundings, stronger noise, a calibration of its own per volume", async () => {
+  const stats = async (seed: number, difficulty: "standard" | "hard") => {
+    const p = phantomVolume(seed, { size: S, slices: Z, difficulty })
+    const [hu, labels] = await Effect.runPromise(Effect.all([readAll(p.image), readAll(p.labels)]))
+    const liver: Array<number> = []
+    for (let i = 0; i < hu.length; i++) if (labels[i] === 3) liver.push(hu[i])
+    const m = meanOf(liver)
+    const sd = Math.sqrt(meanOf(liver.map((v) => (v - m) ** 2)))
+    return { spec: p.spec, liverMean: m, liverSd: sd }
+  }
+  for (const seed of [3, 4]) {
+    const standard = await stats(seed, "standard")
+    const hard = await stats(seed, "hard")
+    assert.deepEqual([standard.spec.contrast, standard.spec.intensityScale, standard.spec.intensityOffset], [1, 1, 0])
+    assert.equal(hard.spec.contrast, 0.5)
+    assert.ok(Math.abs(hard.spec.noiseSigma / standard.spec.noiseSigma - 1.8) < 1e-12)
+    // liver HU: 40 + (60 − 40) · 0.5 = 50, through the volume's calibration
+    const expected = 50 * hard.spec.intensityScale + hard.spec.intensityOffset
+    assert.ok(Math.abs(hard.liverMean - expected) < 8, `seed ${seed}: liver ${hard.liverMean} vs ${expected}`)
+    // contrast to noise of the liver against soft tissue (40) drops
+    const cnr = (s: typeof hard, tissue: number) => Math.abs(s.liverMean - tissue) / s.liverSd
+    assert.ok(cnr(hard, 40 * hard.spec.intensityScale + hard.spec.intensityOffset) < cnr(standard, 40) / 2)
+  }
+  const scales = await Promise.all([5, 6, 7].map(async (seed) => (await stats(seed, "hard")).spec.intensityScale))
+  assert.equal(new Set(scales).size, 3)
+})

@@ -26,6 +26,13 @@ export interface PhantomOptions {
   /** In-plane size (square). */
   readonly size: number
   readonly slices: number
+  /**
+   * "hard": organs vary twice as much in place and size between volumes, soft-tissue organs stand
+   * half as far from the surrounding tissue, noise is 1.8× stronger, and each volume gets its own
+   * intensity scale (0.85–1.15) and offset (±40 HU), as scanners differ. "standard" (default) is
+   * the phantom as it always was: the same seed gives the same volume.
+   */
+  readonly difficulty?: "standard" | "hard"
 }
 
 /** mulberry32: small, fast, good enough for procedural geometry and noise. */
@@ -87,6 +94,11 @@ export interface PhantomSpec {
   readonly kidneys: Organ
   readonly lesions: ReadonlyArray<Lesion>
   readonly noiseSigma: number
+  /** How far soft-tissue organs stand from the surrounding tissue (1 standard, 0.5 hard). */
+  readonly contrast: number
+  /** Body HU become scale · HU + offset (the scanner's calibration). */
+  readonly intensityScale: number
+  readonly intensityOffset: number
   readonly vertebraPeriod: number
   readonly ribPeriod: number
   readonly phase: number
@@ -103,10 +115,13 @@ const bodyProfile = (t: number) => 0.88 + 0.14 * Math.sin(Math.PI * Math.min(1, 
 export const phantomSpec = (seed: number, options: PhantomOptions): PhantomSpec => {
   const r = rng(hashSeed(seed, 0x70a5))
   const U = (lo: number, hi: number) => lo + (hi - lo) * r()
-  const jitter = (x: number, f = 0.12) => x * U(1 - f, 1 + f)
+  const hard = options.difficulty === "hard"
+  // Hard widens the same draws (one random number each either way), so a standard volume is unchanged.
+  const spread = hard ? 2 : 1
+  const jitter = (x: number, f = 0.12 * spread) => x * U(1 - f, 1 + f)
   const organ = (t: readonly [number, number], center: readonly [number, number], radii: readonly [number, number]): Organ => ({
-    t: [t[0] + U(-0.03, 0.03), t[1] + U(-0.03, 0.03)],
-    center: [center[0] + U(-0.04, 0.04), center[1] + U(-0.04, 0.04)],
+    t: [t[0] + spread * U(-0.03, 0.03), t[1] + spread * U(-0.03, 0.03)],
+    center: [center[0] + spread * U(-0.04, 0.04), center[1] + spread * U(-0.04, 0.04)],
     radii: [jitter(radii[0]), jitter(radii[1])]
   })
   // Scans cover different stretches of the body (chest-only vs chest-abdomen), as real ones do,
@@ -138,25 +153,36 @@ export const phantomSpec = (seed: number, options: PhantomOptions): PhantomSpec 
       hu: inLung ? U(0, 60) : r() < 0.7 ? U(-5, 25) : U(100, 130)
     })
   }
+  const center: readonly [number, number] = [U(-0.04, 0.04), U(-0.04, 0.04)]
+  const rotation = U(-0.25, 0.25)
+  const halfDepth = 0.27 * scale * U(0.9, 1.1)
+  const noiseSigma = U(20, 35) * (hard ? 1.8 : 1)
+  const vertebraPeriod = U(0.04, 0.05)
+  const ribPeriod = U(0.045, 0.055)
+  const phase = r()
   return {
     seed,
     size: options.size,
     slices: options.slices,
     t0,
     t1,
-    center: [U(-0.04, 0.04), U(-0.04, 0.04)],
-    rotation: U(-0.25, 0.25),
+    center,
+    rotation,
     halfWidth: 0.4 * scale,
-    halfDepth: 0.27 * scale * U(0.9, 1.1),
+    halfDepth,
     lungs,
     heart,
     liver,
     kidneys,
     lesions,
-    noiseSigma: U(20, 35),
-    vertebraPeriod: U(0.04, 0.05),
-    ribPeriod: U(0.045, 0.055),
-    phase: r()
+    noiseSigma,
+    contrast: hard ? 0.5 : 1,
+    // drawn after every standard draw, so they leave the standard phantom as it was
+    intensityScale: hard ? U(0.85, 1.15) : 1,
+    intensityOffset: hard ? U(-40, 40) : 0,
+    vertebraPeriod,
+    ribPeriod,
+    phase
   }
 }
 
@@ -219,6 +245,8 @@ export const renderPhantomSlice = (
   const tz = tables.map((tb) => tb.z(t))
   const noise = rng(hashSeed(spec.seed, 0x9015e, z))
   const sigma = spec.noiseSigma
+  /** A soft-tissue organ's HU moved toward the surrounding tissue's 40 by the phantom's contrast. */
+  const soft = (hu: number) => (spec.contrast === 1 ? hu : 40 + (hu - 40) * spec.contrast)
   let spare = NaN
   const gauss = () => {
     if (!Number.isNaN(spare)) {
@@ -265,32 +293,33 @@ export const renderPhantomSlice = (
           const heart = inEllipse(u, v, spec.heart.center[0], spec.heart.center[1], heartRu, heartRv)
           if (heart) {
             const pool = inEllipse(u, v, spec.heart.center[0] + 0.03, spec.heart.center[1] + 0.02, heartRu * 0.62, heartRv * 0.6)
-            value = pool ? 180 + 6 * tex : 45 + 6 * tex
+            value = soft(pool ? 180 + 6 * tex : 45 + 6 * tex)
             label = 2
           } else if (lungRight || lungLeft) {
             value = -850 + 45 * tex
             label = 1
           } else if (inEllipse(u, v, spec.liver.center[0], spec.liver.center[1], liverRu, liverRv)) {
-            value = 60 + 6 * tex
+            value = soft(60 + 6 * tex)
             label = 3
           } else if (
             inEllipse(u, v, spec.kidneys.center[0], spec.kidneys.center[1], kidRu, kidRv) ||
             inEllipse(u, v, -spec.kidneys.center[0], spec.kidneys.center[1], kidRu, kidRv)
           ) {
-            value = 35 + 5 * tex
+            value = soft(35 + 5 * tex)
           }
           if (label === 1 || label === 3) {
             for (const l of lesions) {
               const du = (u - l.u) * a
               const dv = (v - l.v) * b
               if ((l.host === "lung") === (label === 1) && du * du + dv * dv <= l.r2) {
-                value = l.hu
+                value = l.host === "liver" ? soft(l.hu) : l.hu
                 label = 5
               }
             }
           }
         }
       }
+      if (rho2 <= 1) value = value * spec.intensityScale + spec.intensityOffset
       const out = Math.round(value + sigma * gauss())
       hu[i] = out < -1024 ? -1024 : out > 3071 ? 3071 : out
       labels[i] = label

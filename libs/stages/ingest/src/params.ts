@@ -46,7 +46,15 @@ export const IngestParams = Schema.Struct({
   volumes: withDefault(PositiveInt.annotate({ description: "Phantom only: how many volumes" }), 12),
   size: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(8)).annotate({ description: "Phantom only: in-plane size" }), 96),
   slices: withDefault(PositiveInt.check(Schema.isGreaterThanOrEqualTo(2)).annotate({ description: "Phantom only: slices per volume" }), 64),
-  seed: withDefault(Schema.Int.annotate({ description: "Phantom only: the seed each volume's own seed is derived from" }), 0)
+  seed: withDefault(Schema.Int.annotate({ description: "Phantom only: the seed each volume's own seed is derived from" }), 0),
+  difficulty: withDefault(
+    Schema.Literals(["standard", "hard"]).annotate({
+      description:
+        "Phantom only: `hard` varies organs twice as much between volumes, halves soft-tissue contrast, " +
+        "raises noise 1.8× and gives each volume its own intensity calibration"
+    }),
+    "standard"
+  )
 }).check(
   Schema.makeFilter(
     (p) => {

@@ -41,7 +41,7 @@ export const ingestStage = defineStage({
         for (let i = 0; i < params.volumes; i++) {
           const seed = phantomVolumeSeed(params.seed, i)
           const id = `torso-${String(i).padStart(3, "0")}`
-          const p = phantomVolume(seed, { size: params.size, slices: params.slices })
+          const p = phantomVolume(seed, { size: params.size, slices: params.slices, difficulty: params.difficulty })
           const header = yield* storeVolume(join(out, "volumes", id), p.image, p.labels, {
             source: `${PHANTOM_SOURCE}#${seed}`,
             onSlice: (z) =>
@@ -56,7 +56,8 @@ export const ingestStage = defineStage({
           seed: params.seed,
           volumes: params.volumes,
           size: params.size,
-          slices: params.slices
+          slices: params.slices,
+          difficulty: params.difficulty
         })
         yield* ctx.writeIndex("volumes", { kind: "VolumeSet", volumes: entries, labelNames: params.labelNames ?? PHANTOM_LABELS })
         return
