@@ -2,10 +2,11 @@ import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { BackendUnavailable } from "./errors.ts"
 
 /**
- * Where tensors are computed. `auto` takes tfjs-node-gpu or tfjs-node when they load, else wasm;
- * `cpu` is the pure-JS reference. The one list YAML, the CLI, the environment and compute check against.
+ * Where tensors are computed. `auto` takes tfjs-node-gpu or tfjs-node when they load, else the
+ * native oneDNN kernels when built, else wasm; `cpu` is the pure-JS reference. The one list YAML,
+ * the CLI, the environment and compute check against.
  */
-export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
+export const BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "native", "wasm", "cpu"] as const
 export const Backend = Schema.Literals(BACKENDS)
 export type Backend = typeof Backend.Type
 /** A backend that actually runs: what `auto` resolves to. */
@@ -30,8 +31,14 @@ export interface BackendInfo {
   readonly version: string
   /** Kernels the project registered over (or in addition to) the stock backend. */
   readonly kernels: ReadonlyArray<string>
-  /** wasm only: whether the SIMD build runs (about 3× faster than the plain one). */
+  /** wasm and native: whether the SIMD build of wasm runs (about 3× faster than the plain one). */
   readonly simd?: boolean
+  /** native only: the library its kernels run on, e.g. "oneDNN 2.6.3, AVX-512, OpenMP". */
+  readonly library?: string
+  /** native only: the kernels that run natively (every other op runs on wasm). */
+  readonly nativeKernels?: ReadonlyArray<string>
+  /** Advice worth printing once per run, e.g. how to get the native kernels when `auto` had to do without. */
+  readonly notice?: string
   /** One line for logs: "compute: wasm (SIMD, 1 thread per worker, tfjs 4.22.0, project kernels: …)". */
   readonly summary: string
 }

@@ -29,7 +29,7 @@ Runs every stage whose inputs, params or code changed since it last ran; the res
   --json            print one JSON event per line (types: run-start, stage-start, stage-cached,
                     stage-progress, stage-done, stage-failed, stage-skipped, run-done)
   --store DIR       the store (default .tomoprior, or $TOMOPRIOR_STORE)
-  --backend B       compute backend for every stage: auto, tensorflow-gpu, tensorflow, wasm, cpu
+  --backend B       compute backend for every stage: auto, tensorflow-gpu, tensorflow, native, wasm, cpu
                     (default: the pipeline's compute.backend, or $TOMOPRIOR_BACKEND)
   --wait SECONDS    if another run holds the store, wait this long for it (default 0: fail at once)
   --executor E      where stages run: local (this process) or slurm (one sbatch job per stage,

@@ -3,6 +3,13 @@ import * as tfl from "@tensorflow/tfjs-layers"
 
 type Kwargs = Record<string, unknown>
 
+/**
+ * Kernels that run a training-mode call in one piece when the backend has them (the native
+ * backend does): forward → [y, mean, variance], backward → [dx, dγ, dβ].
+ */
+export const batchNormForwardKernel = "TomoBatchNormForward"
+export const batchNormBackwardKernel = "TomoBatchNormBackward"
+
 /** Per-channel statistics of one training-mode call (one partition's forward pass). */
 export interface BatchStats {
   readonly mean: Float32Array
@@ -106,6 +113,7 @@ export class BatchNorm extends tfl.layers.Layer {
   }
 
   private normalizeBatch(x: tf.Tensor): tf.Tensor {
+    if (tf.getKernel(batchNormForwardKernel, tf.getBackend()) !== undefined) return this.normalizeBatchKernel(x)
     const axes = x.shape.slice(0, -1).map((_, i) => i)
     const count = x.size / x.shape[x.shape.length - 1]
     const { epsilon, relu, recorded } = this
@@ -143,6 +151,27 @@ export class BatchNorm extends tfl.layers.Layer {
             const c = tf.sub(tf.neg(tf.div(tf.mul(sScale, dBeta), count)), tf.mul(k, sMean))
             return [tf.add(tf.add(tf.mul(dAffine, sScale), tf.mul(sInput, k)), c), dGamma, dBeta]
           })
+      }
+    })
+    return op(x, this.gamma.read(), this.beta.read())
+  }
+
+  /** The same maths as `normalizeBatch`, each direction one backend kernel. */
+  private normalizeBatchKernel(x: tf.Tensor): tf.Tensor {
+    const { epsilon, relu, recorded } = this
+    const op = tf.customGrad((xIn, gamma, beta, save) => {
+      const inputs = { x: xIn as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }
+      const [value, mean, variance] = tf.engine().runKernel(batchNormForwardKernel, inputs, { epsilon, relu }) as tf.Tensor[]
+      recorded.push({ mean: Float32Array.from(mean.dataSync()), variance: Float32Array.from(variance.dataSync()) })
+      ;(save as tf.GradSaveFunc)(relu ? [inputs.x, mean, variance, inputs.gamma, value] : [inputs.x, mean, variance, inputs.gamma])
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const [sx, sMean, sVariance, sGamma, sValue] = saved
+          const upstream = Array.isArray(dy) ? dy[0] : dy
+          const grads = { dy: upstream, x: sx, mean: sMean, variance: sVariance, gamma: sGamma, ...(sValue ? { y: sValue } : {}) }
+          return tf.engine().runKernel(batchNormBackwardKernel, grads, { epsilon }) as tf.Tensor[]
+        }
       }
     })
     return op(x, this.gamma.read(), this.beta.read())

@@ -19,6 +19,8 @@ export interface WorkerSetup {
   readonly seed: number
   /** Resolved by the main thread: workers start this backend, they do not choose one. */
   readonly backend: Backend
+  /** Threads of this worker's native kernels (its share of the cores). */
+  readonly kernelThreads: number
   readonly optimizer: AdamOptions
   readonly profileMemory: boolean
 }

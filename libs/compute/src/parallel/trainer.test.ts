@@ -9,20 +9,13 @@ import { Effect, Exit, type Scope } from "effect"
 import { loadCheckpoint } from "../checkpoint/checkpoint.ts"
 import { makeTrainer, type TrainerSetup } from "./trainer.ts"
 import { rankingTask, segmentationTask } from "./tasks/index.ts"
+import { orderedBatch } from "./testing/batches.ts"
 import { type Batch, TrainerError } from "@tomoprior/core"
 
 const size = 16
 const n = 8
 
-/** Slices whose content drifts with their position, so the order is learnable. */
-const rankingBatch = (seed: number): Batch => {
-  const positions = Array.from({ length: n }, (_, i) => (i * 5 + seed * 3) % n)
-  const inputs = new Float32Array(n * size * size)
-  positions.forEach((z, i) => {
-    for (let k = 0; k < size * size; k++) inputs[i * size * size + k] = Math.sin(k * 0.3 + seed) * 0.3 + (z / n) * ((k % size) / size)
-  })
-  return { inputs, shape: [n, size, size, 1], meta: { positions } }
-}
+const rankingBatch = (seed: number): Batch => orderedBatch(n, size, seed)
 
 const rankingOptions = (threads: number): TrainerSetup => ({
   task: { module: rankingTask, config: { width: 0.25, depth: 1, inputSize: size, margin: 0.2 } },

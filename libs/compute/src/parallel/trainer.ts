@@ -105,6 +105,8 @@ export const makeTrainer = (options: TrainerSetup): Effect.Effect<Trainer, Train
             taskConfig: options.task.config,
             seed,
             backend: options.compute.backend,
+            // Native kernels thread with OpenMP: the cores are shared out among the workers.
+            kernelThreads: Math.max(1, Math.floor(availableParallelism() / spawned)),
             optimizer: options.optimizer ?? { lr: 3e-4 },
             profileMemory: options.profileMemory ?? false
           }

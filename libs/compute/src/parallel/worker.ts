@@ -39,7 +39,10 @@ const ready = (): { replica: Replica; shared: Attached } => {
 }
 
 const init = async (): Promise<InitReply> => {
-  backend = await initBackendAsync({ backend: setup.backend }, { log: setup.rank === 0 ? undefined : () => {} })
+  backend = await initBackendAsync(
+    { backend: setup.backend, threads: setup.kernelThreads },
+    { log: setup.rank === 0 ? undefined : () => {} }
+  )
   const module = (await import(setup.taskModule)) as { default?: TaskFactory }
   if (typeof module.default !== "function")
     throw new Error(`task module ${setup.taskModule} has no default export (a defineTask(...) factory)`)

@@ -1,0 +1,17 @@
+// Every kernel the addon exports; addon.cc binds them to JavaScript names. Each takes the call's
+// arguments (heap first, then numbers and heap offsets, documented at its definition) and returns
+// oneDNN's implementation name where one was used, else an empty string.
+#pragma once
+
+#include <string>
+
+#include "common.h"
+
+namespace tn {
+
+std::string conv(const Call& c);
+std::string matmul(const Call& c);
+std::string batchNormForward(const Call& c);
+std::string batchNormBackward(const Call& c);
+
+}  // namespace tn

@@ -1,0 +1,143 @@
+/**
+ * @tomoprior/native: NHWC fp32 CPU kernels on the system's oneDNN, as a Node-API addon built at
+ * install (scripts/build.mjs). Kernels work in place on a heap ArrayBuffer (the tfjs wasm memory)
+ * at byte offsets, so tensors are never copied; what uses them for tfjs lives in @tomoprior/compute.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+
+/** Which convolution a `conv` call computes. */
+export const ConvKind = { forward: 0, backwardData: 1, backwardWeights: 2 } as const
+export type ConvKind = (typeof ConvKind)[keyof typeof ConvKind]
+
+/** Activations fused into a forward conv or matmul (tfjs' `activation` attribute). */
+export const Activation = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 } as const
+export type Activation = (typeof Activation)[keyof typeof Activation]
+
+/** What the addon runs on. */
+export interface NativeAbout {
+  readonly onednn: string
+  readonly runtime: string
+  readonly isa: string
+  /** Threads of the calling thread's kernels. */
+  readonly threads: number
+}
+
+/**
+ * The addon's functions. Tensors are byte offsets into `heap`; an optional tensor is -1 when absent.
+ * Every tensor is bounds-checked; a configuration oneDNN cannot run throws an error whose `code`
+ * is "UNSUPPORTED" (see `isUnsupported`). Layouts are NHWC; conv filters [KH, KW, Cin, Cout].
+ */
+export interface NativeAddon {
+  /**
+   * forward: a = x, b = filter, out = y (bias, fused activation); backward data: a = dy,
+   * b = filter, out = dx; backward weights: a = x, b = dy, out = dW. Pads top/left/bottom/right,
+   * dilation counted from 1 as in tfjs. Returns oneDNN's implementation name.
+   */
+  conv(
+    heap: ArrayBuffer,
+    kind: ConvKind,
+    a: number,
+    b: number,
+    out: number,
+    bias: number,
+    activation: Activation,
+    alpha: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    o: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
+    padBottom: number,
+    padRight: number,
+    dilationH: number,
+    dilationW: number
+  ): string
+  /** C[batch, M, N] = act(op(A)·op(B) + bias[N]); a batch of 1 broadcasts. Returns the implementation name. */
+  matmul(
+    heap: ArrayBuffer,
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: number,
+    transposeB: number,
+    activation: Activation,
+    alpha: number
+  ): string
+  /** Training-mode batch norm of x [rows, C]: writes y, the batch mean and the (biased) variance. */
+  batchNormForward(
+    heap: ArrayBuffer,
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    mean: number,
+    variance: number,
+    rows: number,
+    channels: number,
+    epsilon: number,
+    relu: number
+  ): void
+  /** Its gradient: dx, dGamma, dBeta; y is the forward output when ReLU was fused (masks dy), else -1. */
+  batchNormBackward(
+    heap: ArrayBuffer,
+    dy: number,
+    x: number,
+    y: number,
+    mean: number,
+    variance: number,
+    gamma: number,
+    dx: number,
+    dGamma: number,
+    dBeta: number,
+    rows: number,
+    channels: number,
+    epsilon: number
+  ): void
+  /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
+  setThreads(threads: number): void
+  about(): NativeAbout
+}
+
+/** How to get the native kernels where they are missing. */
+export const nativeRemedy = "apt-get install libdnnl-dev g++, then npm run build -w @tomoprior/native"
+
+export type NativeLoad = { readonly addon: NativeAddon } | { readonly unavailable: string }
+
+const addonPath = new URL("../build/tomoprior_native.node", import.meta.url)
+const reasonPath = new URL("../build/unavailable.txt", import.meta.url)
+
+let loaded: NativeLoad | undefined
+
+/** The addon, or why it is not there (not built, and the build's reason; or it does not load). */
+export const loadNative = (): NativeLoad => {
+  loaded ??= (() => {
+    if (!existsSync(addonPath)) {
+      const why = existsSync(reasonPath) ? readFileSync(reasonPath, "utf8").trim() : "it was never built"
+      return { unavailable: `the native kernels are not built: ${why}` }
+    }
+    try {
+      return { addon: createRequire(import.meta.url)(addonPath.pathname) as NativeAddon }
+    } catch (e) {
+      return { unavailable: `the native kernels do not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` }
+    }
+  })()
+  return loaded
+}
+
+/** Whether an error thrown by a kernel means "this configuration is not supported" (fall back). */
+export const isUnsupported = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === "UNSUPPORTED"
