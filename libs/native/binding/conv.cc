@@ -1,5 +1,7 @@
 // 2-D convolution, NHWC fp32, on oneDNN: forward (optionally with bias and a fused activation),
 // backward data (dx) and backward weights (dW). Filters are tfjs' [KH, KW, Cin, Cout] (hwio).
+#include <algorithm>
+
 #include "kernels.h"
 
 #include "compat.h"
@@ -40,6 +42,8 @@ struct ConvPlan {
   bool reorder = false;
   dnnl::primitive reorderWeights;
   AlignedBuffer weightBuffer;
+  // The strided pixels of x, for a 1×1 backward-weights conv run at stride 1 (see `unitStride`).
+  AlignedBuffer sampled;
   std::string impl;
 };
 
@@ -77,6 +81,32 @@ std::unique_ptr<ConvPlan> makePlan(Kind kind, const Geometry& g, bool bias, int6
 
 thread_local PlanCache<ConvPlan> plans;
 
+// oneDNN 2.6's 1×1 backward-weights kernel at stride > 1 (its "reduce to unit stride" path)
+// corrupted the malloc heap on 2 threads for some shapes (e.g. 3×8×10×3 → 5, stride 2). When every
+// strided pixel lies inside x, dW is the same as that of a stride-1 1×1 conv of those pixels, which
+// this geometry describes.
+bool unitStride(const Geometry& g, Geometry& sampled) {
+  if (g.KH != 1 || g.KW != 1 || (g.sh == 1 && g.sw == 1) || g.pt != 0 || g.pl != 0) return false;
+  if ((g.OH - 1) * g.sh >= g.H || (g.OW - 1) * g.sw >= g.W) return false;
+  sampled = g;
+  sampled.H = g.OH;
+  sampled.W = g.OW;
+  sampled.sh = sampled.sw = 1;
+  sampled.pb = sampled.pr = 0;
+  return true;
+}
+
+// x[n, oh·sh, ow·sw, :] for every output pixel, packed as [N, OH, OW, C].
+void samplePixels(const float* x, const Geometry& g, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < g.N * g.OH; row++) {
+    const int64_t n = row / g.OH, oh = row % g.OH;
+    const float* in = x + ((n * g.H + oh * g.sh) * g.W) * g.C;
+    float* to = out + row * g.OW * g.C;
+    for (int64_t ow = 0; ow < g.OW; ow++) std::copy(in + ow * g.sw * g.C, in + (ow * g.sw + 1) * g.C, to + ow * g.C);
+  }
+}
+
 }  // namespace
 
 // conv(heap, kind, a, b, out, bias, activation, alpha, N, H, W, C, KH, KW, O, OH, OW, sh, sw, pt, pl, pb, pr, dh, dw)
@@ -97,29 +127,42 @@ std::string conv(const Call& c) {
 
   const std::vector<int64_t> key{kind, g.N, g.H, g.W, g.C, g.KH, g.KW, g.O, g.OH, g.OW, g.sh, g.sw, g.pt, g.pl,
                                  g.pb, g.pr, g.dh, g.dw, bias, activation, static_cast<int64_t>(alpha * 1e6), threads()};
-  ConvPlan& plan = plans.get(key, [&] { return makePlan(kind, g, bias, activation, alpha); });
+  Geometry sampled;
+  const bool sample = kind == kBackwardWeights && unitStride(g, sampled);
+  ConvPlan& plan = plans.get(key, [&] { return makePlan(kind, sample ? sampled : g, bias, activation, alpha); });
 
   const int64_t nx = g.N * g.H * g.W * g.C, ny = g.N * g.OH * g.OW * g.O, nw = g.KH * g.KW * g.C * g.O;
-  const ConvShape s = shapeOf(g, false);
+  const ConvShape s = shapeOf(sample ? sampled : g, false);
   float* filter = kind == kBackwardWeights ? c.f32(4, nw, "dW") : c.f32(3, nw, "filter");
   const memory user(plan.userWeights, engine(), filter);
   const memory internal = plan.reorder ? memory(plan.weights, engine(), plan.weightBuffer.reserve(plan.weights.get_size())) : user;
   auto& strm = stream();
   if (kind != kBackwardWeights && plan.reorder)
     plan.reorderWeights.execute(strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, internal}});
+  std::unordered_map<int, memory> args;
   if (kind == kForward) {
-    const memory x(s.src, engine(), c.f32(2, nx, "x")), y(s.dst, engine(), c.f32(4, ny, "y"));
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, internal}, {DNNL_ARG_DST, y}};
+    args = {{DNNL_ARG_SRC, memory(s.src, engine(), c.f32(2, nx, "x"))},
+            {DNNL_ARG_WEIGHTS, internal},
+            {DNNL_ARG_DST, memory(s.dst, engine(), c.f32(4, ny, "y"))}};
     if (bias) args.insert({DNNL_ARG_BIAS, memory(s.bias, engine(), c.f32(5, g.O, "bias"))});
-    plan.primitive.execute(strm, args);
   } else if (kind == kBackwardData) {
-    const memory dy(s.dst, engine(), c.f32(2, ny, "dy")), dx(s.src, engine(), c.f32(4, nx, "dx"));
-    plan.primitive.execute(strm, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, internal}, {DNNL_ARG_DIFF_SRC, dx}});
+    args = {{DNNL_ARG_DIFF_DST, memory(s.dst, engine(), c.f32(2, ny, "dy"))},
+            {DNNL_ARG_WEIGHTS, internal},
+            {DNNL_ARG_DIFF_SRC, memory(s.src, engine(), c.f32(4, nx, "dx"))}};
   } else {
-    const memory x(s.src, engine(), c.f32(2, nx, "x")), dy(s.dst, engine(), c.f32(3, ny, "dy"));
-    plan.primitive.execute(strm, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, internal}});
-    if (plan.reorder) plan.reorderWeights.execute(strm, {{DNNL_ARG_FROM, internal}, {DNNL_ARG_TO, user}});
+    float* x = c.f32(2, nx, "x");
+    if (sample) {
+      float* packed = static_cast<float*>(plan.sampled.reserve(s.src.get_size()));
+      samplePixels(x, g, packed);
+      x = packed;
+    }
+    args = {{DNNL_ARG_SRC, memory(s.src, engine(), x)},
+            {DNNL_ARG_DIFF_DST, memory(s.dst, engine(), c.f32(3, ny, "dy"))},
+            {DNNL_ARG_DIFF_WEIGHTS, internal}};
   }
+  plan.primitive.execute(strm, args);
+  if (kind == kBackwardWeights && plan.reorder)
+    plan.reorderWeights.execute(strm, {{DNNL_ARG_FROM, internal}, {DNNL_ARG_TO, user}});
   strm.wait();
   return plan.impl;
 }

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { convCases, convOutputShape, liveCounts, onBackend, randomValues, relativeError, type ConvCase } from "../kernels/testing.ts"
+import { convCases, convOutputShape, liveCounts, type ConvCase } from "../kernels/testing.ts"
 import { nativeKernelCounts, resetNativeKernelCounts } from "./index.ts"
-import { nativeSkip, setupNative } from "./testing.ts"
+import { compareWithCpu, filled, nativeSkip, setupNative } from "./testing.ts"
 
-const tolerance = 1e-5
 const skip = nativeSkip
-
-const filled = (shape: ReadonlyArray<number>, seed: number) =>
-  tf.tensor(
-    randomValues(
-      shape.reduce((a, b) => a * b, 1),
-      seed
-    ),
-    [...shape]
-  )
 
 const attrs = (c: ConvCase) => ({ strides: c.stride, pad: c.pad, dataFormat: "NHWC" as const })
 
@@ -32,14 +22,6 @@ const cases = [...convCases, ...zooCases]
 
 before(() => setupNative())
 
-const compare = async (what: string, run: () => tf.Tensor) => {
-  const native = await onBackend("wasm", run)
-  const cpu = await onBackend("cpu", run)
-  assert.deepEqual(native.shape, cpu.shape, what)
-  const err = relativeError(native.values, cpu.values)
-  assert.ok(err <= tolerance, `${what}: relative error ${err}`)
-}
-
 test(
   "native Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match cpu (strides 1-3, same/valid/explicit, odd sizes, C = 1, 1×1, batch 1)",
   { skip },
@@ -47,10 +29,10 @@ test(
     resetNativeKernelCounts()
     for (const [i, c] of cases.entries()) {
       const filterShape = [...c.k, c.x[3], c.co]
-      await compare(`Conv2D ${JSON.stringify(c)}`, () =>
+      await compareWithCpu(`Conv2D ${JSON.stringify(c)}`, () =>
         tf.tidy(() => tf.conv2d(filled(c.x, i) as tf.Tensor4D, filled(filterShape, i + 1) as tf.Tensor4D, c.stride, c.pad))
       )
-      await compare(`Conv2DBackpropInput ${JSON.stringify(c)}`, () =>
+      await compareWithCpu(`Conv2DBackpropInput ${JSON.stringify(c)}`, () =>
         tf.tidy(
           () =>
             tf
@@ -62,7 +44,7 @@ test(
               ) as tf.Tensor
         )
       )
-      await compare(`Conv2DBackpropFilter ${JSON.stringify(c)}`, () =>
+      await compareWithCpu(`Conv2DBackpropFilter ${JSON.stringify(c)}`, () =>
         tf.tidy(
           () =>
             tf
@@ -92,7 +74,7 @@ test("native dilated Conv2D matches cpu (dilation 2 and 3, stride 1)", { skip },
       [[2, 9, 9, 1], [3, 3], 4, 2, "same"]
     ] as const
   ).entries()) {
-    await compare(`dilated ${x} k${k} d${dilation}`, () =>
+    await compareWithCpu(`dilated ${x} k${k} d${dilation}`, () =>
       tf.tidy(() =>
         tf.conv2d(filled(x, i) as tf.Tensor4D, filled([...k, x[3], co], i + 1) as tf.Tensor4D, 1, pad, "NHWC", dilation as number)
       )
@@ -106,7 +88,7 @@ test("native FusedConv2D matches cpu with bias and every fused activation (prelu
   const activations = ["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu"] as const
   for (const [i, activation] of activations.entries()) {
     for (const c of [zooCases[1], convCases[2]]) {
-      await compare(`FusedConv2D ${activation} ${JSON.stringify(c)}`, () =>
+      await compareWithCpu(`FusedConv2D ${activation} ${JSON.stringify(c)}`, () =>
         tf.tidy(() =>
           tf.fused.conv2d({
             x: filled(c.x, i) as tf.Tensor4D,
@@ -123,7 +105,7 @@ test("native FusedConv2D matches cpu with bias and every fused activation (prelu
   }
   assert.equal(nativeKernelCounts().FusedConv2D?.fallback, 0)
   const c = zooCases[3]
-  await compare("FusedConv2D prelu", () =>
+  await compareWithCpu("FusedConv2D prelu", () =>
     tf.tidy(() =>
       tf.fused.conv2d({
         x: filled(c.x, 1) as tf.Tensor4D,

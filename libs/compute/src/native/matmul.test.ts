@@ -1,31 +1,12 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { onBackend, randomValues, relativeError } from "../kernels/testing.ts"
 import { nativeKernelCounts, resetNativeKernelCounts } from "./index.ts"
-import { nativeSkip, setupNative } from "./testing.ts"
+import { compareWithCpu, filled, nativeSkip, setupNative } from "./testing.ts"
 
-const tolerance = 1e-5
 const skip = nativeSkip
 
-const filled = (shape: ReadonlyArray<number>, seed: number) =>
-  tf.tensor(
-    randomValues(
-      shape.reduce((a, b) => a * b, 1),
-      seed
-    ),
-    [...shape]
-  )
-
 before(() => setupNative())
-
-const compare = async (what: string, run: () => tf.Tensor) => {
-  const native = await onBackend("wasm", run)
-  const cpu = await onBackend("cpu", run)
-  assert.deepEqual(native.shape, cpu.shape, what)
-  const err = relativeError(native.values, cpu.values)
-  assert.ok(err <= tolerance, `${what}: relative error ${err}`)
-}
 
 /** [a shape, b shape, transposeA, transposeB]: plain, transposed, batched, one side broadcast, 1-wide. */
 const cases: ReadonlyArray<readonly [ReadonlyArray<number>, ReadonlyArray<number>, boolean, boolean]> = [
@@ -46,14 +27,14 @@ const cases: ReadonlyArray<readonly [ReadonlyArray<number>, ReadonlyArray<number
 test("native BatchMatMul matches cpu (transposes, batches, a broadcast side, 1-wide)", { skip }, async () => {
   resetNativeKernelCounts()
   for (const [i, [sa, sb, ta, tb]] of cases.entries()) {
-    await compare(`${sa} · ${sb} ${ta} ${tb}`, () => tf.tidy(() => tf.matMul(filled(sa, i), filled(sb, i + 20), ta, tb)))
+    await compareWithCpu(`${sa} · ${sb} ${ta} ${tb}`, () => tf.tidy(() => tf.matMul(filled(sa, i), filled(sb, i + 20), ta, tb)))
   }
   assert.deepEqual(nativeKernelCounts().BatchMatMul, { native: cases.length, fallback: 0, reasons: [] })
 })
 
 test("native BatchMatMul falls back (counted) for batch shapes that broadcast both ways", { skip }, async () => {
   resetNativeKernelCounts()
-  await compare("[3,1,4,5] · [1,2,5,2]", () => tf.tidy(() => tf.matMul(filled([3, 1, 4, 5], 1), filled([1, 2, 5, 2], 2))))
+  await compareWithCpu("[3,1,4,5] · [1,2,5,2]", () => tf.tidy(() => tf.matMul(filled([3, 1, 4, 5], 1), filled([1, 2, 5, 2], 2))))
   assert.equal(nativeKernelCounts().BatchMatMul?.fallback, 1)
 })
 
@@ -64,7 +45,7 @@ test("native _FusedMatMul matches cpu with bias and every fused activation (the 
       [false, false],
       [true, true]
     ]) {
-      await compare(`dense ${activation} ${ta} ${tb}`, () =>
+      await compareWithCpu(`dense ${activation} ${ta} ${tb}`, () =>
         tf.tidy(() =>
           tf.fused.matMul({
             a: filled(ta ? [9, 6] : [6, 9], i),
@@ -84,7 +65,7 @@ test("native _FusedMatMul matches cpu with bias and every fused activation (the 
 
 test("a dense layer's gradients (BatchMatMul with transposes) match cpu", { skip }, async () => {
   for (const which of [0, 1, 2]) {
-    await compare(`gradient ${which}`, () =>
+    await compareWithCpu(`gradient ${which}`, () =>
       tf.tidy(() => {
         const grads = tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
           tf.sum(tf.square(tf.fused.matMul({ a: x, b: w, bias: b, activation: "relu" })))

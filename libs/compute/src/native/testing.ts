@@ -1,6 +1,8 @@
+import assert from "node:assert/strict"
 import * as tf from "@tensorflow/tfjs-core"
 import { loadNative } from "@tomoprior/native"
 import { initBackendAsync } from "../backend/init.ts"
+import { onBackend, randomValues, relativeError } from "../kernels/testing.ts"
 
 const load = loadNative()
 
@@ -15,4 +17,23 @@ export const setupNative = async (threads = 2): Promise<void> => {
   await import("@tensorflow/tfjs-backend-cpu")
   if (nativeSkip === false) await initBackendAsync({ backend: "native", threads }, { log: () => {} })
   else await tf.ready()
+}
+
+/** A tensor of `shape` with reproducible values in [-1, 1). */
+export const filled = (shape: ReadonlyArray<number>, seed: number): tf.Tensor =>
+  tf.tensor(
+    randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed
+    ),
+    [...shape]
+  )
+
+/** Runs `run` on the native kernels and on the cpu backend and asserts equal shapes and values within `tolerance`. */
+export const compareWithCpu = async (what: string, run: () => tf.Tensor, tolerance = 1e-5): Promise<void> => {
+  const native = await onBackend("wasm", run)
+  const cpu = await onBackend("cpu", run)
+  assert.deepEqual(native.shape, cpu.shape, what)
+  const err = relativeError(native.values, cpu.values)
+  assert.ok(err <= tolerance, `${what}: relative error ${err}`)
 }
