@@ -6,7 +6,9 @@
  * time. Default: 2048×2048×1000 (~8.4 GB each, in a temp dir deleted after its section); --quick:
  * 1024×1024×48. The stages run in a child process so its peak RSS (process.resourceUsage().maxRSS,
  * i.e. VmHWM) is the pipeline's alone: with the volume ~8 GB and the stages reading one slice (TIFF)
- * or one chunk row (HDF5, Zarr) at a time, it shows whether memory stays bounded.
+ * or one chunk row (HDF5, Zarr) at a time, it shows whether memory stays bounded; the child also
+ * samples its high-water mark, so `ingest_rss_growth_after_first_quarter` (≈ 1 when bounded) says
+ * whether anything grew while the last three quarters of the volume streamed through.
  *
  * The stack is written just before it is read, so part of it may still be in the page cache; the
  * fs baselines run right before the stages on the same files, so all see the same regime and the
@@ -30,6 +32,9 @@ interface ChildResult {
   readonly ingestCpuSeconds: number
   readonly normalizeCpuSeconds: number
   readonly maxRssMb: number
+  /** Peak RSS when ingest ended, and when a quarter of its wall time had passed: equal when memory is bounded. */
+  readonly ingestRssMb: number
+  readonly quarterRssMb: number
   readonly storedBytes: number
 }
 
@@ -191,8 +196,14 @@ const child = async (file: string, outSize: number) => {
   }
   const t0 = performance.now()
   const c0 = process.cpuUsage()
+  // the high-water mark over time: ingest reads at a steady pace, so a quarter of its time is about a quarter of the slices
+  const samples: Array<readonly [number, number]> = []
+  const sampler = setInterval(() => samples.push([performance.now() - t0, process.resourceUsage().maxRSS / 1024]), 200)
   const ingested = await Effect.runPromise(runStageForTest(ingestStage, { params: { source: file, spacing: [1, 0.1, 0.1] } }))
   const t1 = performance.now()
+  clearInterval(sampler)
+  const ingestRssMb = process.resourceUsage().maxRSS / 1024
+  const quarterRssMb = samples.findLast(([t]) => t <= (t1 - t0) / 4)?.[1] ?? 0
   const ingestCpuSeconds = cpu(c0)
   const c1 = process.cpuUsage()
   await Effect.runPromise(
@@ -207,6 +218,8 @@ const child = async (file: string, outSize: number) => {
     ingestCpuSeconds,
     normalizeCpuSeconds,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    ingestRssMb,
+    quarterRssMb,
     storedBytes
   }
   process.stdout.write(JSON.stringify(result) + "\n")
@@ -263,6 +276,9 @@ const section = async (format: Format, { quick, emit, log }: BenchOptions) => {
     record("normalize_cpu_mb_s", mb / r.normalizeCpuSeconds, "MB per CPU-s")
     record("ingest_normalize_mb_s", mb / (r.ingestSeconds + r.normalizeSeconds), "MB/s")
     record("peak_rss_mb", r.maxRssMb, "MB")
+    record("ingest_peak_rss_mb_first_quarter", r.quarterRssMb, "MB")
+    record("ingest_peak_rss_mb", r.ingestRssMb, "MB")
+    record("ingest_rss_growth_after_first_quarter", r.ingestRssMb / r.quarterRssMb, "ratio")
     record("stack_mb", mb, "MB", { storedMb: r.storedBytes / 1e6 })
     log(
       `${format} child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ` +
