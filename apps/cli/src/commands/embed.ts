@@ -23,7 +23,8 @@ VOLUME        any volume ingest reads (NIfTI, TIFF, DICOM series, HDF5, Zarr, a 
 --encoder     an Encoder artifact directory, or PIPELINE.yaml:STAGE (its last recorded run)
 --out DIR     a new or empty directory; written whole at the end (nothing half-written on a failure)
 --window LO,HI  intensity window mapped to [0, 1] (default: each volume's 1st–99.5th percentiles;
-              give the window the encoder's pipeline normalized with when it used a fixed one)
+              give the window the encoder's pipeline normalized with when it used a fixed one;
+              a negative LO needs the = form: --window=-1000,400)
 --batch N     slices per inference batch (default 32)
 --series, --dataset, --level   as for volume-info
 --backend B   compute backend (default $TOMOPRIOR_BACKEND, else auto)
