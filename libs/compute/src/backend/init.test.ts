@@ -1,8 +1,10 @@
 import assert from "node:assert/strict"
+import { availableParallelism } from "node:os"
 import { test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu"
 import { BackendUnavailable } from "@tomoprior/core"
+import { loadNative } from "@tomoprior/native"
 import { Effect } from "effect"
 import { initBackend, initBackendAsync, type ModuleLoader } from "./init.ts"
 
@@ -54,4 +56,12 @@ test("cpu is taken when asked for, with a warning that it is a reference, not fo
   assert.equal(info.backend, "cpu")
   assert.equal(info.summary, lines.at(-1))
   assert.match(lines.join("\n"), /50× slower/)
+})
+
+test("native started with threads 0 (a run's compute.threads default: one per core) computes on one kernel thread per core", async (t) => {
+  const load = loadNative()
+  if ("unavailable" in load) return t.skip(load.unavailable)
+  const info = await initBackendAsync({ backend: "native", threads: 0 }, quiet)
+  assert.equal(info.backend, "native")
+  assert.equal(info.threads, availableParallelism())
 })

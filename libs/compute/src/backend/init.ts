@@ -106,7 +106,8 @@ const BACKEND_TABLE: Readonly<Record<ConcreteBackend, BackendEntry>> = {
       if ("unavailable" in load) return load.unavailable
       const wasm = await startWasm()
       if (typeof wasm === "string") return wasm
-      const threads = settings.threads ?? availableParallelism()
+      // 0 is a run's "one per core" (ComputeSettings), as much as an unset count
+      const threads = settings.threads !== undefined && settings.threads > 0 ? settings.threads : availableParallelism()
       load.addon.setThreads(threads)
       const about = load.addon.about()
       const { registerNative } = await import("../native/index.ts")
