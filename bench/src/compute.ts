@@ -1,7 +1,8 @@
 /**
  * `tomoprior bench compute` (DESIGN.md §10, issue 4): the wasm matmul ceiling on one core and on
  * two workers, our wasm training kernels against the stock ones, and (sections added by the models
- * work) the training step of ref-resnet on cpu / wasm 1 thread / 2 workers.
+ * work) the training step of ref-resnet on cpu / wasm 1 thread / 2 workers; native (oneDNN) against
+ * wasm and PyTorch in compute-native.ts.
  *
  * run() is a list of sections run in order on one wasm backend. To add one, write a `BenchSection`
  * and append it to `sections` below; use `record()` so every row has the same shape.
@@ -10,9 +11,6 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { Effect } from "effect"
 import {
-  buildScoreModel,
-  convFlops,
-  defaultEncoderSpec,
   makeTrainer,
   rankingTask,
   segmentationTask,
@@ -22,15 +20,9 @@ import {
   parallelMatmulGflops,
   stockKernel
 } from "@tomoprior/compute"
-import type { Bench, BenchOptions } from "./contract.ts"
-
-export interface BenchSection {
-  readonly name: string
-  readonly run: (options: BenchOptions) => Promise<void>
-}
-
-const record = (options: BenchOptions, metric: string, value: number, unit: string, config: Record<string, unknown>) =>
-  options.emit({ bench: "compute", metric, value, unit, config })
+import { type BenchSection, type Layer, layerName, median, record, stepFlops } from "./compute-common.ts"
+import { nativeSections } from "./compute-native.ts"
+import type { Bench } from "./contract.ts"
 
 const matmulSize = 1024
 
@@ -52,18 +44,6 @@ const matmulTwoWorkers: BenchSection = {
     record(options, "matmul_gflops", value, "GFLOP/s", { threads: 2, backend: "wasm", n: matmulSize, workers: 2 })
   }
 }
-
-/** A conv layer b×H²×ci→co, kernel k, stride s, 'same' padding (the shapes of research/tfjs-wasm.md §3). */
-interface Layer {
-  readonly b: number
-  readonly h: number
-  readonly ci: number
-  readonly co: number
-  readonly k: number
-  readonly s: number
-}
-
-const layerName = (l: Layer) => `${l.b}x${l.h}x${l.h}x${l.ci}->${l.co} k${l.k} s${l.s}`
 
 const fullLayers: ReadonlyArray<Layer> = [
   { b: 32, h: 128, ci: 1, co: 16, k: 3, s: 1 },
@@ -233,14 +213,6 @@ const stepShapes = (quick: boolean) =>
         { batch: 64, size: 64 }
       ]
 
-/** Conv FLOPs (forward + dW + dx) of one step, counted from the model's layer shapes. */
-const stepFlops = (batch: number, size: number): number => {
-  const model = buildScoreModel({ ...defaultEncoderSpec, width: 1, inputSize: size })
-  const flops = convFlops(model, batch).total
-  model.dispose()
-  return flops
-}
-
 /** Wall and process-CPU seconds of one call (CPU time counts every thread and barely moves with contention). */
 const measure = async (run: () => Promise<unknown>) => {
   const cpu0 = process.cpuUsage()
@@ -249,8 +221,6 @@ const measure = async (run: () => Promise<unknown>) => {
   const cpu = process.cpuUsage(cpu0)
   return { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }
 }
-
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** The matmul ceiling at this parallelism, measured right next to a step so both see the same load. */
 const ceilingNow = async (threads: number) =>
@@ -422,12 +392,13 @@ const sections: ReadonlyArray<BenchSection> = [
   otherKernels,
   trainingStepWasm,
   unetVariants,
-  trainingStepCpu
+  trainingStepCpu,
+  ...nativeSections
 ]
 
 const bench: Bench = {
   name: "compute",
-  description: "wasm matmul ceiling (1 thread, 2 workers), project wasm kernels vs stock, training steps",
+  description: "wasm matmul ceiling (1 thread, 2 workers), project wasm kernels vs stock, training steps, native (oneDNN) vs wasm",
   sections: sections.map((s) => s.name),
   run: async (options) => {
     const info = await initBackendAsync({ backend: "wasm" }, { log: options.log })

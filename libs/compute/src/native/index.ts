@@ -1,8 +1,9 @@
-import type { NativeAddon } from "@tomoprior/native"
+import type { TensorInfo } from "@tensorflow/tfjs-core"
+import { loadNative, type NativeAddon } from "@tomoprior/native"
 import { batchNormBackward, batchNormForward } from "./batch-norm.ts"
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "./conv.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
-import { registerNativeKernels, type NativeKernel } from "./registry.ts"
+import { registerNativeKernels, type KernelArgs, type NativeKernel } from "./registry.ts"
 
 export { nativeKernelCounts, resetNativeKernelCounts, type NativeKernelCount } from "./registry.ts"
 
@@ -20,3 +21,18 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
 
 /** Registers the native kernels over the wasm backend's (call after the project's wasm kernels). */
 export const registerNative = (addon: NativeAddon): ReadonlyArray<string> => registerNativeKernels(addon, nativeKernels)
+
+/**
+ * One native kernel as a kernelFunc on the wasm backend, without registering it (benchmarks time
+ * it against the registered one); undefined when the addon is not built or has no such kernel.
+ */
+export const nativeKernelFunc = (name: string): ((args: KernelArgs) => TensorInfo | ReadonlyArray<TensorInfo>) | undefined => {
+  const load = loadNative()
+  const kernel = nativeKernels.find((k) => k.name === name)
+  if ("unavailable" in load || kernel === undefined) return undefined
+  return (args) => {
+    const out = kernel.run(load.addon, args)
+    if (typeof out === "string") throw new Error(`native ${name} does not take this configuration: ${out}`)
+    return out
+  }
+}
