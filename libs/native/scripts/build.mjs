@@ -4,6 +4,7 @@
 // Runs at `npm ci` (this package's install script). Without a compiler or libdnnl-dev it records
 // why in build/unavailable.txt and exits 0, so installing still succeeds and training runs on wasm.
 //   --verbose  print the compiler's output       --require  exit 1 when the addon cannot be built (CI)
+//   --out DIR  build there instead of build/ (tests)
 import { spawn } from "node:child_process"
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -12,7 +13,8 @@ import { fileURLToPath } from "node:url"
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const sources = join(root, "binding")
-const out = join(root, "build")
+const outAt = process.argv.indexOf("--out")
+const out = outAt > 0 ? process.argv[outAt + 1] : join(root, "build")
 const target = join(out, "tomoprior_native.node")
 const unavailable = join(out, "unavailable.txt")
 const verbose = process.argv.includes("--verbose")

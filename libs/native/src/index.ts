@@ -123,9 +123,16 @@ const reasonPath = new URL("../build/unavailable.txt", import.meta.url)
 
 let loaded: NativeLoad | undefined
 
-/** The addon, or why it is not there (not built, and the build's reason; or it does not load). */
+/**
+ * Set to "off", the addon counts as absent even where it is built: how the tests (and a user
+ * checking the fallback) run the wasm path on a machine with libdnnl-dev.
+ */
+export const nativeSwitch = "TOMOPRIOR_NATIVE"
+
+/** The addon, or why it is not there (switched off, not built and the build's reason, or it does not load). */
 export const loadNative = (): NativeLoad => {
   loaded ??= (() => {
+    if (process.env[nativeSwitch] === "off") return { unavailable: `the native kernels are switched off (${nativeSwitch}=off)` }
     if (!existsSync(addonPath)) {
       const why = existsSync(reasonPath) ? readFileSync(reasonPath, "utf8").trim() : "it was never built"
       return { unavailable: `the native kernels are not built: ${why}` }
