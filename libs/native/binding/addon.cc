@@ -22,6 +22,9 @@ const Binding bindings[] = {
     {"matmul", matmul, 14},
     {"batchNormForward", batchNormForward, 11},
     {"batchNormBackward", batchNormBackward, 13},
+    {"binary", binary, 9},
+    {"unary", unary, 6},
+    {"softmax", softmax, 5},
 };
 
 napi_value text(napi_env env, const std::string& s) {

@@ -13,5 +13,8 @@ std::string conv(const Call& c);
 std::string matmul(const Call& c);
 std::string batchNormForward(const Call& c);
 std::string batchNormBackward(const Call& c);
+std::string binary(const Call& c);
+std::string unary(const Call& c);
+std::string softmax(const Call& c);
 
 }  // namespace tn

@@ -14,6 +14,21 @@ export type ConvKind = (typeof ConvKind)[keyof typeof ConvKind]
 export const Activation = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 } as const
 export type Activation = (typeof Activation)[keyof typeof Activation]
 
+/** Elementwise binary ops of `binary`. */
+export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, squaredDifference: 6 } as const
+export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp]
+
+/**
+ * How an operand of `binary` meets the [rows, cols] grid: all of it, one row repeated down the
+ * rows ([cols]), one column repeated across the columns ([rows]), or one value.
+ */
+export const Form = { full: 0, row: 1, column: 2, scalar: 3 } as const
+export type Form = (typeof Form)[keyof typeof Form]
+
+/** Elementwise unary ops of `unary`. */
+export const UnaryOp = { relu: 0, step: 1, exp: 2, log: 3, neg: 4, sqrt: 5, rsqrt: 6, square: 7, sigmoid: 8, abs: 9 } as const
+export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp]
+
 /** What the addon runs on. */
 export interface NativeAbout {
   readonly onednn: string
@@ -108,6 +123,12 @@ export interface NativeAddon {
     channels: number,
     epsilon: number
   ): void
+  /** out = a ∘ b on a [rows, cols] grid, each operand in its `Form` (tfjs' broadcasting of a step). */
+  binary(heap: ArrayBuffer, op: BinaryOp, a: number, aForm: Form, b: number, bForm: Form, out: number, rows: number, cols: number): void
+  /** y = f(x) over n elements; alpha is Step's value where x ≤ 0. */
+  unary(heap: ArrayBuffer, op: UnaryOp, x: number, y: number, n: number, alpha: number): void
+  /** y = softmax of x [rows, cols] over its last axis. */
+  softmax(heap: ArrayBuffer, x: number, y: number, rows: number, cols: number): void
   /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
   setThreads(threads: number): void
   about(): NativeAbout

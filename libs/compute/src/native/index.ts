@@ -2,6 +2,7 @@ import type { TensorInfo } from "@tensorflow/tfjs-core"
 import { loadNative, type NativeAddon } from "@tomoprior/native"
 import { batchNormBackward, batchNormForward } from "./batch-norm.ts"
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "./conv.ts"
+import { elementwiseKernels, softmax } from "./elementwise.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
 import { registerNativeKernels, type KernelArgs, type NativeKernel } from "./registry.ts"
 
@@ -16,7 +17,9 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   batchMatMul,
   fusedMatMul,
   batchNormForward,
-  batchNormBackward
+  batchNormBackward,
+  ...elementwiseKernels,
+  softmax
 ]
 
 /** Registers the native kernels over the wasm backend's (call after the project's wasm kernels). */
