@@ -25,6 +25,7 @@ const Binding bindings[] = {
     {"binary", binary, 9},
     {"unary", unary, 6},
     {"softmax", softmax, 5},
+    {"adam", adam, 14},
 };
 
 napi_value text(napi_env env, const std::string& s) {

@@ -16,5 +16,6 @@ std::string batchNormBackward(const Call& c);
 std::string binary(const Call& c);
 std::string unary(const Call& c);
 std::string softmax(const Call& c);
+std::string adam(const Call& c);
 
 }  // namespace tn

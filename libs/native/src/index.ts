@@ -129,6 +129,26 @@ export interface NativeAddon {
   unary(heap: ArrayBuffer, op: UnaryOp, x: number, y: number, n: number, alpha: number): void
   /** y = softmax of x [rows, cols] over its last axis. */
   softmax(heap: ArrayBuffer, x: number, y: number, rows: number, cols: number): void
+  /**
+   * One Adam step over [start, end) of the flat Float32Arrays (heap unused), bitwise the same as
+   * the trainer's JavaScript loop; c1 = 1 − β₁ᵗ, c2 = 1 − β₂ᵗ.
+   */
+  adam(
+    heap: ArrayBuffer,
+    weights: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    start: number,
+    end: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    weightDecay: number,
+    c1: number,
+    c2: number
+  ): void
   /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
   setThreads(threads: number): void
   about(): NativeAbout

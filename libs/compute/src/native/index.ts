@@ -1,5 +1,7 @@
 import type { TensorInfo } from "@tensorflow/tfjs-core"
 import { loadNative, type NativeAddon } from "@tomoprior/native"
+import { setAdamKernel } from "../parallel/adam.ts"
+import { nativeAdam } from "./adam.ts"
 import { batchNormBackward, batchNormForward } from "./batch-norm.ts"
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "./conv.ts"
 import { elementwiseKernels, softmax } from "./elementwise.ts"
@@ -22,8 +24,14 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   softmax
 ]
 
-/** Registers the native kernels over the wasm backend's (call after the project's wasm kernels). */
-export const registerNative = (addon: NativeAddon): ReadonlyArray<string> => registerNativeKernels(addon, nativeKernels)
+/**
+ * Registers the native kernels over the wasm backend's (call after the project's wasm kernels),
+ * and the trainer's Adam update. Returns the kernel names.
+ */
+export const registerNative = (addon: NativeAddon): ReadonlyArray<string> => {
+  setAdamKernel(nativeAdam(addon))
+  return [...registerNativeKernels(addon, nativeKernels), "Adam"]
+}
 
 /**
  * One native kernel as a kernelFunc on the wasm backend, without registering it (benchmarks time
