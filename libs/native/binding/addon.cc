@@ -26,6 +26,7 @@ const Binding bindings[] = {
     {"unary", unary, 6},
     {"softmax", softmax, 5},
     {"adam", adam, 14},
+    {"reduce", reduce, 7},
 };
 
 napi_value text(napi_env env, const std::string& s) {

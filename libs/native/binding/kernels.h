@@ -17,5 +17,6 @@ std::string binary(const Call& c);
 std::string unary(const Call& c);
 std::string softmax(const Call& c);
 std::string adam(const Call& c);
+std::string reduce(const Call& c);
 
 }  // namespace tn

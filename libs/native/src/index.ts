@@ -29,6 +29,10 @@ export type Form = (typeof Form)[keyof typeof Form]
 export const UnaryOp = { relu: 0, step: 1, exp: 2, log: 3, neg: 4, sqrt: 5, rsqrt: 6, square: 7, sigmoid: 8, abs: 9 } as const
 export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp]
 
+/** Reductions of `reduce`. */
+export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const
+export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp]
+
 /** What the addon runs on. */
 export interface NativeAbout {
   readonly onednn: string
@@ -149,6 +153,8 @@ export interface NativeAddon {
     c1: number,
     c2: number
   ): void
+  /** out[o, j] = op over k of x[o, k, j], x viewed as [outer, r, inner]: a reduction over contiguous axes. */
+  reduce(heap: ArrayBuffer, op: ReduceOp, x: number, out: number, outer: number, r: number, inner: number): void
   /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
   setThreads(threads: number): void
   about(): NativeAbout

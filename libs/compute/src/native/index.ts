@@ -6,6 +6,7 @@ import { batchNormBackward, batchNormForward } from "./batch-norm.ts"
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "./conv.ts"
 import { elementwiseKernels, softmax } from "./elementwise.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
+import { reduceKernels } from "./reduce.ts"
 import { registerNativeKernels, type KernelArgs, type NativeKernel } from "./registry.ts"
 
 export { nativeKernelCounts, resetNativeKernelCounts, type NativeKernelCount } from "./registry.ts"
@@ -21,7 +22,8 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   batchNormForward,
   batchNormBackward,
   ...elementwiseKernels,
-  softmax
+  softmax,
+  ...reduceKernels
 ]
 
 /**
