@@ -27,6 +27,8 @@ const Binding bindings[] = {
     {"softmax", softmax, 5},
     {"adam", adam, 14},
     {"reduce", reduce, 7},
+    {"resizeNearest", resizeNearest, 11},
+    {"resizeNearestGrad", resizeNearestGrad, 11},
 };
 
 napi_value text(napi_env env, const std::string& s) {

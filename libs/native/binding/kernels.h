@@ -18,5 +18,7 @@ std::string unary(const Call& c);
 std::string softmax(const Call& c);
 std::string adam(const Call& c);
 std::string reduce(const Call& c);
+std::string resizeNearest(const Call& c);
+std::string resizeNearestGrad(const Call& c);
 
 }  // namespace tn

@@ -155,6 +155,34 @@ export interface NativeAddon {
   ): void
   /** out[o, j] = op over k of x[o, k, j], x viewed as [outer, r, inner]: a reduction over contiguous axes. */
   reduce(heap: ArrayBuffer, op: ReduceOp, x: number, out: number, outer: number, r: number, inner: number): void
+  /** Nearest-neighbour resize of x [batch, inH, inW, C] to y [batch, outH, outW, C], tfjs' source rule. */
+  resizeNearest(
+    heap: ArrayBuffer,
+    x: number,
+    y: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    alignCorners: number,
+    halfPixelCenters: number
+  ): void
+  /** Its gradient: dx [batch, inH, inW, C] from dy [batch, outH, outW, C]. */
+  resizeNearestGrad(
+    heap: ArrayBuffer,
+    dy: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    alignCorners: number,
+    halfPixelCenters: number
+  ): void
   /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
   setThreads(threads: number): void
   about(): NativeAbout

@@ -7,6 +7,7 @@ import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "
 import { elementwiseKernels, softmax } from "./elementwise.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
 import { reduceKernels } from "./reduce.ts"
+import { resizeNearest, resizeNearestGrad } from "./resize.ts"
 import { registerNativeKernels, type KernelArgs, type NativeKernel } from "./registry.ts"
 
 export { nativeKernelCounts, resetNativeKernelCounts, type NativeKernelCount } from "./registry.ts"
@@ -23,7 +24,9 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   batchNormBackward,
   ...elementwiseKernels,
   softmax,
-  ...reduceKernels
+  ...reduceKernels,
+  resizeNearest,
+  resizeNearestGrad
 ]
 
 /**
