@@ -29,6 +29,8 @@ const Binding bindings[] = {
     {"reduce", reduce, 7},
     {"resizeNearest", resizeNearest, 11},
     {"resizeNearestGrad", resizeNearestGrad, 11},
+    {"maxPool", maxPool, 17},
+    {"maxPoolGrad", maxPoolGrad, 18},
 };
 
 napi_value text(napi_env env, const std::string& s) {

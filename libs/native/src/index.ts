@@ -33,6 +33,24 @@ export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp]
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const
 export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp]
 
+/** A pooling's shape: batch, inH, inW, C, outH, outW, window H and W, strides, top and left padding, dilations. */
+export type PoolGeometry = [
+  batch: number,
+  inH: number,
+  inW: number,
+  channels: number,
+  outH: number,
+  outW: number,
+  filterH: number,
+  filterW: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  dilationH: number,
+  dilationW: number
+]
+
 /** What the addon runs on. */
 export interface NativeAbout {
   readonly onednn: string
@@ -183,6 +201,10 @@ export interface NativeAddon {
     alignCorners: number,
     halfPixelCenters: number
   ): void
+  /** Max pooling of x [batch, inH, inW, C] to y [batch, outH, outW, C]; window, stride, top/left padding, dilation. */
+  maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: PoolGeometry): void
+  /** Its gradient: dx (x's shape) from dy, each window's dy going to the element its maximum came from. */
+  maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: PoolGeometry): void
   /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
   setThreads(threads: number): void
   about(): NativeAbout

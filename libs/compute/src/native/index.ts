@@ -6,6 +6,7 @@ import { batchNormBackward, batchNormForward } from "./batch-norm.ts"
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "./conv.ts"
 import { elementwiseKernels, softmax } from "./elementwise.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
+import { maxPool, maxPoolGrad } from "./pool.ts"
 import { reduceKernels } from "./reduce.ts"
 import { resizeNearest, resizeNearestGrad } from "./resize.ts"
 import { registerNativeKernels, type KernelArgs, type NativeKernel } from "./registry.ts"
@@ -26,7 +27,9 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   softmax,
   ...reduceKernels,
   resizeNearest,
-  resizeNearestGrad
+  resizeNearestGrad,
+  maxPool,
+  maxPoolGrad
 ]
 
 /**
