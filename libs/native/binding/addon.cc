@@ -31,6 +31,8 @@ const Binding bindings[] = {
     {"resizeNearestGrad", resizeNearestGrad, 11},
     {"maxPool", maxPool, 17},
     {"maxPoolGrad", maxPoolGrad, 18},
+    {"resizeBilinear", resizeBilinear, 11},
+    {"resizeBilinearGrad", resizeBilinearGrad, 11},
 };
 
 napi_value text(napi_env env, const std::string& s) {

@@ -20,6 +20,8 @@ std::string adam(const Call& c);
 std::string reduce(const Call& c);
 std::string resizeNearest(const Call& c);
 std::string resizeNearestGrad(const Call& c);
+std::string resizeBilinear(const Call& c);
+std::string resizeBilinearGrad(const Call& c);
 std::string maxPool(const Call& c);
 std::string maxPoolGrad(const Call& c);
 

@@ -33,6 +33,18 @@ export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp]
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const
 export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp]
 
+/** A resize's shape and tfjs' flags (1/0): batch, inH, inW, C, outH, outW, alignCorners, halfPixelCenters. */
+export type ResizeGeometry = [
+  batch: number,
+  inH: number,
+  inW: number,
+  channels: number,
+  outH: number,
+  outW: number,
+  alignCorners: number,
+  halfPixelCenters: number
+]
+
 /** A pooling's shape: batch, inH, inW, C, outH, outW, window H and W, strides, top and left padding, dilations. */
 export type PoolGeometry = [
   batch: number,
@@ -174,33 +186,13 @@ export interface NativeAddon {
   /** out[o, j] = op over k of x[o, k, j], x viewed as [outer, r, inner]: a reduction over contiguous axes. */
   reduce(heap: ArrayBuffer, op: ReduceOp, x: number, out: number, outer: number, r: number, inner: number): void
   /** Nearest-neighbour resize of x [batch, inH, inW, C] to y [batch, outH, outW, C], tfjs' source rule. */
-  resizeNearest(
-    heap: ArrayBuffer,
-    x: number,
-    y: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    alignCorners: number,
-    halfPixelCenters: number
-  ): void
-  /** Its gradient: dx [batch, inH, inW, C] from dy [batch, outH, outW, C]. */
-  resizeNearestGrad(
-    heap: ArrayBuffer,
-    dy: number,
-    dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    alignCorners: number,
-    halfPixelCenters: number
-  ): void
+  resizeNearest(heap: ArrayBuffer, x: number, y: number, ...geometry: ResizeGeometry): void
+  /** Its gradient (the exact adjoint): dx [batch, inH, inW, C] from dy [batch, outH, outW, C]. */
+  resizeNearestGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: ResizeGeometry): void
+  /** Bilinear resize, tfjs' source rule and weights. */
+  resizeBilinear(heap: ArrayBuffer, x: number, y: number, ...geometry: ResizeGeometry): void
+  /** Its gradient (the exact adjoint). */
+  resizeBilinearGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: ResizeGeometry): void
   /** Max pooling of x [batch, inH, inW, C] to y [batch, outH, outW, C]; window, stride, top/left padding, dilation. */
   maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: PoolGeometry): void
   /** Its gradient: dx (x's shape) from dy, each window's dy going to the element its maximum came from. */

@@ -8,7 +8,7 @@ import { elementwiseKernels, softmax } from "./elementwise.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
 import { maxPool, maxPoolGrad } from "./pool.ts"
 import { reduceKernels } from "./reduce.ts"
-import { resizeNearest, resizeNearestGrad } from "./resize.ts"
+import { resizeKernels } from "./resize.ts"
 import { registerNativeKernels, type KernelArgs, type NativeKernel } from "./registry.ts"
 
 export { nativeKernelCounts, resetNativeKernelCounts, type NativeKernelCount } from "./registry.ts"
@@ -26,8 +26,7 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   ...elementwiseKernels,
   softmax,
   ...reduceKernels,
-  resizeNearest,
-  resizeNearestGrad,
+  ...resizeKernels,
   maxPool,
   maxPoolGrad
 ]

@@ -34,32 +34,51 @@ const cases: ReadonlyArray<Case> = [
   [[4, 32, 32, 16], [64, 64], false, false]
 ]
 
+const methods = {
+  nearest: {
+    resize: tf.image.resizeNearestNeighbor,
+    forward: "ResizeNearestNeighbor",
+    gradient: "ResizeNearestNeighborGrad",
+    tolerance: 0
+  },
+  bilinear: { resize: tf.image.resizeBilinear, forward: "ResizeBilinear", gradient: "ResizeBilinearGrad", tolerance: 1e-6 }
+} as const
+type Method = keyof typeof methods
+const eachMethod = Object.entries(methods) as Array<[Method, (typeof methods)[Method]]>
+
 test(
-  "native ResizeNearestNeighbor matches cpu (×2, odd and non-integer factors, downsampling, alignCorners, halfPixelCenters, C = 1, 1×1)",
+  "native nearest and bilinear resize match cpu (×2, odd and non-integer factors, downsampling, alignCorners, halfPixelCenters, C = 1, 1×1)",
   { skip },
   async () => {
     resetNativeKernelCounts()
-    for (const [i, [shape, size, alignCorners, halfPixelCenters]] of cases.entries()) {
-      const run = () => tf.tidy(() => tf.image.resizeNearestNeighbor(filled(shape, i) as tf.Tensor4D, size, alignCorners, halfPixelCenters))
-      const native = await onBackend("wasm", run)
-      const cpu = await onBackend("cpu", run)
-      assert.deepEqual(native.shape, cpu.shape)
-      assert.deepEqual(native.values, cpu.values, `[${shape}] → ${size} align ${alignCorners} half ${halfPixelCenters}`)
+    for (const [method, m] of eachMethod) {
+      for (const [i, [shape, size, alignCorners, halfPixelCenters]] of cases.entries()) {
+        const what = `${method} [${shape}] → ${size} align ${alignCorners} half ${halfPixelCenters}`
+        const run = () => tf.tidy(() => m.resize(filled(shape, i) as tf.Tensor4D, size, alignCorners, halfPixelCenters))
+        const native = await onBackend("wasm", run)
+        const cpu = await onBackend("cpu", run)
+        assert.deepEqual(native.shape, cpu.shape, what)
+        const err = relativeError(native.values, cpu.values)
+        assert.ok(err <= m.tolerance, `${what}: relative error ${err}`)
+      }
+      assert.deepEqual([nativeKernelCounts()[m.forward]?.native, nativeKernelCounts()[m.forward]?.fallback], [cases.length, 0], method)
     }
-    assert.deepEqual(
-      [nativeKernelCounts().ResizeNearestNeighbor?.native, nativeKernelCounts().ResizeNearestNeighbor?.fallback],
-      [cases.length, 0]
-    )
   }
 )
 
 /** ⟨resize(x), dy⟩ and ⟨x, grad(dy)⟩ in float64: equal for the exact gradient of the forward resize. */
-const adjointGap = (shape: ReadonlyArray<number>, size: [number, number], alignCorners: boolean, halfPixelCenters: boolean) =>
+const adjointGap = (
+  method: Method,
+  shape: ReadonlyArray<number>,
+  size: [number, number],
+  alignCorners: boolean,
+  halfPixelCenters: boolean
+) =>
   tf.tidy(() => {
     const x = filled(shape, 3) as tf.Tensor4D
-    const y = tf.image.resizeNearestNeighbor(x, size, alignCorners, halfPixelCenters)
+    const y = methods[method].resize(x, size, alignCorners, halfPixelCenters)
     const dy = filled(y.shape, 4)
-    const dx = tf.engine().runKernel("ResizeNearestNeighborGrad", { images: x, dy }, { alignCorners, halfPixelCenters }) as tf.Tensor
+    const dx = tf.engine().runKernel(methods[method].gradient, { images: x, dy }, { alignCorners, halfPixelCenters }) as tf.Tensor
     const dot = (a: tf.Tensor, b: tf.Tensor) => {
       const [p, q] = [a.dataSync() as Float32Array, b.dataSync() as Float32Array]
       let sum = 0
@@ -69,40 +88,44 @@ const adjointGap = (shape: ReadonlyArray<number>, size: [number, number], alignC
     return Math.abs(dot(y, dy) - dot(x, dx)) / Math.max(1, Math.abs(dot(y, dy)))
   })
 
-test("native ResizeNearestNeighborGrad matches cpu image by image and is the exact adjoint of the forward resize", { skip }, async () => {
+test("native resize gradients match cpu image by image and are the exact adjoints of the forward resizes", { skip }, async () => {
   resetNativeKernelCounts()
-  for (const [i, [shape, size, alignCorners, halfPixelCenters]] of cases.entries()) {
-    const what = `[${shape}] → ${size} align ${alignCorners} half ${halfPixelCenters}`
-    const attrs = { alignCorners, halfPixelCenters }
-    const x = () => filled(shape, i)
-    const dy = () => filled([shape[0], ...size, shape[3]], i + 9)
-    // cpu's gradient reads dy at the images' batch stride (wrong beyond image 0) and ignores
-    // halfPixelCenters: it is the reference one image at a time, where halfPixelCenters moves no source pixel.
-    const integer = size[0] % shape[1] === 0 && size[1] % shape[2] === 0
-    if (!halfPixelCenters || integer) {
-      const grad = (images: tf.Tensor, d: tf.Tensor) =>
-        tf.engine().runKernel("ResizeNearestNeighborGrad", { images, dy: d }, attrs) as tf.Tensor
-      const native = await onBackend("wasm", () => tf.tidy(() => grad(x(), dy())))
-      const cpu = await onBackend("cpu", () =>
-        tf.tidy(() => {
-          const [xs, dys] = [x(), dy()]
-          const one = (t: tf.Tensor, b: number) => tf.slice(t, [b, 0, 0, 0], [1, -1, -1, -1])
-          return tf.concat(Array.from({ length: shape[0] }, (_, b) => grad(one(xs, b), one(dys, b))))
-        })
-      )
-      const err = relativeError(native.values, cpu.values)
-      assert.ok(err <= 1e-6, `${what}: relative error ${err}`)
+  for (const [method, m] of eachMethod) {
+    for (const [i, [shape, size, alignCorners, halfPixelCenters]] of cases.entries()) {
+      const what = `${method} [${shape}] → ${size} align ${alignCorners} half ${halfPixelCenters}`
+      const attrs = { alignCorners, halfPixelCenters }
+      const x = () => filled(shape, i)
+      const dy = () => filled([shape[0], ...size, shape[3]], i + 9)
+      // cpu's gradients ignore halfPixelCenters, and its nearest one reads dy at the images' batch
+      // stride (wrong beyond image 0): it is the reference one image at a time, where
+      // halfPixelCenters moves no source pixel.
+      const unmoved = !halfPixelCenters || (method === "nearest" && size[0] % shape[1] === 0 && size[1] % shape[2] === 0)
+      if (unmoved) {
+        const grad = (images: tf.Tensor, d: tf.Tensor) => tf.engine().runKernel(m.gradient, { images, dy: d }, attrs) as tf.Tensor
+        const native = await onBackend("wasm", () => tf.tidy(() => grad(x(), dy())))
+        const cpu = await onBackend("cpu", () =>
+          tf.tidy(() => {
+            const [xs, dys] = [x(), dy()]
+            const one = (t: tf.Tensor, b: number) => tf.slice(t, [b, 0, 0, 0], [1, -1, -1, -1])
+            return tf.concat(Array.from({ length: shape[0] }, (_, b) => grad(one(xs, b), one(dys, b))))
+          })
+        )
+        const err = relativeError(native.values, cpu.values)
+        assert.ok(err <= 1e-6, `${what}: relative error ${err}`)
+      }
+      await tf.setBackend("wasm")
+      assert.ok(adjointGap(method, shape, size, alignCorners, halfPixelCenters) <= 1e-5, `${what}: not the adjoint`)
     }
-    await tf.setBackend("wasm")
-    assert.ok(adjointGap(shape, size, alignCorners, halfPixelCenters) <= 1e-5, `${what}: not the adjoint`)
+    assert.equal(nativeKernelCounts()[m.gradient]?.fallback ?? 0, 0, method)
   }
-  assert.equal(nativeKernelCounts().ResizeNearestNeighborGrad?.fallback ?? 0, 0)
 })
 
-test("the native resize and its gradient leak no tensors or heap buffers", { skip }, async () => {
+test("the native resizes and their gradients leak no tensors or heap buffers", { skip }, async () => {
   await tf.setBackend("wasm")
   const x = filled([2, 4, 4, 3], 1)
-  const step = () => tf.dispose(tf.grad((a: tf.Tensor) => tf.sum(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [8, 8])))(x))
+  const loss = (a: tf.Tensor) =>
+    tf.add(tf.sum(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [8, 8])), tf.sum(tf.image.resizeBilinear(a as tf.Tensor4D, [7, 9])))
+  const step = () => tf.dispose(tf.grad(loss)(x))
   step()
   const start = liveCounts()
   for (let i = 0; i < 3; i++) step()
