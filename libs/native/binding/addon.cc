@@ -33,6 +33,7 @@ const Binding bindings[] = {
     {"maxPoolGrad", maxPoolGrad, 18},
     {"resizeBilinear", resizeBilinear, 11},
     {"resizeBilinearGrad", resizeBilinearGrad, 11},
+    {"copyRows", copyRows, 7},
 };
 
 napi_value text(napi_env env, const std::string& s) {

@@ -22,6 +22,7 @@ std::string resizeNearest(const Call& c);
 std::string resizeNearestGrad(const Call& c);
 std::string resizeBilinear(const Call& c);
 std::string resizeBilinearGrad(const Call& c);
+std::string copyRows(const Call& c);
 std::string maxPool(const Call& c);
 std::string maxPoolGrad(const Call& c);
 

@@ -197,6 +197,8 @@ export interface NativeAddon {
   maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: PoolGeometry): void
   /** Its gradient: dx (x's shape) from dy, each window's dy going to the element its maximum came from. */
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: PoolGeometry): void
+  /** dst[r·dstStride + k] = src[r·srcStride + k] for r < rows, k < cols: 4-byte elements, strides in elements. */
+  copyRows(heap: ArrayBuffer, src: number, dst: number, rows: number, cols: number, srcStride: number, dstStride: number): void
   /** Threads of the calling JS thread's kernels (each worker thread sets its own). */
   setThreads(threads: number): void
   about(): NativeAbout

@@ -3,6 +3,7 @@ import { loadNative, type NativeAddon } from "@tomoprior/native"
 import { setAdamKernel } from "../parallel/adam.ts"
 import { nativeAdam } from "./adam.ts"
 import { batchNormBackward, batchNormForward } from "./batch-norm.ts"
+import { concat, splitV } from "./concat.ts"
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, fusedConv2d } from "./conv.ts"
 import { elementwiseKernels, softmax } from "./elementwise.ts"
 import { batchMatMul, fusedMatMul } from "./matmul.ts"
@@ -28,7 +29,9 @@ export const nativeKernels: ReadonlyArray<NativeKernel> = [
   ...reduceKernels,
   ...resizeKernels,
   maxPool,
-  maxPoolGrad
+  maxPoolGrad,
+  concat,
+  splitV
 ]
 
 /**
