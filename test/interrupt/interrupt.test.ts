@@ -96,31 +96,35 @@ test(
   }
 )
 
-// Stages that wait for an interrupted one (norm for data, tuples for norm) are woken by its end;
-// they must stop too, not read a result it never produced.
-const CHAIN = `pipeline: interrupt-chain
-stages:
-  data: { uses: ingest, with: { source: "phantom:torso", volumes: 4, size: 64, slices: 64, seed: 0 } }
-  norm: { uses: normalize, in: { volumes: data.volumes }, with: { window: [-1000, 400], size: 32 } }
-  tuples: { uses: tuple-sample, in: { volumes: norm.volumes }, with: { groupSize: 8, seed: 1 } }
-`
+/** The runner tests' fake stages: `fake-gate` runs until a file exists, holding the store meanwhile. */
+const FAKE_STAGES = join(REPO, "test/runner/fixtures/fake-stages")
 
-// Waiting stages are woken by the running one's exit (libs/runner/src/execute.ts, `done`): an
-// interrupted producer must interrupt them, not let them read an outcome it never recorded.
+// Stages that wait for an interrupted one (norm for data, tuples for norm) are woken by its end
+// (libs/runner/src/execute.ts, `done`); they must stop too, not read an outcome it never recorded.
+// `data` holds until the test opens its gate, so the signal lands while it runs and the others wait
+// however late a loaded machine delivers it (a running stage can finish before a signal is handled).
+const CHAIN = (gate: string) => `pipeline: interrupt-chain
+plugins: [${JSON.stringify(FAKE_STAGES)}]
+stages:
+  data: { uses: fake-source, with: { files: 4, bytes: 4096, open: ${JSON.stringify(gate)} } }
+  norm: { uses: fake-add, in: { volumes: data.volumes }, with: { add: 3 } }
+  tuples: { uses: fake-tuples, in: { volumes: norm.volumes } }
+`
 
 test("Ctrl-C while later stages wait for the running one: exit 130 cleanly, and the rerun completes", async () => {
   const dir = tempDir()
   const store = join(dir, "store")
-  const file = writePipeline(dir, CHAIN)
+  const gate = join(dir, "gate-open")
+  const file = writePipeline(dir, CHAIN(gate))
   const r = await runCli(file, store, { interrupt: { on: (e) => e.type === "stage-start" && e.stage === "data" } })
   assertCleanInterrupt(r, store, "while data runs")
+  const stageEvents = r.events.filter((e) => String(e.type).startsWith("stage-")).map((e) => `${e.type} ${e.stage}`)
+  assert.deepEqual(stageEvents, ["stage-start data"], "interrupted while data ran and norm and tuples waited for it")
+  writeFileSync(gate, "")
   const final = await runCli(file, store)
   assert.equal(final.code, 0, final.stderr)
   assert.deepEqual(stagesWith(final, "stage-done"), ["data", "norm", "tuples"])
 })
-
-/** The runner tests' fake stages: `fake-gate` runs until a file exists, holding the store meanwhile. */
-const FAKE_STAGES = join(REPO, "test/runner/fixtures/fake-stages")
 
 test("Ctrl-C while waiting for another run's lease (--wait): exit 130 at once, the holder unaffected", async () => {
   const dir = tempDir()
