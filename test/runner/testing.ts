@@ -1,5 +1,6 @@
+import assert from "node:assert/strict"
 import { spawn, type ChildProcess } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { main } from "@tomoprior/cli"
@@ -31,6 +32,66 @@ export const cli = async (args: ReadonlyArray<string>, cwd: string, env: Record<
     env: { ...env }
   })
   return { code, stdout, stderr }
+}
+
+/** Two system accounts (nobody, daemon) and a group neither belongs to in /etc/group: what counts is the gid they run with. */
+export const ALICE = { uid: 65534, gid: 4242 }
+export const BOB = { uid: 1, gid: 4242 }
+export type User = typeof ALICE
+
+/** Acting as two users needs root. */
+export const skipUnlessRoot = process.getuid?.() === 0 ? undefined : "needs root to run the CLI as two different users"
+
+/** The CLI as `user` in a child process, with the umask most systems give users (022: no group write). */
+export const spawnCliAs = (user: User, args: ReadonlyArray<string>, cwd: string): ChildProcess =>
+  spawn("/bin/sh", ["-c", 'umask 022; exec "$0" "$@"', process.execPath, BIN, ...args], {
+    cwd,
+    uid: user.uid,
+    gid: user.gid,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TOMOPRIOR_STORE: "", HOME: cwd }
+  })
+
+/**
+ * A project directory and a store in it, set up as an administrator sets them up for a group: owned
+ * by root and the group, setgid, the store only for the group (2770). Needs root.
+ */
+export const groupSharedStore = (prefix?: string): { dir: string; store: string } => {
+  const dir = tempDir(prefix)
+  chmodSync(dir, 0o2775)
+  chownSync(dir, 0, ALICE.gid)
+  const store = join(dir, "store")
+  mkdirSync(store)
+  chownSync(store, 0, ALICE.gid)
+  chmodSync(store, 0o2770)
+  return { dir, store }
+}
+
+const everything = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name)
+    return e.isDirectory() ? [p, ...everything(p)] : [p]
+  })
+
+/**
+ * What a group-shared store promises for every path in it, whoever created it: the group's,
+ * directories setgid and group-writable, files group-readable, and group-writable unless they are
+ * a committed artifact's (read-only for everyone). Returns the paths it checked.
+ */
+export const assertGroupShared = (store: string, gid: number): Array<string> => {
+  const paths = everything(store)
+  for (const p of paths) {
+    const s = lstatSync(p)
+    assert.equal(s.gid, gid, `${p} belongs to the store's group`)
+    if (s.isDirectory()) {
+      assert.equal(s.mode & 0o2070, 0o2070, `${p}: setgid and group rwx (mode ${(s.mode & 0o7777).toString(8)})`)
+    } else {
+      assert.equal(s.mode & 0o040, 0o040, `${p} is readable by the group`)
+      if (p.includes("/artifacts/")) assert.equal(s.mode & 0o222, 0, `${p} is read-only`)
+      else assert.equal(s.mode & 0o020, 0o020, `${p} is writable by the group (mode ${(s.mode & 0o7777).toString(8)})`)
+    }
+  }
+  return paths
 }
 
 /** Runs the CLI as a child process (for signals, kills and concurrent runs). */

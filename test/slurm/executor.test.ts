@@ -1,56 +1,13 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { type ChildProcess, spawnSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { basename, join } from "node:path"
-import { cli, finished, jsonLines, spawnCli, tempDir, verifyStore, writePipeline } from "../runner/testing.ts"
-import { jobIds, jobPids, slurmCluster, slurmJob } from "./testing.ts"
+import { spawnSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { cli, jsonLines, spawnCli, tempDir, writePipeline } from "../runner/testing.ts"
+import { assertConsistent, jobIds, jobPids, outputHashes, progressed, resumedFrom, slurmCluster, slurmJob, watch } from "./testing.ts"
 
 const skip = slurmCluster()
 if (skip) console.log(`# skipping the Slurm executor tests: ${skip}`)
-
-/** A running CLI child's `--json` events as they arrive. */
-const watch = (child: ChildProcess) => {
-  let seen = ""
-  const waiting = new Set<() => void>()
-  child.stdout!.on("data", (d) => {
-    seen += d
-    for (const w of waiting) w()
-  })
-  const closed = finished(child)
-  return {
-    closed,
-    events: () => jsonLines(seen),
-    /** Resolves with the first event that `matches`. */
-    until: (matches: (e: Record<string, any>) => boolean): Promise<Record<string, any>> =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = jsonLines(seen).find(matches)
-          if (hit) {
-            waiting.delete(check)
-            resolve(hit)
-          }
-        }
-        waiting.add(check)
-        check()
-        void closed.then(() => waiting.has(check) && reject(new Error(`the run ended before the event:\n${seen}`)))
-      })
-  }
-}
-
-const progressed = (stage: string, done: number) => (e: Record<string, any>) =>
-  e.type === "stage-progress" && e.stage === stage && e.done >= done
-
-/** Output hashes by stage from a run's `--json` run-done event (artifact directories are named by hash). */
-const outputHashes = (stdout: string): Record<string, Record<string, string>> => {
-  const done = jsonLines(stdout).find((e) => e.type === "run-done")!
-  return Object.fromEntries(
-    Object.entries(done.outputs as Record<string, Record<string, string>>).map(([stage, ports]) => [
-      stage,
-      Object.fromEntries(Object.entries(ports).map(([port, dir]) => [port, basename(dir)]))
-    ])
-  )
-}
 
 const failures = (stdout: string): Record<string, string> =>
   Object.fromEntries(
@@ -58,20 +15,6 @@ const failures = (stdout: string): Record<string, string> =>
       .filter((e) => e.type === "stage-failed")
       .map((e) => [e.stage, e.message])
   )
-
-/** Where fake-steps resumed from, as its output manifest's provenance records it. */
-const resumedFrom = (stdout: string, stage: string): number => {
-  const dir = outputHashes(stdout)[stage].encoder
-  const store = jsonLines(stdout).find((e) => e.type === "run-start")!.store
-  return JSON.parse(readFileSync(join(store, "artifacts", dir, "manifest.json"), "utf8")).provenance.extra.resumedFrom
-}
-
-/** The store keeps no temp outputs and no lease after a run, and every run record is true. */
-const assertConsistent = async (store: string) => {
-  await verifyStore(store)
-  assert.deepEqual(readdirSync(join(store, "tmp")), [], "no temp outputs left")
-  assert.equal(existsSync(join(store, "locks", "run.lease")), false, "lease released")
-}
 
 const CHAIN = `pipeline: slurm-chain
 plugins: ["$FAKE"]
@@ -82,11 +25,17 @@ stages:
   norm:   { uses: fake-add, in: { volumes: data.volumes }, with: { add: 3, delayMs: 1500 } }
   side:   { uses: fake-xor, in: { volumes: data.volumes }, with: { delayMs: 1500 } }
   tuples: { uses: fake-tuples, in: { volumes: norm.volumes } }
-  train:  { uses: fake-train, in: { tuples: tuples.tuples }, matrix: { seed: [1, 2] } }
+  train:
+    uses: fake-train
+    in: { tuples: tuples.tuples }
+    with: { delayMs: 1500 }
+    matrix: { seed: [1, 2] }
+    # Training takes a whole node by default: one CPU each lets both seeds share the test's one node.
+    slurm: { cpusPerTask: 1 }
 `
 
 test(
-  "--executor slurm: one job per stage, the same artifacts as the local executor, independent jobs at the same time, progress relayed",
+  "--executor slurm: one job per stage, the same artifacts as the local executor, independent jobs and a matrix's jobs at the same time, progress relayed",
   { skip },
   async () => {
     const dir = tempDir("tomoprior-slurm-")
@@ -105,6 +54,9 @@ test(
     }
     // Slurm's own record: norm and side (both need only data) ran at the same time.
     assert.ok(jobs.norm.start < jobs.side.end && jobs.side.start < jobs.norm.end, JSON.stringify([jobs.norm, jobs.side]))
+    // A matrix is as many jobs, in the queue at once.
+    const [seed1, seed2] = [jobs["train[seed=1]"], jobs["train[seed=2]"]]
+    assert.ok(seed1.start < seed2.end && seed2.start < seed1.end, JSON.stringify([seed1, seed2]))
     const progress = events.filter((e) => e.type === "stage-progress" && e.stage === "norm").map((e) => e.done)
     assert.ok(new Set(progress).size >= 2, `norm's progress moved: ${progress}`)
     await assertConsistent(store)
@@ -228,21 +180,25 @@ stages:
   }
 )
 
+/** One resumable stage on Slurm: `steps` steps of 100 ms, its count checkpointed in its work directory. */
+const steppingPipeline = (dir: string, steps: number): string =>
+  writePipeline(
+    dir,
+    "steps.yaml",
+    `pipeline: slurm-steps
+plugins: ["$FAKE"]
+executor: { kind: slurm, pollSeconds: 0.5 }
+stages:
+  steps: { uses: fake-steps, with: { steps: ${steps}, delayMs: 100 } }
+`
+  )
+
 test(
   "Ctrl-C and SIGTERM scancel the run's jobs, the store stays consistent; after a kill -9 the job stops once a new run takes the store; reruns resume",
   { skip },
   async () => {
     const dir = tempDir("tomoprior-slurm-")
-    const file = writePipeline(
-      dir,
-      "interrupt.yaml",
-      `pipeline: slurm-interrupt
-plugins: ["$FAKE"]
-executor: { kind: slurm, pollSeconds: 0.5 }
-stages:
-  steps: { uses: fake-steps, with: { steps: 200, delayMs: 100 } }
-`
-    )
+    const file = steppingPipeline(dir, 200)
     const store = join(dir, "store")
     const checkpoint = () =>
       JSON.parse(readFileSync(join(store, "work", readdirSync(join(store, "work"))[0], "checkpoint.json"), "utf8")).step
@@ -281,6 +237,30 @@ stages:
       )
     )
     assert.ok(resumedFrom(again.stdout, "steps") >= reached, `resumed from ${resumedFrom(again.stdout, "steps")}, checkpoint ${reached}`)
+    await assertConsistent(store)
+  }
+)
+
+test(
+  "a requeued job (as after a node failure or a preemption) starts again on its own, resumes from its checkpoint and gives the local executor's artifact",
+  { skip },
+  async () => {
+    const dir = tempDir("tomoprior-slurm-")
+    const file = steppingPipeline(dir, 60)
+    const store = join(dir, "store")
+    const run = watch(spawnCli(["run", file, "--store", store, "--json"], dir))
+    await run.until(progressed("steps", 10))
+    const id = jobIds(run.events()).steps
+    // What a killed attempt can leave in its output directory: a file it was about to rename into place.
+    const job = JSON.parse(readFileSync(join(store, "jobs", run.events()[0].runId, "steps", "job.json"), "utf8"))
+    writeFileSync(join(job.invocation.outputs.encoder, "weights.json.tmp"), "half-written")
+    assert.equal(spawnSync("scontrol", ["requeue", id]).status, 0)
+    const r = await run.closed
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.equal(slurmJob(id).restarts, 1, "Slurm ran the job a second time")
+    assert.ok(resumedFrom(r.stdout, "steps") >= 10, `resumed from ${resumedFrom(r.stdout, "steps")}`)
+    const local = await cli(["run", file, "--store", join(dir, "local"), "--executor", "local", "--json"], dir)
+    assert.deepEqual(outputHashes(r.stdout), outputHashes(local.stdout), "nothing of the first attempt's outputs was kept")
     await assertConsistent(store)
   }
 )

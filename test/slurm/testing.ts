@@ -1,5 +1,8 @@
-import { spawnSync } from "node:child_process"
-import { join } from "node:path"
+import assert from "node:assert/strict"
+import { type ChildProcess, spawnSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { basename, join } from "node:path"
+import { finished, jsonLines, verifyStore } from "../runner/testing.ts"
 
 const CLUSTER = join(import.meta.dirname, "cluster.sh")
 
@@ -24,6 +27,8 @@ export interface SlurmJob {
   /** Seconds since the epoch, as Slurm recorded them. */
   readonly start: number
   readonly end: number
+  /** How many times Slurm started it again (requeued). */
+  readonly restarts: number
 }
 
 /** The controller's own record of a job (`scontrol show job`): the reference the tests check against. */
@@ -36,7 +41,8 @@ export const slurmJob = (id: string): SlurmJob => {
     name: field("JobName"),
     state: field("JobState"),
     start: Date.parse(field("StartTime")) / 1000,
-    end: Date.parse(field("EndTime")) / 1000
+    end: Date.parse(field("EndTime")) / 1000,
+    restarts: Number(field("Restarts"))
   }
 }
 
@@ -67,3 +73,60 @@ export const jobPids = (id: string): Array<number> =>
     .slice(1)
     .map((l) => Number(l.trim().split(/\s+/)[0]))
     .filter((p) => p > 0)
+
+/** A running CLI child's `--json` events as they arrive. */
+export const watch = (child: ChildProcess) => {
+  let seen = ""
+  const waiting = new Set<() => void>()
+  child.stdout!.on("data", (d) => {
+    seen += d
+    for (const w of waiting) w()
+  })
+  const closed = finished(child)
+  return {
+    closed,
+    events: () => jsonLines(seen),
+    /** Resolves with the first event that `matches`. */
+    until: (matches: (e: Record<string, any>) => boolean): Promise<Record<string, any>> =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = jsonLines(seen).find(matches)
+          if (hit) {
+            waiting.delete(check)
+            resolve(hit)
+          }
+        }
+        waiting.add(check)
+        check()
+        void closed.then(() => waiting.has(check) && reject(new Error(`the run ended before the event:\n${seen}`)))
+      })
+  }
+}
+
+export const progressed = (stage: string, done: number) => (e: Record<string, any>) =>
+  e.type === "stage-progress" && e.stage === stage && e.done >= done
+
+/** Output hashes by stage from a run's `--json` run-done event (artifact directories are named by hash). */
+export const outputHashes = (stdout: string): Record<string, Record<string, string>> => {
+  const done = jsonLines(stdout).find((e) => e.type === "run-done")!
+  return Object.fromEntries(
+    Object.entries(done.outputs as Record<string, Record<string, string>>).map(([stage, ports]) => [
+      stage,
+      Object.fromEntries(Object.entries(ports).map(([port, dir]) => [port, basename(dir)]))
+    ])
+  )
+}
+
+/** Where fake-steps resumed from, as its output manifest's provenance records it. */
+export const resumedFrom = (stdout: string, stage: string): number => {
+  const dir = outputHashes(stdout)[stage].encoder
+  const store = jsonLines(stdout).find((e) => e.type === "run-start")!.store
+  return JSON.parse(readFileSync(join(store, "artifacts", dir, "manifest.json"), "utf8")).provenance.extra.resumedFrom
+}
+
+/** The store keeps no temp outputs and no lease after a run, and every run record is true. */
+export const assertConsistent = async (store: string) => {
+  await verifyStore(store)
+  assert.deepEqual(readdirSync(join(store, "tmp")), [], "no temp outputs left")
+  assert.equal(existsSync(join(store, "locks", "run.lease")), false, "lease released")
+}

@@ -138,9 +138,8 @@ const prepare = async (ctx: JobContext, inv: StageInvocation, files: JobFiles, j
   await writeFile(
     files.script,
     batchScript(files, ctx.command, ctx.settings?.setup ?? [], `${jobName}: stage ${inv.stageId} of ${inv.pipeline}`),
-    {
-      mode: 0o755
-    }
+    // The umask decides who else may write it: the group too in a group-shared store (see adoptStoreUmask).
+    { mode: 0o777 }
   )
 }
 

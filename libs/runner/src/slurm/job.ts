@@ -1,6 +1,7 @@
 import type { ComputeSettings } from "@tomoprior/core"
 import { Effect, Exit, type Layer, Schema } from "effect"
 import { appendFileSync } from "node:fs"
+import { mkdir, rm } from "node:fs/promises"
 import { describeFailure } from "../execute.ts"
 import type { EmitEvent } from "../events.ts"
 import { Executor } from "../executor.ts"
@@ -66,7 +67,10 @@ export const runJob = <R>(
     // "0 = one per core" means the cores Slurm gave the job, not every core of the node.
     const allocated = Number(env.SLURM_CPUS_PER_TASK ?? env.SLURM_CPUS_ON_NODE)
     const compute = inv.compute.threads === 0 && allocated > 0 ? { ...inv.compute, threads: allocated } : inv.compute
-    const run = Effect.flatMap(Executor, (executor) => executor.run({ ...inv, compute })).pipe(Effect.provide(localExecutor(compute)))
+    const run = Effect.promise(() => emptyOutputs(inv)).pipe(
+      Effect.andThen(Effect.flatMap(Executor, (executor) => executor.run({ ...inv, compute }))),
+      Effect.provide(localExecutor(compute))
+    )
     const exit = yield* Effect.exit(Effect.raceFirst(run, guard(spec)))
     // Stopped by a signal (scancel, the time limit): Slurm's record of the job says why, not this file.
     if (Exit.isFailure(exit) && Exit.hasInterrupts(exit)) return yield* Effect.interrupt
@@ -76,6 +80,18 @@ export const runJob = <R>(
     yield* Effect.promise(() => writeJsonAtomic(files.result, result))
     return result
   })
+
+/**
+ * Slurm starts a requeued job (its node failed, it was preempted, `scontrol requeue`) again from
+ * the top: what its killed attempt left in the output directories must not end up in the artifact.
+ * The work directory stays, so training resumes from its checkpoint.
+ */
+const emptyOutputs = async (inv: JobSpec["invocation"]) => {
+  for (const dir of Object.values(inv.outputs)) {
+    await rm(dir, { recursive: true, force: true })
+    await mkdir(dir, { recursive: true })
+  }
+}
 
 /** Fails once the store's lease names another run, or stays unreadable. */
 const guard = (spec: JobSpec) =>
