@@ -29,6 +29,13 @@ export const Provenance = Schema.Struct({
 })
 export type Provenance = typeof Provenance.Type
 
+/**
+ * The runner's record of an artifact, beside its files: the file list it hashes and the provenance
+ * (when, where, by which run), which is no part of the content. A stage copying an input artifact
+ * leaves it out, or its own output would differ from run to run.
+ */
+export const MANIFEST_FILE = "manifest.json"
+
 export const Manifest = Schema.Struct({
   kind: ArtifactKindSchema,
   schemaVersion: Schema.Number,

@@ -94,10 +94,13 @@ export const runTrainingLoop = <S extends object>(settings: LoopSettings, hooks:
           epoch: Math.ceil(step / settings.stepsPerEpoch),
           step,
           loss: state.epochLoss / state.epochSteps,
-          metrics: { ...lastValidation, slicesPerSecond: rate }
+          // Not the rate: the encoder would differ from run to run with the machine's load (it is in the progress and the log).
+          metrics: { ...lastValidation }
         }
         state = { ...state, history: [...state.history, record], epochLoss: 0, epochSteps: 0 }
-        yield* hooks.log(`epoch ${record.epoch} (step ${step}): loss ${record.loss.toFixed(4)}, ${formatMetrics(lastValidation)}`)
+        yield* hooks.log(
+          `epoch ${record.epoch} (step ${step}): loss ${record.loss.toFixed(4)}, ${formatMetrics(lastValidation)}, ${rate.toFixed(1)} slices/s`
+        )
       }
       if (step % settings.checkpointEvery === 0 && step < settings.totalSteps) {
         const trainerState = yield* hooks.getState

@@ -1,10 +1,10 @@
-import { canonicalJson, Manifest, type ManifestFile } from "@tomoprior/core"
+import { canonicalJson, Manifest, MANIFEST_FILE, type ManifestFile } from "@tomoprior/core"
 import { readdir, stat } from "node:fs/promises"
 import { join, relative } from "node:path"
 import { type FileHasher, hashFileContent, hashText } from "./hash.ts"
 import { readJsonFile } from "./json.ts"
 
-export const MANIFEST_FILE = "manifest.json"
+export { MANIFEST_FILE }
 
 /** The artifact's identity: a hash over its sorted (path, size, file hash) list. */
 export const contentHash = (files: ReadonlyArray<ManifestFile>): Promise<string> =>

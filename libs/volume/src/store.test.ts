@@ -1,5 +1,5 @@
 import assert from "node:assert/strict"
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { test } from "node:test"
 import { Effect } from "effect"
@@ -64,4 +64,11 @@ test("VolumeSet index round trip and hard-linked copies of an artifact tree", as
   assert.equal(a.ino, b.ino)
   assert.ok(existsSync(join(copy, "index.json")))
   assert.equal(readFileSync(join(copy, "index.json"), "utf8"), readFileSync(join(art, "index.json"), "utf8"))
+  // The runner's manifest of the input (its run, its times) would make the copy differ from run to run.
+  writeFileSync(join(art, "manifest.json"), '{"provenance":{"startedAt":"…"}}')
+  writeFileSync(join(art, "volumes", "manifest.json"), "a volume's own file of that name")
+  const again = join(root, "tuples2", "volumes")
+  await Effect.runPromise(linkArtifactTree(art, again))
+  assert.equal(existsSync(join(again, "manifest.json")), false)
+  assert.ok(existsSync(join(again, "volumes", "manifest.json")), "only the top-level manifest is left out")
 })

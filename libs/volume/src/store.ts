@@ -13,7 +13,7 @@ import {
   writeSync
 } from "node:fs"
 import { join, resolve } from "node:path"
-import { decodeArtifactIndex, InputError, INDEX_FILE, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
+import { decodeArtifactIndex, InputError, INDEX_FILE, MANIFEST_FILE, VolumeSetIndex, type VolumeEntry } from "@tomoprior/core"
 import { allocate, bytesPerVoxel, type Dtype, type LabelArray, type LabelDtype, type VoxelArray } from "./dtype.ts"
 import { LABELS_FILE, VOLUME_HEADER_FILE, VolumeHeader, VOXELS_FILE } from "./header.ts"
 import type { Affine, AxisCodes } from "./orientation.ts"
@@ -290,8 +290,9 @@ const isCrossDevice = (e: unknown): boolean => {
 }
 
 /**
- * Recreates `srcDir` under `dstDir` with every file hard-linked (copied where the file system
- * refuses links, e.g. across devices). Artifacts are immutable, so sharing inodes is safe.
+ * Recreates the artifact `srcDir` under `dstDir` with every file hard-linked (copied where the file
+ * system refuses links, e.g. across devices). Artifacts are immutable, so sharing inodes is safe.
+ * Its manifest stays behind: it records when and by which run the input was made, not what it holds.
  */
 export const linkArtifactTree = (srcDir: string, dstDir: string): Effect.Effect<void, InputError> =>
   Effect.try({
@@ -299,6 +300,7 @@ export const linkArtifactTree = (srcDir: string, dstDir: string): Effect.Effect<
       const walk = (src: string, dst: string) => {
         mkdirSync(dst, { recursive: true })
         for (const e of readdirSync(src, { withFileTypes: true })) {
+          if (src === srcDir && e.name === MANIFEST_FILE) continue
           const s = join(src, e.name)
           const d = join(dst, e.name)
           if (e.isDirectory()) walk(s, d)
