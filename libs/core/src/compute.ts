@@ -129,6 +129,36 @@ export interface MemoryReport {
   readonly wasmHeapBytes: number
 }
 
+/** How often one native kernel ran natively and fell back to the kernel it replaced, and why. */
+export interface KernelCount {
+  readonly native: number
+  readonly fallback: number
+  /** Each distinct reason for a fallback once. */
+  readonly reasons: ReadonlyArray<string>
+}
+
+/**
+ * One log line for the native kernels' counts summed over workers ("native kernels: 9120 calls, no
+ * fallbacks", or each kernel that fell back with its reasons); undefined when none ran.
+ */
+export const kernelCountsLine = (perWorker: ReadonlyArray<Readonly<Record<string, KernelCount>>>): string | undefined => {
+  const total = new Map<string, { native: number; fallback: number; reasons: Set<string> }>()
+  for (const counts of perWorker)
+    for (const [name, c] of Object.entries(counts)) {
+      const t = total.get(name) ?? { native: 0, fallback: 0, reasons: new Set<string>() }
+      t.native += c.native
+      t.fallback += c.fallback
+      for (const r of c.reasons) t.reasons.add(r)
+      total.set(name, t)
+    }
+  const calls = [...total.values()].reduce((a, t) => a + t.native + t.fallback, 0)
+  if (calls === 0) return undefined
+  const fell = [...total].filter(([, t]) => t.fallback > 0)
+  if (fell.length === 0) return `native kernels: ${calls} calls, no fallbacks`
+  const which = fell.map(([name, t]) => `${name} ${t.fallback}× (${[...t.reasons].join("; ")})`).join(", ")
+  return `native kernels: ${calls} calls, ${fell.reduce((a, [, t]) => a + t.fallback, 0)} fell back to wasm: ${which}`
+}
+
 export interface TrainerOptions {
   /**
    * The task module (URL or path; its default export is compute's `defineTask(...)`) and the JSON
@@ -183,6 +213,11 @@ export interface Trainer {
   /** Writes the task's model as a tfjs checkpoint; backend and step count are filled in. */
   save(dir: string, metadata: SaveMetadata): Effect.Effect<void, TrainerError>
   memory(): Effect.Effect<ReadonlyArray<MemoryReport>, TrainerError>
+  /**
+   * Per worker, each native kernel's calls and fallbacks so far (empty off the native backend): a
+   * fallback in a hot path is a bug to fix.
+   */
+  kernelCounts(): Effect.Effect<ReadonlyArray<Readonly<Record<string, KernelCount>>>, TrainerError>
 }
 
 /** Same-size single-channel slices, row-major [count, height, width]. */

@@ -1,6 +1,14 @@
 import { Effect } from "effect"
 import { join } from "node:path"
-import { Compute, type EncoderIndex, type StageContext, type StageError, StageFailure, type TupleGroup } from "@tomoprior/core"
+import {
+  Compute,
+  type EncoderIndex,
+  kernelCountsLine,
+  type StageContext,
+  type StageError,
+  StageFailure,
+  type TupleGroup
+} from "@tomoprior/core"
 import { centerCropOrPad } from "@tomoprior/augment"
 import { openTupleSet, type TupleData, stepImages } from "./data.ts"
 import { runTrainingLoop } from "./loop.ts"
@@ -156,6 +164,8 @@ export const runPretraining = <P extends PretrainParams>(
           progress: ctx.progress
         }
       )
+      const kernels = kernelCountsLine(yield* trainer.kernelCounts().pipe(Effect.mapError(toFailure)))
+      if (kernels !== undefined) yield* ctx.log(kernels)
       const modelDir = "model"
       yield* trainer
         .save(join(ctx.outputs.encoder, modelDir), {

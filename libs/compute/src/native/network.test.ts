@@ -100,6 +100,15 @@ const trainRun = (threads: number, steps: number, save?: string) =>
           const r = yield* trainer.step(orderedBatch(8, 16, s))
           out.push({ loss: r.loss, checksums: r.checksums })
         }
+        const counts = yield* trainer.kernelCounts()
+        assert.equal(counts.length, threads, "one record per worker")
+        for (const c of counts) {
+          assert.ok((c.Conv2DBackpropFilter?.native ?? 0) > 0, JSON.stringify(c))
+          assert.ok(
+            Object.values(c).every((k) => k.fallback === 0),
+            JSON.stringify(c)
+          )
+        }
         if (save === undefined) return { out, scores: undefined }
         yield* trainer.save(save, { architecture: "ref-resnet", width: 0.25, inputSize: 16, method: "test" })
         const probe = orderedBatch(8, 16, 9)

@@ -1,5 +1,6 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from "@tensorflow/tfjs-core"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
+import type { KernelCount } from "@tomoprior/core"
 import { isUnsupported, type NativeAddon } from "@tomoprior/native"
 
 export interface KernelArgs {
@@ -17,12 +18,7 @@ export interface NativeKernel {
   readonly run: (addon: NativeAddon, args: KernelArgs) => TensorInfo | ReadonlyArray<TensorInfo> | string
 }
 
-export interface NativeKernelCount {
-  readonly native: number
-  readonly fallback: number
-  /** Why it fell back, each distinct reason once. */
-  readonly reasons: ReadonlyArray<string>
-}
+export type NativeKernelCount = KernelCount
 
 const counts = new Map<string, { native: number; fallback: number; reasons: Set<string> }>()
 

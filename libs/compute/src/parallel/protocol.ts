@@ -41,6 +41,7 @@ export type Request =
   | { readonly type: "setState"; readonly state: TrainerState }
   | { readonly type: "save"; readonly dir: string; readonly metadata: CheckpointMetadata }
   | { readonly type: "memory" }
+  | { readonly type: "kernelCounts" }
 
 export interface InitReply {
   readonly slotSize: number

@@ -4,6 +4,7 @@ import {
   type Batch,
   type ComputeSettings,
   type FlatTensor,
+  type KernelCount,
   type MemoryReport,
   type StepResult,
   type Trainer,
@@ -256,7 +257,8 @@ export const makeTrainer = (options: TrainerSetup): Effect.Effect<Trainer, Train
       },
       save: (dir, metadata) =>
         serial("save", () => handles[0].call<void>({ type: "save", dir, metadata: { ...metadata, backend: backend.backend, steps } })),
-      memory: () => serial("memory", () => all<MemoryReport>({ type: "memory" }))
+      memory: () => serial("memory", () => all<MemoryReport>({ type: "memory" })),
+      kernelCounts: () => serial("kernelCounts", () => all<Record<string, KernelCount>>({ type: "kernelCounts" }))
     }
     return trainer
   })

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { BackendInfo, MemoryReport } from "@tomoprior/core"
 import { initBackendAsync } from "../backend/init.ts"
+import { nativeKernelCounts } from "../native/registry.ts"
 import { saveCheckpoint } from "../checkpoint/checkpoint.ts"
 import {
   barrier,
@@ -114,6 +115,8 @@ const handle = async (request: Request): Promise<unknown> => {
       return Effect.runPromise(saveCheckpoint(ready().replica.task.model, request.dir, request.metadata))
     case "memory":
       return memory()
+    case "kernelCounts":
+      return nativeKernelCounts()
   }
 }
 
