@@ -6,8 +6,8 @@
  * time. Default: 2048×2048×1000 (~8.4 GB each, in a temp dir deleted after its section); --quick:
  * 1024×1024×48. The stages run in a child process so its peak RSS (process.resourceUsage().maxRSS,
  * i.e. VmHWM) is the pipeline's alone: with the volume ~8 GB and the stages reading one slice (TIFF)
- * or one chunk row (HDF5, Zarr) at a time, it shows whether memory stays bounded; the child also
- * samples its high-water mark, so `ingest_rss_growth_after_first_quarter` (≈ 1 when bounded) says
+ * or one chunk row (HDF5, Zarr) at a time, it shows whether memory stays bounded; the parent also
+ * samples the child's high-water mark, so `ingest_rss_growth_after_first_quarter` (≈ 1 when bounded) says
  * whether anything grew while the last three quarters of the volume streamed through.
  *
  * The stack is written just before it is read, so part of it may still be in the page cache; the
@@ -16,8 +16,8 @@
  * besides plain reads (`fs_read_mb_s`, the issue's baseline) a plain fs copy (`fs_copy_mb_s`) is
  * measured: it is the ceiling ingest can reach when the disk's write speed is the limit. */
 import { Effect } from "effect"
-import { spawnSync } from "node:child_process"
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -32,9 +32,9 @@ interface ChildResult {
   readonly ingestCpuSeconds: number
   readonly normalizeCpuSeconds: number
   readonly maxRssMb: number
-  /** Peak RSS when ingest ended, and when a quarter of its wall time had passed: equal when memory is bounded. */
-  readonly ingestRssMb: number
-  readonly quarterRssMb: number
+  /** When ingest started and ended (Date.now()): the parent's RSS samples of the child are placed by them. */
+  readonly ingestStart: number
+  readonly ingestEnd: number
   readonly storedBytes: number
 }
 
@@ -194,16 +194,12 @@ const child = async (file: string, outSize: number) => {
     const u = process.cpuUsage(since)
     return (u.user + u.system) / 1e6
   }
+  const ingestStart = Date.now()
   const t0 = performance.now()
   const c0 = process.cpuUsage()
-  // the high-water mark over time: ingest reads at a steady pace, so a quarter of its time is about a quarter of the slices
-  const samples: Array<readonly [number, number]> = []
-  const sampler = setInterval(() => samples.push([performance.now() - t0, process.resourceUsage().maxRSS / 1024]), 200)
   const ingested = await Effect.runPromise(runStageForTest(ingestStage, { params: { source: file, spacing: [1, 0.1, 0.1] } }))
   const t1 = performance.now()
-  clearInterval(sampler)
-  const ingestRssMb = process.resourceUsage().maxRSS / 1024
-  const quarterRssMb = samples.findLast(([t]) => t <= (t1 - t0) / 4)?.[1] ?? 0
+  const ingestEnd = Date.now()
   const ingestCpuSeconds = cpu(c0)
   const c1 = process.cpuUsage()
   await Effect.runPromise(
@@ -218,12 +214,46 @@ const child = async (file: string, outSize: number) => {
     ingestCpuSeconds,
     normalizeCpuSeconds,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
-    ingestRssMb,
-    quarterRssMb,
+    ingestStart,
+    ingestEnd,
     storedBytes
   }
   process.stdout.write(JSON.stringify(result) + "\n")
 }
+
+/**
+ * Runs the child (ingest + normalize of `source`) and samples its VmHWM from /proc every 250 ms (the
+ * child cannot: HDF5 reads block its event loop); no samples where /proc does not exist.
+ */
+const runChild = (source: string, outSize: number, dir: string) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string; hwm: Array<readonly [number, number]> }>((done, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, source, String(outSize)], {
+      env: { ...process.env, TMPDIR: dir },
+      // tsx resolves from the repository root, wherever the CLI was started
+      cwd: fileURLToPath(new URL("../..", import.meta.url))
+    })
+    const out: Array<Buffer> = []
+    const err: Array<Buffer> = []
+    child.stdout.on("data", (b: Buffer) => out.push(b))
+    child.stderr.on("data", (b: Buffer) => err.push(b))
+    const hwm: Array<readonly [number, number]> = []
+    const sampler = setInterval(() => {
+      try {
+        const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]
+        if (kb) hwm.push([Date.now(), Number(kb) / 1024])
+      } catch {
+        // the child has exited, or there is no /proc
+      }
+    }, 250)
+    child.on("error", (e) => {
+      clearInterval(sampler)
+      fail(e)
+    })
+    child.on("close", (status) => {
+      clearInterval(sampler)
+      done({ status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), hwm })
+    })
+  })
 
 /** Metric names: TIFF's as they always were, the others prefixed with their format. */
 const metricName = (format: Format, metric: string) => (format === "tiff" ? metric : `${format}_${metric}`)
@@ -251,19 +281,13 @@ const section = async (format: Format, { quick, emit, log }: BenchOptions) => {
     flushDirtyPages()
     log(`${format}: fs copy ${(mb / copySeconds).toFixed(0)} MB/s; ingest + normalize in a child process…`)
     t = performance.now()
-    const run = spawnSync(
-      process.execPath,
-      ["--import", "tsx", fileURLToPath(import.meta.url), CHILD_FLAG, written.source, String(outSize)],
-      {
-        encoding: "utf8",
-        env: { ...process.env, TMPDIR: dir },
-        // tsx resolves from the repository root, wherever the CLI was started
-        cwd: fileURLToPath(new URL("../..", import.meta.url)),
-        maxBuffer: 1 << 20
-      }
-    )
+    const run = await runChild(written.source, outSize, dir)
     if (run.status !== 0) throw new Error(`${format} child failed (${run.status}): ${run.stderr.slice(-2000)}`)
     const r = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as ChildResult
+    // the child's high-water mark a quarter into ingest (ingest reads at a steady pace: about a quarter of the slices) and at its end
+    const hwmAt = (time: number) => run.hwm.findLast(([t]) => t <= time)?.[1]
+    const quarterRss = hwmAt(r.ingestStart + (r.ingestEnd - r.ingestStart) / 4)
+    const ingestRss = hwmAt(r.ingestEnd)
     const ingestMbS = mb / r.ingestSeconds
     const fsMbS = mb / fsSeconds
     record("ingest_mb_s", ingestMbS, "MB/s")
@@ -276,9 +300,11 @@ const section = async (format: Format, { quick, emit, log }: BenchOptions) => {
     record("normalize_cpu_mb_s", mb / r.normalizeCpuSeconds, "MB per CPU-s")
     record("ingest_normalize_mb_s", mb / (r.ingestSeconds + r.normalizeSeconds), "MB/s")
     record("peak_rss_mb", r.maxRssMb, "MB")
-    record("ingest_peak_rss_mb_first_quarter", r.quarterRssMb, "MB")
-    record("ingest_peak_rss_mb", r.ingestRssMb, "MB")
-    record("ingest_rss_growth_after_first_quarter", r.ingestRssMb / r.quarterRssMb, "ratio")
+    if (quarterRss !== undefined && ingestRss !== undefined) {
+      record("ingest_peak_rss_mb_first_quarter", quarterRss, "MB")
+      record("ingest_peak_rss_mb", ingestRss, "MB")
+      record("ingest_rss_growth_after_first_quarter", ingestRss / quarterRss, "ratio")
+    }
     record("stack_mb", mb, "MB", { storedMb: r.storedBytes / 1e6 })
     log(
       `${format} child: ingest ${r.ingestSeconds.toFixed(1)} s (CPU ${r.ingestCpuSeconds.toFixed(1)} s), normalize ` +
