@@ -89,6 +89,19 @@ test("a run never serves a damaged cached result: it evicts it and computes it a
   await verifyStore(store)
 })
 
+test("a forced run whose result equals a damaged stored artifact replaces it instead of keeping it", async () => {
+  const { dir, file, store, artifact } = await setUp()
+  const norm = artifact("norm")
+  changeByte(join(norm, "part-002.bin"), 5)
+  const r = await cli(["run", file, "--store", store, "--force", "norm", "--json"], dir)
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(jsonLines(r.stdout).find((e) => e.type === "run-done")!.outputs.norm.volumes, norm, "the same content hash")
+  assert.deepEqual(stagesWith(r.stdout, "stage-done"), ["norm"])
+  const verified = await cli(["verify", "--store", store], dir)
+  assert.equal(verified.code, 0, verified.stdout)
+  await verifyStore(store)
+})
+
 test("verify finds what a quick look cannot: a file added, one removed, one truncated, an edited manifest", async () => {
   const { dir, store, artifact } = await setUp()
   // Artifact directories stay writable (gc and --repair delete from them); their files do not.

@@ -253,7 +253,9 @@ const readArtifact = async (layout: StoreLayout, hash: string, producer: string)
 
 /**
  * Hashes a finished output directory, writes its manifest and renames it into artifacts/. An
- * artifact with the same content already there is kept and the new copy deleted.
+ * artifact with the same content already there is kept and the new copy deleted, unless it was
+ * damaged since it was stored (a forced run, or a code change with the same result): then the new
+ * copy replaces it, so the run record never points at a damaged artifact.
  */
 const commitArtifact = async (
   layout: StoreLayout,
@@ -276,7 +278,11 @@ const commitArtifact = async (
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if ((code !== "ENOTEMPTY" && code !== "EEXIST") || !existsSync(join(target, MANIFEST_FILE))) throw e
-    await rm(dir, { recursive: true, force: true })
+    if ((await checkArtifact(target, hash, hasher)).length === 0) await rm(dir, { recursive: true, force: true })
+    else {
+      await rm(target, { recursive: true, force: true })
+      await rename(dir, target)
+    }
   }
   return (await readArtifact(layout, hash, provenance.stage))!
 }
