@@ -151,7 +151,8 @@ const track = (ctx: JobContext, inv: StageInvocation, files: JobFiles, jobId: st
       yield* Effect.sleep(ctx.pollMs)
       yield* relayEvents(ctx, relay)
       const listed = yield* Effect.promise(() => ctx.queue.listed(jobId))
-      if (listed !== undefined && isActive(listed)) continue
+      // Unanswered (the queue's warning says so): the job may well be running; only an answer ends the wait.
+      if (listed === undefined || (listed.state !== undefined && isActive(listed.state))) continue
       const known = yield* Effect.promise(() => ctx.queue.final(jobId))
       if (known && isActive(known.state)) continue
       yield* relayEvents(ctx, relay)

@@ -127,11 +127,15 @@ export class SlurmQueue {
     return { jobId }
   }
 
-  /** The job's state as the queue lists it, or undefined when it is not listed (or squeue failed). */
-  async listed(jobId: string): Promise<string | undefined> {
+  /**
+   * The job's state as the queue lists it (`state` undefined when it is not listed), or undefined
+   * when squeue could not be asked: a controller restarting or out of reach says nothing about the job.
+   */
+  async listed(jobId: string): Promise<{ readonly state: string | undefined } | undefined> {
     const now = Date.now()
     if (!this.snapshot || now - this.snapshot.at >= this.pollMs) this.snapshot = { at: now, states: this.query([...this.jobs]) }
-    return (await this.snapshot.states)?.get(jobId)
+    const states = await this.snapshot.states
+    return states && { state: states.get(jobId) }
   }
 
   private async query(ids: ReadonlyArray<string>): Promise<ReadonlyMap<string, string> | undefined> {
