@@ -15,19 +15,20 @@ const root = resolve(import.meta.dirname, "../..")
 const load = (name: string) => Effect.runPromise(resolvePipelineFile(join(root, "pipelines", name)).pipe(Effect.provide(builtinRegistry)))
 const params = (p: Awaited<ReturnType<typeof load>>, id: string) => p.nodes.find((n) => n.id === id)?.params as Record<string, unknown>
 
-test("demo: three pre-training choices × 3 fractions × 3 seeds feed one evaluate and the report", async () => {
+test("demo: three pre-training choices × 3 fractions × 5 seeds feed one evaluate and the report", async () => {
   const p = await load("demo.yaml")
   const finetunes = p.nodes.filter((n) => n.stage.name === "finetune")
-  assert.equal(finetunes.length, 27)
+  assert.equal(finetunes.length, 45)
   for (const f of ["0.01", "0.1", "1"])
-    for (const s of [1, 2, 3])
+    for (const s of [1, 2, 3, 4, 5])
       assert.ok(
         p.nodes.some((n) => n.id === `ft-none[fraction=${f},seed=${s}]`),
         `${f}/${s}`
       )
-  assert.equal(finetunes.filter((n) => n.inputs.encoder === undefined).length, 9)
+  assert.equal(finetunes.filter((n) => n.inputs.encoder === undefined).length, 15)
+  for (const n of finetunes) assert.equal((n.params as Record<string, unknown>).heldOut, 6, n.id)
   const evaluate = p.nodes.find((n) => n.id === "evaluate")!
-  assert.equal(evaluate.inputs.segmenters.wires.length, 27)
+  assert.equal(evaluate.inputs.segmenters.wires.length, 45)
   const report = p.nodes.find((n) => n.id === "report")!
   assert.deepEqual(Object.keys(report.inputs).sort(), ["encoders", "localizations", "metrics", "segmenters"])
   // the random-init baseline has the pre-trained encoders' width and input size
@@ -45,7 +46,13 @@ test("covid-lungs and medaka point the same chain at NIfTI / TIFF paths given as
   assert.equal(params(medaka, "data").source, "../data/medaka/fish/*.tif")
   assert.deepEqual(params(medaka, "norm").percentiles, [1, 99])
   assert.equal(params(medaka, "norm").window, undefined)
-  for (const p of [covid, medaka]) assert.equal(p.nodes.filter((n) => n.stage.name === "finetune").length, 27)
+  for (const p of [covid, medaka]) {
+    const finetunes = p.nodes.filter((n) => n.stage.name === "finetune")
+    assert.equal(finetunes.length, 45)
+    // their own ingest replaces the demo's (no hard phantom settings); they hold out 2 labeled volumes
+    assert.equal(params(p, "data").difficulty, "standard")
+    for (const n of finetunes) assert.equal((n.params as Record<string, unknown>).heldOut, 2, n.id)
+  }
 })
 
 test("every pipeline in pipelines/ validates", async () => {
