@@ -36,6 +36,22 @@ test("demo: three pre-training choices × 3 fractions × 5 seeds feed one evalua
   assert.equal(params(p, "ft-none[fraction=1,seed=1]").inputSize, params(p, "sorting").inputSize)
 })
 
+test("demo-low-budget is the demo's 1 % part: sorting and random init, 5 seeds, the demo's params (so its runs are the demo's)", async () => {
+  const demo = await load("demo.yaml")
+  const low = await load("demo-low-budget.yaml")
+  const finetunes = low.nodes.filter((n) => n.stage.name === "finetune")
+  assert.deepEqual(finetunes.map((n) => n.id).sort(), [
+    ...[1, 2, 3, 4, 5].map((s) => `ft-none[fraction=0.01,seed=${s}]`),
+    ...[1, 2, 3, 4, 5].map((s) => `ft-sorting[fraction=0.01,seed=${s}]`)
+  ])
+  assert.equal(
+    low.nodes.some((n) => n.stage.name === "pretrain-simclr" || n.stage.name === "report"),
+    false
+  )
+  for (const n of low.nodes) assert.deepEqual(n.params, params(demo, n.id), n.id)
+  assert.equal(low.nodes.find((n) => n.id === "evaluate")!.inputs.segmenters.wires.length, 10)
+})
+
 test("covid-lungs and medaka point the same chain at NIfTI / TIFF paths given as params", async () => {
   const covid = await load("covid-lungs.yaml")
   assert.equal(params(covid, "data").source, "../data/COVID-19-CT-Seg_20cases/*.nii.gz")
