@@ -304,7 +304,7 @@ const versusTorch = async (options: BenchOptions, batchSize: number, size: numbe
         Effect.gen(function* () {
           const t = yield* makeTrainer({
             task: { module: rankingTask, config: { width: 1, depth: 1, inputSize: size, margin: 0.2 } },
-            compute: { backend: "native", threads: 1 },
+            compute: { backend: "native", threads: 2 },
             partitions: 2,
             optimizer: { lr: 3e-4 },
             seed: 1
@@ -317,7 +317,7 @@ const versusTorch = async (options: BenchOptions, batchSize: number, size: numbe
           yield* t.step(batch)
           yield* Effect.promise(() => torch.step())
           const ours: Contender = {
-            name: "native, 1 worker × 2 threads",
+            name: "native, 2 workers × 1 thread",
             step: timedStep(() => t.step(batch))
           }
           const times = yield* Effect.promise(() => alternate([ours, torch], reps))

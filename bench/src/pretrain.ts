@@ -13,7 +13,7 @@ import { rmSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Effect, Schema } from "effect"
 import type { Method, PretrainParams, TupleData } from "@tomoprior/pretrain"
-import type { Bench } from "./contract.ts"
+import type { Bench, BenchOptions } from "./contract.ts"
 
 const CHILD_FLAG = "--pretrain-bench-child"
 const methods = ["sorting", "simclr"] as const
@@ -24,7 +24,10 @@ interface ChildSpec {
   readonly tuples: string
   readonly size: number
   readonly threads: number
+  readonly backend: Backend
 }
+
+type Backend = "wasm" | "native"
 
 interface ChildResult {
   readonly method: MethodName
@@ -64,7 +67,7 @@ const child = async (spec: ChildSpec): Promise<void> => {
         const { params, method } = yield* Effect.promise(() => make(data))
         const trainer = yield* makeTrainer({
           task: method.task,
-          compute: { backend: "wasm", threads: spec.threads },
+          compute: { backend: spec.backend, threads: spec.threads },
           partitions: params.bnPartitions,
           optimizer: { lr: params.learningRate },
           seed: 0,
@@ -125,89 +128,107 @@ const MB = 1024 * 1024
 const bench: Bench = {
   name: "pretrain",
   description: "SortingLoss vs SimCLR at equal distinct slices per step: time per epoch, peak memory, batch that fits a budget",
-  run: async ({ quick, emit, log }) => {
-    const { phantomTupleSet } = await import("@tomoprior/pretrain/testing")
-    const size = quick ? 64 : 128
-    const B = quick ? 16 : 32
-    const small = quick ? 4 : 8
-    const stepsPerEpoch = quick ? 2 : 4
-    const repeats = quick ? 1 : 2
-    const threads = 2
-    const budgetMb = 2048
-    const config = { size, slicesPerStep: B, stepsPerEpoch, threads, encoder: "ref-resnet width 1", backend: "wasm", partitions: 2 }
-    const record = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
-      emit({ bench: "pretrain", metric, value, unit, config: { ...config, ...extra } })
-    const tuples = (groupSize: number) =>
-      phantomTupleSet({ volumes: 2, size, slices: 64, groupSize, groupsPerEpoch: stepsPerEpoch, epochs: 1, validation: 0, seed: 3 })
-    const main = await tuples(B)
-    const tiny = await tuples(small)
-    try {
-      const runs: Record<MethodName, Array<ChildResult>> = { sorting: [], simclr: [] }
-      for (let r = 0; r < repeats; r++)
-        for (const method of methods) {
-          log(`${method}: ${stepsPerEpoch} steps × ${B} slices at ${size}² (repeat ${r + 1}/${repeats}, fresh process)…`)
-          const res = await runChild({ method, tuples: main, size, threads })
-          log(
-            `  ${res.epochSeconds.toFixed(1)} s per epoch (${res.epochCpuSeconds.toFixed(1)} CPU s), ` +
-              `peak tfjs ${(res.peakTfjsBytes / MB).toFixed(0)} MB, peak RSS ${res.maxRssMb.toFixed(0)} MB`
-          )
-          runs[method].push(res)
+  // Each section is the whole comparison on that backend; native is skipped (and says why) where the addon is not built.
+  sections: ["wasm", "native"],
+  run: async ({ quick, emit, log, only }) => {
+    for (const backend of (["wasm", "native"] as const).filter((b) => only === undefined || b.includes(only))) {
+      if (backend === "native") {
+        const { loadNative } = await import("@tomoprior/native")
+        const load = loadNative()
+        if ("unavailable" in load) {
+          log(`pretrain on native skipped: ${load.unavailable}`)
+          emit({ bench: "pretrain", metric: "skipped", value: 0, unit: "", config: { backend, reason: load.unavailable } })
+          continue
         }
-      const smallRuns: Partial<Record<MethodName, ChildResult>> = {}
-      for (const method of methods) {
-        log(`${method}: ${small} slices per step, for the memory-per-slice fit…`)
-        smallRuns[method] = await runChild({ method, tuples: tiny, size, threads })
       }
-      for (const method of methods) {
-        const rs = runs[method]
-        record("epoch_seconds", mean(rs.map((r) => r.epochSeconds)), "s", { method, repeats, each: rs.map((r) => r.epochSeconds) })
-        record("epoch_cpu_seconds", mean(rs.map((r) => r.epochCpuSeconds)), "s", {
-          method,
-          repeats,
-          each: rs.map((r) => r.epochCpuSeconds)
-        })
-        record("peak_tfjs_mb", mean(rs.map((r) => r.peakTfjsBytes)) / MB, "MB", { method })
-        record("peak_rss_mb", mean(rs.map((r) => r.maxRssMb)), "MB", { method })
-        record("wasm_heap_mb", mean(rs.map((r) => r.wasmHeapBytes)) / MB, "MB", { method })
-        // Peak tfjs bytes are linear in the batch: fixed (weights, Adam, BN) + per-slice activations.
-        const big = mean(rs.map((r) => r.peakTfjsBytes)) / MB
-        const little = smallRuns[method]!.peakTfjsBytes / MB
-        const perSlice = (big - little) / (B - small)
-        const fixed = big - perSlice * B
-        record("peak_tfjs_mb_per_slice", perSlice, "MB", { method, fitFrom: [small, B] })
-        record("max_slices_per_step_in_budget", Math.floor((budgetMb - fixed) / perSlice), "slices", {
-          method,
-          budgetMb,
-          fitFrom: [small, B]
-        })
-      }
-      const ratio = (f: (r: ChildResult) => number) => mean(runs.simclr.map(f)) / mean(runs.sorting.map(f))
-      record(
-        "epoch_time_ratio_simclr_over_sorting",
-        ratio((r) => r.epochSeconds),
-        "ratio",
-        { repeats }
-      )
-      record(
-        "epoch_cpu_time_ratio_simclr_over_sorting",
-        ratio((r) => r.epochCpuSeconds),
-        "ratio",
-        { repeats }
-      )
-      record(
-        "peak_memory_ratio_simclr_over_sorting",
-        ratio((r) => r.peakTfjsBytes),
-        "ratio",
-        { measure: "peak tfjs bytes" }
-      )
-      record(
-        "peak_rss_ratio_simclr_over_sorting",
-        ratio((r) => r.maxRssMb),
-        "ratio"
-      )
-    } finally {
-      for (const dir of [main, tiny]) rmSync(dir, { recursive: true, force: true })
+      await compare({ quick, emit, log }, backend)
     }
+  }
+}
+
+/** SortingLoss against SimCLR on one backend. */
+const compare = async ({ quick, emit, log }: Pick<BenchOptions, "quick" | "emit" | "log">, backend: Backend): Promise<void> => {
+  const { phantomTupleSet } = await import("@tomoprior/pretrain/testing")
+  const size = quick ? 64 : 128
+  const B = quick ? 16 : 32
+  const small = quick ? 4 : 8
+  const stepsPerEpoch = quick ? 2 : 4
+  const repeats = quick ? 1 : 2
+  const threads = 2
+  const budgetMb = 2048
+  const config = { size, slicesPerStep: B, stepsPerEpoch, threads, encoder: "ref-resnet width 1", backend, partitions: 2 }
+  const record = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
+    emit({ bench: "pretrain", metric, value, unit, config: { ...config, ...extra } })
+  const tuples = (groupSize: number) =>
+    phantomTupleSet({ volumes: 2, size, slices: 64, groupSize, groupsPerEpoch: stepsPerEpoch, epochs: 1, validation: 0, seed: 3 })
+  const main = await tuples(B)
+  const tiny = await tuples(small)
+  try {
+    const runs: Record<MethodName, Array<ChildResult>> = { sorting: [], simclr: [] }
+    for (let r = 0; r < repeats; r++)
+      for (const method of methods) {
+        log(`${method}: ${stepsPerEpoch} steps × ${B} slices at ${size}² (repeat ${r + 1}/${repeats}, fresh process)…`)
+        const res = await runChild({ method, tuples: main, size, threads, backend })
+        log(
+          `  ${res.epochSeconds.toFixed(1)} s per epoch (${res.epochCpuSeconds.toFixed(1)} CPU s), ` +
+            `peak tfjs ${(res.peakTfjsBytes / MB).toFixed(0)} MB, peak RSS ${res.maxRssMb.toFixed(0)} MB`
+        )
+        runs[method].push(res)
+      }
+    const smallRuns: Partial<Record<MethodName, ChildResult>> = {}
+    for (const method of methods) {
+      log(`${method}: ${small} slices per step, for the memory-per-slice fit…`)
+      smallRuns[method] = await runChild({ method, tuples: tiny, size, threads, backend })
+    }
+    for (const method of methods) {
+      const rs = runs[method]
+      record("epoch_seconds", mean(rs.map((r) => r.epochSeconds)), "s", { method, repeats, each: rs.map((r) => r.epochSeconds) })
+      record("epoch_cpu_seconds", mean(rs.map((r) => r.epochCpuSeconds)), "s", {
+        method,
+        repeats,
+        each: rs.map((r) => r.epochCpuSeconds)
+      })
+      record("peak_tfjs_mb", mean(rs.map((r) => r.peakTfjsBytes)) / MB, "MB", { method })
+      record("peak_rss_mb", mean(rs.map((r) => r.maxRssMb)), "MB", { method })
+      record("wasm_heap_mb", mean(rs.map((r) => r.wasmHeapBytes)) / MB, "MB", { method })
+      // Peak tfjs bytes are linear in the batch: fixed (weights, Adam, BN) + per-slice activations.
+      const big = mean(rs.map((r) => r.peakTfjsBytes)) / MB
+      const little = smallRuns[method]!.peakTfjsBytes / MB
+      const perSlice = (big - little) / (B - small)
+      const fixed = big - perSlice * B
+      record("peak_tfjs_mb_per_slice", perSlice, "MB", { method, fitFrom: [small, B] })
+      record("max_slices_per_step_in_budget", Math.floor((budgetMb - fixed) / perSlice), "slices", {
+        method,
+        budgetMb,
+        fitFrom: [small, B]
+      })
+    }
+    const ratio = (f: (r: ChildResult) => number) => mean(runs.simclr.map(f)) / mean(runs.sorting.map(f))
+    record(
+      "epoch_time_ratio_simclr_over_sorting",
+      ratio((r) => r.epochSeconds),
+      "ratio",
+      { repeats }
+    )
+    record(
+      "epoch_cpu_time_ratio_simclr_over_sorting",
+      ratio((r) => r.epochCpuSeconds),
+      "ratio",
+      { repeats }
+    )
+    record(
+      "peak_memory_ratio_simclr_over_sorting",
+      ratio((r) => r.peakTfjsBytes),
+      "ratio",
+      { measure: "peak tfjs bytes" }
+    )
+    record(
+      "peak_rss_ratio_simclr_over_sorting",
+      ratio((r) => r.maxRssMb),
+      "ratio"
+    )
+  } finally {
+    for (const dir of [main, tiny]) rmSync(dir, { recursive: true, force: true })
   }
 }
 
