@@ -95,7 +95,7 @@ test("the report loads in headless Chromium without console messages and shows i
 
   const seen = await probe(file)
   assert.ok(Number(seen.tables) >= 4, `tables: ${seen.tables}`)
-  assert.equal(seen.svgs, 7)
+  assert.equal(seen.svgs, 8)
   assert.equal(seen.images, 1)
   assert.equal(seen.decoded, 1)
   assert.deepEqual(seen.overflowing, [])
