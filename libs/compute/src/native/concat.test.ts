@@ -1,27 +1,16 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { liveCounts, onBackend, randomValues } from "../kernels/testing.ts"
+import { liveCounts, onBackend } from "../kernels/testing.ts"
 import { nativeKernelCounts, resetNativeKernelCounts } from "./index.ts"
-import { nativeSkip, setupNative } from "./testing.ts"
+import { filled, nativeSkip, setupNative } from "./testing.ts"
 
 const skip = nativeSkip
 
 before(() => setupNative())
 
-const filled = (shape: ReadonlyArray<number>, seed: number, dtype: "float32" | "int32" = "float32") => {
-  const values = randomValues(
-    shape.reduce((a, b) => a * b, 1),
-    seed
-  )
-  return dtype === "int32"
-    ? tf.tensor(
-        Int32Array.from(values, (v) => Math.round(v * 100)),
-        [...shape],
-        "int32"
-      )
-    : tf.tensor(values, [...shape])
-}
+const operand = (shape: ReadonlyArray<number>, seed: number, dtype: "float32" | "int32" = "float32") =>
+  filled(shape, seed, dtype === "int32" ? (v) => 100 * v : undefined, dtype)
 
 type Case = readonly [ReadonlyArray<ReadonlyArray<number>>, number, ("float32" | "int32")?]
 
@@ -89,7 +78,7 @@ test("native Concat and SplitV match cpu (channel concat, other axes, uneven and
     const run = () =>
       tf.tidy(() =>
         tf.concat(
-          shapes.map((s, k) => filled(s, i * 10 + k, dtype)),
+          shapes.map((s, k) => operand(s, i * 10 + k, dtype)),
           axis
         )
       )
@@ -104,7 +93,7 @@ test("native Concat and SplitV match cpu (channel concat, other axes, uneven and
           tf
             .split(
               tf.concat(
-                shapes.map((s, j) => filled(s, i * 10 + j, dtype)),
+                shapes.map((s, j) => operand(s, i * 10 + j, dtype)),
                 axis
               ),
               sizes,

@@ -1,22 +1,17 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { liveCounts, onBackend, randomValues, relativeError } from "../kernels/testing.ts"
+import { liveCounts, onBackend, relativeError } from "../kernels/testing.ts"
 import { broadcastGrid } from "./elementwise.ts"
 import { nativeKernelCounts, resetNativeKernelCounts } from "./index.ts"
-import { nativeSkip, setupNative } from "./testing.ts"
+import { filled, nativeSkip, setupNative } from "./testing.ts"
 
 const skip = nativeSkip
 
 before(() => setupNative())
 
-const filled = (shape: ReadonlyArray<number>, seed: number, positive = false) => {
-  const values = randomValues(
-    shape.reduce((a, b) => a * b, 1),
-    seed
-  )
-  return tf.tensor(positive ? values.map((v) => 0.05 + 2 * Math.abs(v)) : values.map((v) => 3 * v), [...shape])
-}
+const filledFor = (shape: ReadonlyArray<number>, seed: number, positive = false) =>
+  filled(shape, seed, positive ? (v) => 0.05 + 2 * Math.abs(v) : (v) => 3 * v)
 
 const compare = async (what: string, run: () => tf.Tensor, tolerance = 1e-6) => {
   const native = await onBackend("wasm", run)
@@ -82,7 +77,7 @@ test(
     for (const [name, op] of Object.entries(binaryOps)) {
       for (const [i, [a, b]] of pairs.entries()) {
         await compare(`${name} [${a}] ∘ [${b}]`, () =>
-          tf.tidy(() => op(filled(a, 2 * i + 1), name === "RealDiv" ? filled(b, 2 * i + 2, true) : filled(b, 2 * i + 2)))
+          tf.tidy(() => op(filledFor(a, 2 * i + 1), name === "RealDiv" ? filledFor(b, 2 * i + 2, true) : filledFor(b, 2 * i + 2)))
         )
       }
       assert.equal(nativeKernelCounts()[name]?.native, pairs.length, `${name} ran natively for every pair`)
@@ -93,7 +88,7 @@ test(
 
 test("a broadcast outside the row/column grid falls back to wasm, counted, with the right result", { skip }, async () => {
   resetNativeKernelCounts()
-  await compare("Add [2,1,3] + [1,4,1]", () => tf.tidy(() => tf.add(filled([2, 1, 3], 1), filled([1, 4, 1], 2))))
+  await compare("Add [2,1,3] + [1,4,1]", () => tf.tidy(() => tf.add(filledFor([2, 1, 3], 1), filledFor([1, 4, 1], 2))))
   const count = nativeKernelCounts().Add
   assert.equal(count?.fallback, 1)
   assert.deepEqual(count?.reasons, ["broadcast of [2,1,3] and [1,4,1]"])
@@ -124,7 +119,8 @@ test("native unary ops match cpu (C = 1, odd sizes, one element, multi-chunk)", 
   resetNativeKernelCounts()
   const shapes = [[2, 5, 7, 3], [3, 9, 1], [1], [2, 64, 65, 16]]
   for (const [name, [op, positive]] of Object.entries(unaryOps)) {
-    for (const [i, shape] of shapes.entries()) await compare(`${name} [${shape}]`, () => tf.tidy(() => op(filled(shape, i + 7, positive))))
+    for (const [i, shape] of shapes.entries())
+      await compare(`${name} [${shape}]`, () => tf.tidy(() => op(filledFor(shape, i + 7, positive))))
     assert.equal(nativeKernelCounts()[name]?.native, shapes.length, `${name} ran natively`)
   }
 })
@@ -152,7 +148,7 @@ test("native Softmax matches cpu over the last axis (3 classes, 1 column, 1 row,
     [2, 3, 1000],
     [2, 64, 64, 3]
   ].entries()) {
-    await compare(`Softmax [${shape}]`, () => tf.tidy(() => tf.softmax(tf.add(tf.mul(filled(shape, i), 30), 50))))
+    await compare(`Softmax [${shape}]`, () => tf.tidy(() => tf.softmax(tf.add(tf.mul(filledFor(shape, i), 30), 50))))
   }
   assert.equal(nativeKernelCounts().Softmax?.native, 5)
   assert.equal(nativeKernelCounts().Softmax?.fallback, 0)
@@ -160,8 +156,8 @@ test("native Softmax matches cpu over the last axis (3 classes, 1 column, 1 row,
 
 test("the elementwise kernels and their gradients leak no tensors or heap buffers", { skip }, async () => {
   await tf.setBackend("wasm")
-  const x = filled([2, 6, 6, 3], 1)
-  const y = filled([3], 2)
+  const x = filledFor([2, 6, 6, 3], 1)
+  const y = filledFor([3], 2)
   const step = () => {
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.softmax(tf.relu(tf.add(tf.mul(a, b), tf.exp(a))))))([x, y])
     tf.dispose(g)

@@ -1,23 +1,16 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { liveCounts, onBackend, randomValues, relativeError } from "../kernels/testing.ts"
+import { liveCounts, onBackend, relativeError } from "../kernels/testing.ts"
 import { nativeKernelCounts, resetNativeKernelCounts } from "./index.ts"
 import { reductionBlock } from "./reduce.ts"
-import { nativeSkip, setupNative } from "./testing.ts"
+import { filled, nativeSkip, setupNative } from "./testing.ts"
 
 const skip = nativeSkip
 
 before(() => setupNative())
 
-const filled = (shape: ReadonlyArray<number>, seed: number) =>
-  tf.tensor(
-    randomValues(
-      shape.reduce((a, b) => a * b, 1),
-      seed
-    ).map((v) => 2 + 3 * v),
-    [...shape]
-  )
+const filledAround2 = (shape: ReadonlyArray<number>, seed: number) => filled(shape, seed, (v) => 2 + 3 * v)
 
 /** Reductions a step makes (softmax/CE over classes, Dice and BN sums over N·H·W, scalars) plus C = 1, odd, batch 1, multi-chunk. */
 const cases: ReadonlyArray<readonly [ReadonlyArray<number>, number | number[], boolean]> = [
@@ -44,8 +37,8 @@ test(
     for (const [name, op] of Object.entries(ops)) {
       for (const [i, [shape, axis, keepDims]] of cases.entries()) {
         const what = `${name} [${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims}`
-        const native = await onBackend("wasm", () => tf.tidy(() => op(filled(shape, i + 1), axis, keepDims)))
-        const cpu = await onBackend("cpu", () => tf.tidy(() => op(filled(shape, i + 1), axis, keepDims)))
+        const native = await onBackend("wasm", () => tf.tidy(() => op(filledAround2(shape, i + 1), axis, keepDims)))
+        const cpu = await onBackend("cpu", () => tf.tidy(() => op(filledAround2(shape, i + 1), axis, keepDims)))
         assert.deepEqual(native.shape, cpu.shape, what)
         const err = relativeError(native.values, cpu.values)
         assert.ok(err <= 1e-6, `${what}: relative error ${err}`)
@@ -80,7 +73,7 @@ test("a NaN is the max and the min, as on cpu; axes that are not contiguous fall
     assert.deepEqual([...native.values], [...cpu.values])
   }
   resetNativeKernelCounts()
-  const run = () => tf.tidy(() => tf.sum(filled([3, 4, 5], 2), [0, 2]))
+  const run = () => tf.tidy(() => tf.sum(filledAround2([3, 4, 5], 2), [0, 2]))
   const native = await onBackend("wasm", run)
   const cpu = await onBackend("cpu", run)
   assert.ok(relativeError(native.values, cpu.values) <= 1e-6)
@@ -96,7 +89,7 @@ test("reductionBlock: [outer, r, inner] of contiguous axes", () => {
 
 test("the native reductions leak no tensors or heap buffers", { skip }, async () => {
   await tf.setBackend("wasm")
-  const x = filled([2, 6, 6, 3], 1)
+  const x = filledAround2([2, 6, 6, 3], 1)
   const step = () => tf.dispose(tf.grads((a: tf.Tensor) => tf.add(tf.sum(tf.max(a, -1)), tf.mean(a, [0, 1, 2]).sum()))([x]))
   step()
   const start = liveCounts()

@@ -1,22 +1,13 @@
 import assert from "node:assert/strict"
 import { before, test } from "node:test"
 import * as tf from "@tensorflow/tfjs-core"
-import { liveCounts, onBackend, randomValues, relativeError } from "../kernels/testing.ts"
+import { liveCounts, onBackend, relativeError } from "../kernels/testing.ts"
 import { nativeKernelCounts, resetNativeKernelCounts } from "./index.ts"
-import { nativeSkip, setupNative } from "./testing.ts"
+import { filled, nativeSkip, setupNative } from "./testing.ts"
 
 const skip = nativeSkip
 
 before(() => setupNative())
-
-const filled = (shape: ReadonlyArray<number>, seed: number) =>
-  tf.tensor(
-    randomValues(
-      shape.reduce((a, b) => a * b, 1),
-      seed
-    ),
-    [...shape]
-  )
 
 type Case = readonly [ReadonlyArray<number>, [number, number], boolean, boolean]
 

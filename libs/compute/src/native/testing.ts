@@ -19,15 +19,25 @@ export const setupNative = async (threads = 2): Promise<void> => {
   else await tf.ready()
 }
 
-/** A tensor of `shape` with reproducible values in [-1, 1). */
-export const filled = (shape: ReadonlyArray<number>, seed: number): tf.Tensor =>
-  tf.tensor(
-    randomValues(
-      shape.reduce((a, b) => a * b, 1),
-      seed
-    ),
-    [...shape]
+/** A tensor of `shape` with reproducible values: `map` of values in [-1, 1) (rounded for int32). */
+export const filled = (
+  shape: ReadonlyArray<number>,
+  seed: number,
+  map: (v: number) => number = (v) => v,
+  dtype: "float32" | "int32" = "float32"
+): tf.Tensor => {
+  const values = randomValues(
+    shape.reduce((a, b) => a * b, 1),
+    seed
   )
+  return dtype === "int32"
+    ? tf.tensor(
+        Int32Array.from(values, (v) => Math.round(map(v))),
+        [...shape],
+        "int32"
+      )
+    : tf.tensor(values.map(map), [...shape])
+}
 
 /** Runs `run` on the native kernels and on the cpu backend and asserts equal shapes and values within `tolerance`. */
 export const compareWithCpu = async (what: string, run: () => tf.Tensor, tolerance = 1e-5): Promise<void> => {
