@@ -54,7 +54,8 @@ test(
       [2, 7, 9, 1],
       [1, 1, 1, 3],
       [8, 16],
-      [2, 33, 17, 16]
+      [2, 33, 17, 16],
+      [4, 9, 11, 96]
     ]) {
       for (const relu of [false, true]) {
         resetNativeKernelCounts()
