@@ -26,28 +26,33 @@ struct Layout {
   int64_t chunks(int64_t rows) const { return (rows + chunk - 1) / chunk; }
 };
 
-// Σ a·keep and Σ a·keep·b per position over `rows` rows of length L (keep = mask > 0 when Masked).
+// The forward affine map, shared so that the backward pass recomputes exactly the forward's values.
+inline float affine(float x, float scale, float shift) { return x * scale + shift; }
+
+// Σ a·keep and Σ a·keep·b per position over `rows` rows of length L, keep = (b·scale + shift > 0)
+// when Masked: the fused ReLU let the input through exactly there.
 template <bool Masked>
-TN_VECTOR void positionSums(const float* __restrict a, const float* __restrict b, const float* __restrict mask,
-                            int64_t rows, int64_t L, double* __restrict sum, double* __restrict dot) {
+TN_VECTOR void positionSums(const float* __restrict a, const float* __restrict b, const float* __restrict scale,
+                            const float* __restrict shift, int64_t rows, int64_t L, double* __restrict sum,
+                            double* __restrict dot) {
   std::fill(sum, sum + L, 0.0);
   std::fill(dot, dot + L, 0.0);
   for (int64_t r = 0; r < rows; r++) {
     const float* ar = a + r * L;
     const float* br = b + r * L;
-    const float* mr = mask + r * L;
     for (int64_t p = 0; p < L; p++) {
-      const double v = Masked ? ar[p] * static_cast<float>(mr[p] > 0.f) : ar[p];
+      const double v = Masked ? ar[p] * static_cast<float>(affine(br[p], scale[p], shift[p]) > 0.f) : ar[p];
       sum[p] += v;
       dot[p] += v * br[p];
     }
   }
 }
 
-// Per-channel Σ a·keep and Σ a·keep·b over all rows (b = a: Σ a²): fixed chunks in parallel, each
-// folded onto the channels, then combined in chunk order, so the sums do not depend on the thread count.
-void sums(const float* a, const float* b, const float* mask, int64_t rows, const Layout& g, std::vector<double>& sum,
-          std::vector<double>& dot) {
+// Per-channel Σ a·keep and Σ a·keep·b over all rows (b = a: Σ a²), keep from the wide forward
+// coefficients when given: fixed chunks in parallel, each folded onto the channels, then combined in
+// chunk order, so the sums do not depend on the thread count.
+void sums(const float* a, const float* b, const float* scale, const float* shift, int64_t rows, const Layout& g,
+          std::vector<double>& sum, std::vector<double>& dot) {
   const int64_t C = g.C, chunks = g.chunks(rows);
   std::vector<double> partial(static_cast<size_t>(chunks * C * 2), 0.0);
 #pragma omp parallel
@@ -64,10 +69,10 @@ void sums(const float* a, const float* b, const float* mask, int64_t rows, const
       int64_t offset = first * C;
       for (const auto& [n, length] : parts) {
         if (n == 0 || length == 0) continue;
-        if (mask)
-          positionSums<true>(a + offset, b + offset, mask + offset, n, length, s.data(), d.data());
+        if (scale)
+          positionSums<true>(a + offset, b + offset, scale, shift, n, length, s.data(), d.data());
         else
-          positionSums<false>(a + offset, b + offset, a + offset, n, length, s.data(), d.data());
+          positionSums<false>(a + offset, b + offset, nullptr, nullptr, n, length, s.data(), d.data());
         for (int64_t p = 0; p < length; p++) {
           ps[p % C] += s[p];
           pd[p % C] += d[p];
@@ -100,24 +105,23 @@ TN_VECTOR void affineRows(const float* __restrict x, const float* __restrict sca
     const float* xr = x + r * L;
     float* yr = y + r * L;
     for (int64_t p = 0; p < L; p++) {
-      const float v = xr[p] * scale[p] + shift[p];
+      const float v = affine(xr[p], scale[p], shift[p]);
       yr[p] = Relu ? std::max(v, 0.f) : v;
     }
   }
 }
 
-// dx = dA·scale + x·k + offset per position, dA = dy·(y > 0) when Masked.
+// dx = dA·scale + x·k + offset per position, dA = dy·(x·forwardScale + forwardShift > 0) when Masked.
 template <bool Masked>
-TN_VECTOR void gradientRows(const float* __restrict dy, const float* __restrict x, const float* __restrict y,
-                            const float* __restrict scale, const float* __restrict k, const float* __restrict offset,
-                            int64_t n, int64_t L, float* __restrict dx) {
+TN_VECTOR void gradientRows(const float* __restrict dy, const float* __restrict x, const float* __restrict forwardScale,
+                            const float* __restrict forwardShift, const float* __restrict scale, const float* __restrict k,
+                            const float* __restrict offset, int64_t n, int64_t L, float* __restrict dx) {
   for (int64_t r = 0; r < n; r++) {
     const float* dyr = dy + r * L;
     const float* xr = x + r * L;
-    const float* yr = y + r * L;
     float* dxr = dx + r * L;
     for (int64_t p = 0; p < L; p++) {
-      const float dA = Masked ? dyr[p] * static_cast<float>(yr[p] > 0.f) : dyr[p];
+      const float dA = Masked ? dyr[p] * static_cast<float>(affine(xr[p], forwardScale[p], forwardShift[p]) > 0.f) : dyr[p];
       dxr[p] = dA * scale[p] + xr[p] * k[p] + offset[p];
     }
   }
@@ -133,6 +137,17 @@ void parallelRows(int64_t rows, const Layout& g, F body) {
     const int64_t wide = count / g.m, rest = (count % g.m) * g.C;
     if (wide > 0) body(first * g.C, wide, g.L);
     if (rest > 0) body((first + wide * g.m) * g.C, 1, rest);
+  }
+}
+
+// The forward's per-channel y = x·scale + shift, computed one way for both directions.
+void forwardCoefficients(const float* mean, const float* variance, const float* gamma, const float* beta, float epsilon,
+                         int64_t C, std::vector<float>& scale, std::vector<float>& shift) {
+  scale.resize(C);
+  shift.resize(C);
+  for (int64_t k = 0; k < C; k++) {
+    scale[k] = gamma[k] / std::sqrt(variance[k] + epsilon);
+    shift[k] = beta[k] - mean[k] * scale[k];
   }
 }
 
@@ -155,15 +170,14 @@ std::string batchNormForward(const Call& c) {
   float* variance = c.f32(6, C, "variance");
   const Layout g(C);
   std::vector<double> sum, squares;
-  sums(x, x, nullptr, rows, g, sum, squares);
-  std::vector<float> scale(C), shift(C);
+  sums(x, x, nullptr, nullptr, rows, g, sum, squares);
   for (int64_t k = 0; k < C; k++) {
     const double m = sum[k] / rows;
     mean[k] = static_cast<float>(m);
     variance[k] = static_cast<float>(std::max(0.0, squares[k] / rows - m * m));
-    scale[k] = gamma[k] / std::sqrt(variance[k] + epsilon);
-    shift[k] = beta[k] - mean[k] * scale[k];
   }
+  std::vector<float> scale, shift;
+  forwardCoefficients(mean, variance, gamma, beta, epsilon, C, scale, shift);
   const std::vector<float> wideScale = widen(scale, g), wideShift = widen(shift, g);
   parallelRows(rows, g, [&](int64_t offset, int64_t n, int64_t length) {
     if (relu)
@@ -174,9 +188,10 @@ std::string batchNormForward(const Call& c) {
   return {};
 }
 
-// batchNormBackward(heap, dy, x, y, mean, variance, gamma, dx, dGamma, dBeta, rows, C, epsilon)
-// The gradient of batchNormForward at x with the statistics it computed; y (the forward output)
-// is given (≥ 0) when ReLU was fused and masks dy where the output was clipped, else -1.
+// batchNormBackward(heap, dy, x, beta, mean, variance, gamma, dx, dGamma, dBeta, rows, C, epsilon)
+// The gradient of batchNormForward at x with the statistics it computed. β is given (≥ 0) when
+// ReLU was fused, else -1: the ReLU mask is recomputed from x rather than read from the forward
+// output, which saves one of the five full-size streams the two passes would otherwise read.
 std::string batchNormBackward(const Call& c) {
   const int64_t rows = c.i(10), C = c.i(11);
   const float epsilon = static_cast<float>(c.d(12));
@@ -184,7 +199,7 @@ std::string batchNormBackward(const Call& c) {
   if (rows < 1 || C < 1) throw std::invalid_argument("batch norm of an empty tensor");
   const float* dy = c.f32(1, n, "dy");
   const float* x = c.f32(2, n, "x");
-  const float* y = c.f32opt(3, n, "y");
+  const float* beta = c.f32opt(3, C, "beta");
   const float* mean = c.f32(4, C, "mean");
   const float* variance = c.f32(5, C, "variance");
   const float* gamma = c.f32(6, C, "gamma");
@@ -192,8 +207,16 @@ std::string batchNormBackward(const Call& c) {
   float* dGamma = c.f32(8, C, "dGamma");
   float* dBeta = c.f32(9, C, "dBeta");
   const Layout g(C);
+  std::vector<float> forwardScale, forwardShift, wideForwardScale, wideForwardShift;
+  if (beta) {
+    forwardCoefficients(mean, variance, gamma, beta, epsilon, C, forwardScale, forwardShift);
+    wideForwardScale = widen(forwardScale, g);
+    wideForwardShift = widen(forwardShift, g);
+  }
+  const float* maskScale = beta ? wideForwardScale.data() : nullptr;
+  const float* maskShift = beta ? wideForwardShift.data() : nullptr;
   std::vector<double> sumDA, sumDAx;
-  sums(dy, x, y, rows, g, sumDA, sumDAx);
+  sums(dy, x, maskScale, maskShift, rows, g, sumDA, sumDAx);
   std::vector<float> scale(C), k(C), offset(C);
   for (int64_t ch = 0; ch < C; ch++) {
     const float invStd = 1.f / std::sqrt(variance[ch] + epsilon);
@@ -206,10 +229,12 @@ std::string batchNormBackward(const Call& c) {
   }
   const std::vector<float> wideScale = widen(scale, g), wideK = widen(k, g), wideOffset = widen(offset, g);
   parallelRows(rows, g, [&](int64_t at, int64_t n, int64_t length) {
-    if (y)
-      gradientRows<true>(dy + at, x + at, y + at, wideScale.data(), wideK.data(), wideOffset.data(), n, length, dx + at);
+    if (beta)
+      gradientRows<true>(dy + at, x + at, maskScale, maskShift, wideScale.data(), wideK.data(), wideOffset.data(), n,
+                         length, dx + at);
     else
-      gradientRows<false>(dy + at, x + at, x + at, wideScale.data(), wideK.data(), wideOffset.data(), n, length, dx + at);
+      gradientRows<false>(dy + at, x + at, nullptr, nullptr, wideScale.data(), wideK.data(), wideOffset.data(), n, length,
+                          dx + at);
   });
   return {};
 }

@@ -169,7 +169,7 @@ test("batch norm forward and backward match a float64 reference (with and withou
       const want = referenceBatchNorm(x, dy, gamma, beta, C, relu)
       const { heap, offsets: o, view } = heapWith([x, gamma, beta, rows * C, C, C, dy, rows * C, C, C])
       addon().batchNormForward(heap, o[0], o[1], o[2], o[3], o[4], o[5], rows, C, 1e-3, relu ? 1 : 0)
-      addon().batchNormBackward(heap, o[6], o[0], relu ? o[3] : -1, o[4], o[5], o[1], o[7], o[8], o[9], rows, C, 1e-3)
+      addon().batchNormBackward(heap, o[6], o[0], relu ? o[2] : -1, o[4], o[5], o[1], o[7], o[8], o[9], rows, C, 1e-3)
       const what = `${rows}×${C} relu=${relu}`
       assert.ok(maxRelative(view(4), want.mean) < 1e-6, `${what}: mean`)
       assert.ok(maxRelative(view(5), want.variance) < 1e-5, `${what}: variance`)
@@ -196,7 +196,7 @@ test("batch norm statistics and gradients are bitwise the same on 1 and 2 thread
       view
     } = heapWith([values(rows * C, 5), values(C, 6), values(C, 7), rows * C, C, C, values(rows * C, 8), rows * C, C, C])
     addon().batchNormForward(heap, o[0], o[1], o[2], o[3], o[4], o[5], rows, C, 1e-3, 1)
-    addon().batchNormBackward(heap, o[6], o[0], o[3], o[4], o[5], o[1], o[7], o[8], o[9], rows, C, 1e-3)
+    addon().batchNormBackward(heap, o[6], o[0], o[2], o[4], o[5], o[1], o[7], o[8], o[9], rows, C, 1e-3)
     return [3, 4, 5, 7, 8, 9].map((i) => Array.from(view(i)))
   }
   assert.deepEqual(run(1), run(2))

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
+import { resolve } from "node:path"
 
 /** Which convolution a `conv` call computes. */
 export const ConvKind = { forward: 0, backwardData: 1, backwardWeights: 2 } as const
@@ -141,12 +142,12 @@ export interface NativeAddon {
     epsilon: number,
     relu: number
   ): void
-  /** Its gradient: dx, dGamma, dBeta; y is the forward output when ReLU was fused (masks dy), else -1. */
+  /** Its gradient: dx, dGamma, dBeta; beta when ReLU was fused (the mask is recomputed from x), else -1. */
   batchNormBackward(
     heap: ArrayBuffer,
     dy: number,
     x: number,
-    y: number,
+    beta: number,
     mean: number,
     variance: number,
     gamma: number,
@@ -209,7 +210,7 @@ export const nativeRemedy = "apt-get install libdnnl-dev g++, then npm run build
 
 export type NativeLoad = { readonly addon: NativeAddon } | { readonly unavailable: string }
 
-const addonPath = new URL("../build/tomoprior_native.node", import.meta.url)
+const builtPath = new URL("../build/tomoprior_native.node", import.meta.url).pathname
 const reasonPath = new URL("../build/unavailable.txt", import.meta.url)
 
 let loaded: NativeLoad | undefined
@@ -220,16 +221,25 @@ let loaded: NativeLoad | undefined
  */
 export const nativeSwitch = "TOMOPRIOR_NATIVE"
 
+/**
+ * A path to an addon to load instead of the one `npm ci` built, e.g. one built against another
+ * oneDNN with `build.mjs --out DIR` (how CI tests the oneDNN 3 build: scripts/check-onednn3.sh).
+ */
+export const addonOverride = "TOMOPRIOR_NATIVE_ADDON"
+
 /** The addon, or why it is not there (switched off, not built and the build's reason, or it does not load). */
 export const loadNative = (): NativeLoad => {
   loaded ??= (() => {
     if (process.env[nativeSwitch] === "off") return { unavailable: `the native kernels are switched off (${nativeSwitch}=off)` }
+    const override = process.env[addonOverride]
+    const addonPath = override ? resolve(override) : builtPath
     if (!existsSync(addonPath)) {
+      if (override) return { unavailable: `the native kernels are not built: ${addonOverride}=${override} does not exist` }
       const why = existsSync(reasonPath) ? readFileSync(reasonPath, "utf8").trim() : "it was never built"
       return { unavailable: `the native kernels are not built: ${why}` }
     }
     try {
-      return { addon: createRequire(import.meta.url)(addonPath.pathname) as NativeAddon }
+      return { addon: createRequire(import.meta.url)(addonPath) as NativeAddon }
     } catch (e) {
       return { unavailable: `the native kernels do not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` }
     }

@@ -163,13 +163,14 @@ export class BatchNorm extends tfl.layers.Layer {
       const inputs = { x: xIn as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }
       const [value, mean, variance] = tf.engine().runKernel(batchNormForwardKernel, inputs, { epsilon, relu }) as tf.Tensor[]
       recorded.push({ mean: Float32Array.from(mean.dataSync()), variance: Float32Array.from(variance.dataSync()) })
-      ;(save as tf.GradSaveFunc)(relu ? [inputs.x, mean, variance, inputs.gamma, value] : [inputs.x, mean, variance, inputs.gamma])
+      // With ReLU fused the kernel recomputes the mask from x and β: one full-size read fewer than the output.
+      ;(save as tf.GradSaveFunc)(relu ? [inputs.x, mean, variance, inputs.gamma, inputs.beta] : [inputs.x, mean, variance, inputs.gamma])
       return {
         value,
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [sx, sMean, sVariance, sGamma, sValue] = saved
+          const [sx, sMean, sVariance, sGamma, sBeta] = saved
           const upstream = Array.isArray(dy) ? dy[0] : dy
-          const grads = { dy: upstream, x: sx, mean: sMean, variance: sVariance, gamma: sGamma, ...(sValue ? { y: sValue } : {}) }
+          const grads = { dy: upstream, x: sx, mean: sMean, variance: sVariance, gamma: sGamma, ...(sBeta ? { beta: sBeta } : {}) }
           return tf.engine().runKernel(batchNormBackwardKernel, grads, { epsilon }) as tf.Tensor[]
         }
       }

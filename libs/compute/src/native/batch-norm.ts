@@ -36,16 +36,16 @@ export const batchNormForward: NativeKernel = {
 
 export const batchNormBackward: NativeKernel = {
   name: batchNormBackwardKernel,
-  run: (addon, { inputs: { dy, x, y, mean, variance, gamma }, backend, attrs }) => {
+  run: (addon, { inputs: { dy, x, beta, mean, variance, gamma }, backend, attrs }) => {
     if (dy === undefined || x === undefined || mean === undefined || variance === undefined || gamma === undefined) return "missing inputs"
-    if (!allFloat(dy, x, mean, variance, gamma) || (y !== undefined && !allFloat(y))) return "not float32"
+    if (!allFloat(dy, x, mean, variance, gamma) || (beta !== undefined && !allFloat(beta))) return "not float32"
     const channels = x.shape.at(-1)!
     return withOutputs(backend, [x.shape, [channels], [channels]], ([dx, dGamma, dBeta]) => {
       addon.batchNormBackward(
         heapOf(backend),
         offsetOf(backend, dy),
         offsetOf(backend, x),
-        y === undefined ? -1 : offsetOf(backend, y),
+        beta === undefined ? -1 : offsetOf(backend, beta),
         offsetOf(backend, mean),
         offsetOf(backend, variance),
         offsetOf(backend, gamma),
