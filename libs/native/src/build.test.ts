@@ -1,11 +1,22 @@
 import assert from "node:assert/strict"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, existsSync } from "node:fs"
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+  existsSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, test } from "node:test"
 import { fileURLToPath } from "node:url"
-import { nativeSwitch } from "./index.ts"
+import { addonOverride, nativeSwitch } from "./index.ts"
 
 const script = fileURLToPath(new URL("../scripts/build.mjs", import.meta.url))
 const work = mkdtempSync(join(tmpdir(), "tomoprior-native-build-"))
@@ -46,12 +57,31 @@ test(
   }
 )
 
-test(`${nativeSwitch}=off makes the addon count as absent, with the reason`, () => {
+/** What loadNative() reports in a fresh process with these environment variables: the reason, or about(). */
+const loadWith = (env: Record<string, string>) => {
+  const report = `console.log(JSON.stringify("addon" in l ? l.addon.about() : l))`
   const r = spawnSync(
     process.execPath,
-    ["--import", "tsx", "-e", `import("./index.ts").then((m) => console.log(JSON.stringify(m.loadNative())))`],
-    { cwd: fileURLToPath(new URL(".", import.meta.url)), env: { ...process.env, [nativeSwitch]: "off" }, encoding: "utf8" }
+    ["--import", "tsx", "-e", `import("./index.ts").then((m) => { const l = m.loadNative(); ${report} })`],
+    { cwd: fileURLToPath(new URL(".", import.meta.url)), env: { ...process.env, ...env }, encoding: "utf8" }
   )
   assert.equal(r.status, 0, r.stderr)
-  assert.deepEqual(JSON.parse(r.stdout), { unavailable: `the native kernels are switched off (${nativeSwitch}=off)` })
+  return JSON.parse(r.stdout) as unknown
+}
+
+test(`${nativeSwitch}=off makes the addon count as absent, with the reason`, () => {
+  assert.deepEqual(loadWith({ [nativeSwitch]: "off" }), { unavailable: `the native kernels are switched off (${nativeSwitch}=off)` })
+})
+
+const built = fileURLToPath(new URL("../build/tomoprior_native.node", import.meta.url))
+
+test(`${addonOverride} loads the addon from another path, and names that path when it is missing`, () => {
+  const missing = join(work, "elsewhere", "tomoprior_native.node")
+  assert.deepEqual(loadWith({ [addonOverride]: missing }), {
+    unavailable: `the native kernels are not built: ${addonOverride}=${missing} does not exist`
+  })
+  if (!existsSync(built)) return
+  const moved = join(work, "moved.node")
+  copyFileSync(built, moved)
+  assert.match(String((loadWith({ [addonOverride]: moved }) as { onednn?: string }).onednn), /^[23]\.\d+/)
 })
