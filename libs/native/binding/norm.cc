@@ -191,7 +191,7 @@ std::string batchNormForward(const Call& c) {
 // batchNormBackward(heap, dy, x, beta, mean, variance, gamma, dx, dGamma, dBeta, rows, C, epsilon)
 // The gradient of batchNormForward at x with the statistics it computed. β is given (≥ 0) when
 // ReLU was fused, else -1: the ReLU mask is recomputed from x rather than read from the forward
-// output, which saves one of the five full-size streams the two passes would otherwise read.
+// output: the two passes read x and dy, not x, dy and y (5 full-size streams instead of 7).
 std::string batchNormBackward(const Call& c) {
   const int64_t rows = c.i(10), C = c.i(11);
   const float epsilon = static_cast<float>(c.d(12));
