@@ -163,7 +163,7 @@ export class BatchNorm extends tfl.layers.Layer {
       const inputs = { x: xIn as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }
       const [value, mean, variance] = tf.engine().runKernel(batchNormForwardKernel, inputs, { epsilon, relu }) as tf.Tensor[]
       recorded.push({ mean: Float32Array.from(mean.dataSync()), variance: Float32Array.from(variance.dataSync()) })
-      // With ReLU fused the kernel recomputes the mask from x and β: one full-size read fewer than the output.
+      // With ReLU fused the kernel recomputes the mask from x and β: each backward pass reads one tensor fewer.
       ;(save as tf.GradSaveFunc)(relu ? [inputs.x, mean, variance, inputs.gamma, inputs.beta] : [inputs.x, mean, variance, inputs.gamma])
       return {
         value,
